@@ -1,0 +1,1 @@
+"""The ``iqx`` command line, built from small subcommand modules."""

@@ -1,0 +1,88 @@
+"""The iqx exception tree.
+
+Every error iqx raises on purpose derives from :class:`IqxError`, and most also derive from
+the matching built-in (``ValueError``, ``TypeError``, ``OSError`` ...) so that code written
+against the standard exceptions keeps working. Messages name the file and the problem.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AnnotationError",
+    "DatasetLayoutError",
+    "HaloTooLargeError",
+    "IqxError",
+    "InvalidParameterError",
+    "ManifestConflictError",
+    "MissingExtraError",
+    "NotMeasurableError",
+    "PathNotFoundError",
+    "RasterReadError",
+    "ShapeMismatchError",
+    "UnknownOperationError",
+    "UnsupportedDtypeError",
+]
+
+
+class IqxError(Exception):
+    """Base class of every error raised by iqx."""
+
+
+class InvalidParameterError(IqxError, ValueError):
+    """A parameter is outside its valid range or of the wrong kind."""
+
+
+class UnsupportedDtypeError(IqxError, TypeError):
+    """The array's dtype (or bit depth) is not supported by the operation."""
+
+
+class PathNotFoundError(IqxError, FileNotFoundError):
+    """A file or folder given to iqx does not exist."""
+
+
+class RasterReadError(IqxError, OSError):
+    """A raster file is corrupt, truncated, or not an image at all."""
+
+
+class DatasetLayoutError(IqxError, ValueError):
+    """A dataset folder does not follow the IQUAFLOW layout (or is ambiguous)."""
+
+
+class AnnotationError(IqxError, ValueError):
+    """An annotation file is empty, malformed or inconsistent with the images."""
+
+
+class ManifestConflictError(IqxError, FileExistsError):
+    """A modified dataset already exists with a *different* configuration."""
+
+
+class ShapeMismatchError(IqxError, ValueError):
+    """Two images that must be compared differ in shape, CRS or file set."""
+
+
+class HaloTooLargeError(IqxError, ValueError):
+    """A neighbourhood operation needs a halo larger than the smallest chunk."""
+
+
+class NotMeasurableError(IqxError, ValueError):
+    """An image holds nothing a metric can measure (constant, all nodata, too small)."""
+
+
+class UnknownOperationError(IqxError, KeyError):
+    """No modifier or metric is registered under the requested identifier."""
+
+    def __str__(self) -> str:  # KeyError quotes its argument; keep the message readable
+        return str(self.args[0]) if self.args else ""
+
+
+class MissingExtraError(IqxError, ImportError):
+    """An optional dependency is missing; the message names the extra that installs it."""
+
+    def __init__(self, package: str, extra: str, feature: str = "") -> None:
+        what = f" for {feature}" if feature else ""
+        super().__init__(
+            f"{package} is required{what} but is not installed; "
+            f"install it with: pip install 'iqx[{extra}]'"
+        )
+        self.package = package
+        self.extra = extra

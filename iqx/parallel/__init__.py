@@ -1,0 +1,18 @@
+"""The only layer that touches dask: wrappers that map NumPy kernels over chunked scenes."""
+
+from iqx.parallel.backend import as_scene, is_dask
+from iqx.parallel.blockwise import map_blocks_xr
+from iqx.parallel.overlap import Halo, map_overlap_xr
+from iqx.parallel.random import block_rng
+from iqx.parallel.reduction import BlockInfo, reduce_blocks
+
+__all__ = [
+    "BlockInfo",
+    "Halo",
+    "as_scene",
+    "block_rng",
+    "is_dask",
+    "map_blocks_xr",
+    "map_overlap_xr",
+    "reduce_blocks",
+]

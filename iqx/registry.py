@@ -1,0 +1,209 @@
+"""One registry for modifiers and one for metrics.
+
+Every built-in or plugin operation is registered exactly once under one identifier. That
+identifier is the Python function name, the registry id, the CLI name and the MLflow key.
+Metadata (outputs, units, halo, chunk invariance, references) lives in the registration.
+
+Plugins register through the entry-point groups ``iqx.modifiers`` and ``iqx.metrics``: the
+entry point may point to a module (importing it runs its ``@register_*`` decorators) or to a
+callable/class, which is then registered under the entry point's name.
+
+Examples
+--------
+>>> from iqx.registry import register_modifier
+>>> @register_modifier("invert_demo", summary="Invert an 8-bit image.")
+... def invert_demo(image):
+...     return 255 - image
+>>> from iqx.registry import modifiers
+>>> modifiers.get("invert_demo").summary
+'Invert an 8-bit image.'
+"""
+
+from __future__ import annotations
+
+import importlib
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from importlib.metadata import entry_points
+from typing import Any, Literal
+
+from iqx.errors import UnknownOperationError
+
+__all__ = [
+    "Registration",
+    "Registry",
+    "metrics",
+    "modifiers",
+    "register_metric",
+    "register_modifier",
+]
+
+Kind = Literal["modifier", "metric"]
+
+
+@dataclass(frozen=True)
+class Registration:
+    """What iqx knows about one registered operation.
+
+    Attributes
+    ----------
+    id : str
+        The single identifier (function name = CLI name = MLflow key).
+    kind : {"modifier", "metric"}
+        Which registry holds it.
+    target : object
+        The registered function or class.
+    summary : str
+        One line shown by ``iqx list``.
+    outputs : tuple of str
+        Names of the values the operation produces (metrics) or records (modifiers).
+    units : mapping
+        Unit of each output, where meaningful.
+    chunk_invariant : bool
+        Whether the result is identical for any chunking (noise is reproducible per
+        ``(seed, chunks)`` instead).
+    changes_grid : bool
+        Whether the operation changes the pixel grid (resampling).
+    halo : callable or None
+        ``halo(**params) -> int`` pixels of neighbourhood the kernel needs.
+    references : tuple of str
+        Literature or reference implementations.
+    source : str
+        ``"builtin"`` or the distribution/entry point that provided it.
+    """
+
+    id: str
+    kind: Kind
+    target: Any
+    summary: str = ""
+    outputs: tuple[str, ...] = ()
+    units: Mapping[str, str] = field(default_factory=dict)
+    chunk_invariant: bool = True
+    changes_grid: bool = False
+    halo: Callable[..., int] | None = None
+    references: tuple[str, ...] = ()
+    source: str = "builtin"
+
+    def as_dict(self) -> dict[str, Any]:
+        """A JSON-friendly summary (used by ``iqx list --format json``)."""
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "summary": self.summary,
+            "outputs": list(self.outputs),
+            "units": dict(self.units),
+            "chunk_invariant": self.chunk_invariant,
+            "changes_grid": self.changes_grid,
+            "references": list(self.references),
+            "source": self.source,
+        }
+
+
+class Registry:
+    """A table of operations of one kind, filled by decorators and entry points."""
+
+    def __init__(self, kind: Kind, builtin_modules: tuple[str, ...], group: str) -> None:
+        self.kind = kind
+        self.group = group
+        self._builtin_modules = builtin_modules
+        self._items: dict[str, Registration] = {}
+        self._loaded = False
+        self._lock = threading.RLock()
+
+    # -- registration -------------------------------------------------------------------
+    def register(
+        self, id: str | None = None, *, source: str = "builtin", **meta: Any
+    ) -> Callable[[Any], Any]:
+        """Decorator registering a function or class under ``id`` (default: its name)."""
+
+        def decorator(target: Any) -> Any:
+            ident = id or getattr(target, "id", None) or target.__name__
+            summary = meta.pop("summary", None) or _first_line(target.__doc__)
+            reg = Registration(
+                id=ident, kind=self.kind, target=target, summary=summary, source=source, **meta
+            )
+            with self._lock:
+                old = self._items.get(ident)
+                if old is not None and old.target is not target and _qualname(
+                    old.target
+                ) != _qualname(target):
+                    raise ValueError(
+                        f"{self.kind} id {ident!r} is already registered by {_qualname(old.target)}"
+                    )
+                self._items[ident] = reg
+            return target
+
+        return decorator
+
+    # -- lookup -------------------------------------------------------------------------
+    def _ensure_loaded(self) -> None:
+        if self._loaded:
+            return
+        with self._lock:
+            if self._loaded:
+                return
+            self._loaded = True
+            for mod in self._builtin_modules:
+                importlib.import_module(mod)
+            for ep in entry_points(group=self.group):
+                obj = ep.load()
+                if callable(obj) and not any(r.target is obj for r in self._items.values()):
+                    dist = ep.dist.name if ep.dist is not None else ep.value
+                    self.register(ep.name, source=f"plugin:{dist}")(obj)
+
+    def get(self, id: str) -> Registration:
+        """Return the registration for ``id``.
+
+        Raises
+        ------
+        UnknownOperationError
+            If nothing is registered under ``id``; the message lists what is.
+        """
+        self._ensure_loaded()
+        try:
+            return self._items[id]
+        except KeyError:
+            known = ", ".join(sorted(self._items)) or "none"
+            raise UnknownOperationError(
+                f"no {self.kind} named {id!r}; registered {self.kind}s: {known}"
+            ) from None
+
+    def ids(self) -> list[str]:
+        """Sorted identifiers of every registered operation."""
+        self._ensure_loaded()
+        return sorted(self._items)
+
+    def __contains__(self, id: object) -> bool:
+        self._ensure_loaded()
+        return id in self._items
+
+    def __iter__(self) -> Iterator[Registration]:
+        self._ensure_loaded()
+        return iter([self._items[k] for k in sorted(self._items)])
+
+    def __len__(self) -> int:
+        self._ensure_loaded()
+        return len(self._items)
+
+
+def _first_line(doc: str | None) -> str:
+    return (doc or "").strip().splitlines()[0].strip() if doc and doc.strip() else ""
+
+
+def _qualname(obj: Any) -> str:
+    return f"{getattr(obj, '__module__', '?')}.{getattr(obj, '__qualname__', repr(obj))}"
+
+
+modifiers = Registry("modifier", ("iqx.modifiers",), "iqx.modifiers")
+metrics = Registry("metric", ("iqx.metrics",), "iqx.metrics")
+
+
+def register_modifier(id: str | None = None, **meta: Any) -> Callable[[Any], Any]:
+    """Register a modifier (function or :class:`iqx.modifiers.Modifier` subclass)."""
+    return modifiers.register(id, **meta)
+
+
+def register_metric(id: str | None = None, **meta: Any) -> Callable[[Any], Any]:
+    """Register a metric (function or :class:`iqx.metrics.Metric` subclass)."""
+    return metrics.register(id, **meta)

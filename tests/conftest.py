@@ -1,0 +1,49 @@
+"""Shared fixtures: the real-data folder, a real dask LocalCluster, chunkings."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _shared_data_dir() -> Path:
+    env = os.environ.get("IQX_SHARED_DATA")
+    return Path(env) if env else REPO.parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """``../shared/data`` (or ``$IQX_SHARED_DATA``): real public imagery with provenance.
+
+    Skips with a clear reason when absent; fails instead when ``IQX_REQUIRE_SHARED_DATA=1``.
+    """
+    path = _shared_data_dir()
+    if not (path / "README.md").is_file():
+        msg = f"shared real-data folder not found at {path} (set IQX_SHARED_DATA)"
+        if os.environ.get("IQX_REQUIRE_SHARED_DATA") == "1":
+            pytest.fail(msg + " and IQX_REQUIRE_SHARED_DATA=1")
+        pytest.skip(msg)
+    return path
+
+
+@pytest.fixture(scope="session")
+def local_cluster():
+    """A real ``dask.distributed`` cluster with two single-threaded *process* workers."""
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+    ) as cluster:
+        yield cluster
+
+
+@pytest.fixture
+def dask_client(local_cluster):
+    """A client connected to :func:`local_cluster`; the default scheduler while in use."""
+    import distributed
+
+    with distributed.Client(local_cluster) as client:
+        yield client

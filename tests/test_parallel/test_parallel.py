@@ -1,0 +1,97 @@
+"""The dask layer: halos, boundaries, block ids, reductions, laziness."""
+
+from __future__ import annotations
+
+import dask.array as da
+import numpy as np
+import pytest
+import scipy.ndimage as ndi
+
+from iqx.errors import HaloTooLargeError, InvalidParameterError
+from iqx.parallel import (
+    as_scene,
+    block_rng,
+    map_blocks_xr,
+    map_overlap_xr,
+    reduce_blocks,
+)
+from iqx.testing import raise_if_dask_computes
+
+CHUNKINGS = [(1, 64, 64), (1, 17, 23), (1, 100, 9), (1, 128, 128)]
+
+
+def _box3(block):
+    # a 3x3 mean over y, x of each band; edges computed on whatever the block holds
+    return ndi.uniform_filter(block.astype(np.float64), size=(1, 3, 3), mode="nearest")
+
+
+@pytest.mark.parametrize("boundary, scipy_mode", [("reflect", "reflect"), ("nearest", "nearest"), ("wrap", "wrap")])
+@pytest.mark.parametrize("chunks", CHUNKINGS)
+def test_map_overlap_matches_scipy_for_any_chunking(boundary, scipy_mode, chunks):
+    rng = np.random.default_rng(0)
+    img = rng.random((2, 128, 128))
+    expected = ndi.uniform_filter(img, size=(1, 5, 5), mode=scipy_mode)
+
+    def box5(block):
+        return ndi.uniform_filter(block, size=(1, 5, 5), mode="constant")
+
+    with raise_if_dask_computes():
+        lazy = map_overlap_xr(box5, as_scene(da.from_array(img, chunks=chunks)), halo=2, boundary=boundary)
+    np.testing.assert_allclose(lazy.values, expected, rtol=0, atol=1e-12)
+    eager = map_overlap_xr(box5, as_scene(img), halo=2, boundary=boundary)
+    np.testing.assert_allclose(eager.values, expected, rtol=0, atol=1e-12)
+
+
+def test_halo_larger_than_chunk_raises_unless_rechunk():
+    img = as_scene(da.zeros((1, 100, 100), chunks=(1, 10, 10)))
+    with pytest.raises(HaloTooLargeError, match="halo"):
+        map_overlap_xr(_box3, img, halo=12)
+    out = map_overlap_xr(_box3, img, halo=12, rechunk=True)
+    assert out.shape == (1, 100, 100)
+
+
+def test_bad_boundary_is_rejected():
+    with pytest.raises(InvalidParameterError, match="boundary"):
+        map_overlap_xr(_box3, as_scene(np.zeros((4, 4))), halo=1, boundary="mirror-ish")
+
+
+def test_map_blocks_passes_block_id_and_numpy_is_one_block():
+    def tag(block, block_id=None):
+        return np.full(block.shape, block_id[1] * 10 + block_id[2], dtype=np.int32)
+
+    img = as_scene(da.zeros((1, 20, 20), chunks=(1, 10, 10)))
+    out = map_blocks_xr(tag, img, dtype=np.int32, pass_block_id=True).values
+    assert out[0, 0, 0] == 0 and out[0, 0, 19] == 1 and out[0, 19, 0] == 10 and out[0, 19, 19] == 11
+    eager = map_blocks_xr(tag, as_scene(np.zeros((20, 20))), dtype=np.int32, pass_block_id=True)
+    assert np.all(eager.values == 0)
+
+
+def test_block_rng_depends_only_on_seed_and_block():
+    a = block_rng(3, (0, 1, 2)).standard_normal(5)
+    b = block_rng(3, (0, 1, 2)).standard_normal(5)
+    c = block_rng(3, (0, 2, 1)).standard_normal(5)
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, c)
+    with pytest.raises(InvalidParameterError):
+        block_rng(-1, (0,))
+
+
+@pytest.mark.parametrize("chunks", CHUNKINGS)
+def test_reduce_blocks_sees_halo_and_global_offsets(chunks):
+    img = np.arange(128 * 128, dtype=np.float64).reshape(1, 128, 128)
+
+    def chunk(block, info):
+        core = block[:, info.halo_top : block.shape[1] - info.halo_bottom, info.halo_left : block.shape[2] - info.halo_right]
+        # the core's first pixel encodes its global position
+        assert core[0, 0, 0] == info.y0 * 128 + info.x0
+        return [float(core.sum()), core.size]
+
+    def combine(parts):
+        return [sum(p[0] for p in parts), sum(p[1] for p in parts)]
+
+    lazy = as_scene(da.from_array(img, chunks=chunks))
+    with raise_if_dask_computes():
+        delayed = reduce_blocks(chunk, combine, tuple, lazy, halo=3 if chunks != (1, 100, 9) else 2, compute=False)
+    total, count = delayed.compute()
+    assert count == img.size and total == img.sum()
+    assert reduce_blocks(chunk, combine, tuple, as_scene(img)) == (img.sum(), img.size)
