@@ -47,7 +47,7 @@ _LAZY_ATTRS = {
     "to_zarr": "iqx.io",
     "valid_mask": "iqx.io",
     "open_dataset": "iqx.datasets",
-    "modify": "iqx.datasets",
+    "modify": "iqx.datasets.modify",
 }
 _SUBMODULES = {
     "annotations",
