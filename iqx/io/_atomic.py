@@ -79,7 +79,9 @@ def replace_dir(tmp: Path, path: Path, *, overwrite: bool) -> None:
     """Rename the finished folder ``tmp`` onto ``path`` (moving an old ``path`` aside first)."""
     if path.exists():
         if not overwrite:
-            raise InvalidParameterError(f"{path}: already exists (pass overwrite=True to replace it)")
+            raise InvalidParameterError(
+                f"{path}: already exists (pass overwrite=True to replace it)"
+            )
         old = path.with_name(f"{path.name}.iqx-old-{uuid.uuid4().hex[:12]}")
         os.rename(path, old)
         try:

@@ -17,6 +17,7 @@ __all__ = [
     "SUPPORTED_DTYPES",
     "check_dtype",
     "check_exists",
+    "clean_nodata",
     "default_chunks",
     "normalize_chunks",
     "pixel_coords",

@@ -1,0 +1,142 @@
+"""IO benchmarks: iqx's lazy readers vs plain rasterio / zarr on the same files; peak memory.
+
+Inputs (cached in ``cache_dir()``): a 10000² uint16 tiled (512², deflate) GeoTIFF and the same
+scene as a zarr v3 store (1024² chunks, blosc-zstd); a 20000² uint16 GeoTIFF (800 MB of pixels)
+written block by block for the peak-memory read-and-reduce.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from benchmarks.common import cache_dir, chunk, size
+
+BLOCK = 512
+
+
+def _block(ny: int, nx: int, y0: int, x0: int) -> np.ndarray:
+    """A cheap textured uint16 block (11-bit): gradient + hash noise, deterministic."""
+    yy = np.arange(y0, y0 + ny, dtype=np.uint32)[:, None]
+    xx = np.arange(x0, x0 + nx, dtype=np.uint32)[None, :]
+    noise = (yy * 2654435761 + xx * 40503) & np.uint32(63)
+    return ((yy + xx) % 1900 + noise).astype(np.uint16)
+
+
+def _geotiff(n: int, name: str) -> str:
+    import rasterio
+    from rasterio.windows import Window
+
+    path = cache_dir() / name
+    if path.exists():
+        return str(path)
+    tmp = path.with_name(path.name + ".partial")
+    block = min(BLOCK, n)
+    with rasterio.open(
+        tmp, "w", driver="GTiff", width=n, height=n, count=1, dtype="uint16", tiled=True,
+        blockxsize=block, blockysize=block, compress="deflate", BIGTIFF="IF_SAFER",
+        crs="EPSG:32633", transform=rasterio.Affine(0.5, 0, 500000, 0, -0.5, 4000000),
+    ) as dst:  # fmt: skip
+        strip = 4 * block
+        for y0 in range(0, n, strip):
+            ny = min(strip, n - y0)
+            dst.write(_block(ny, n, y0, 0)[None], window=Window(0, y0, n, ny))
+    tmp.rename(path)
+    return str(path)
+
+
+def _zarr(n: int, name: str) -> str:
+    import iqx
+
+    path = cache_dir() / name
+    if not path.exists():
+        scene = iqx.open_scene(_geotiff(n, f"read_{n}.tif"), chunks=chunk(1024))
+        iqx.to_zarr(scene, path, chunks=chunk(1024))
+    return str(path)
+
+
+class ReadSum:
+    """Open + full chunked read reduced to a sum: iqx vs plain library loops (same files)."""
+
+    timeout = 900
+    number = 1
+    repeat = 3
+
+    def setup(self):
+        n = size(10_000)
+        self.tif = _geotiff(n, f"read_{n}.tif")
+        self.zarr = _zarr(n, f"read_{n}.zarr")
+
+    def time_iqx_geotiff(self):
+        import iqx
+
+        iqx.open_scene(self.tif).sum(dtype="uint64").compute(scheduler="threads")
+
+    def time_iqx_geotiff_sync(self):
+        import iqx
+
+        iqx.open_scene(self.tif).sum(dtype="uint64").compute(scheduler="sync")
+
+    def time_rasterio_blocks(self):
+        import rasterio
+
+        total = 0
+        with rasterio.open(self.tif) as ds:
+            for _, window in ds.block_windows(1):
+                total += int(ds.read(1, window=window).sum(dtype=np.uint64))
+
+    def time_iqx_zarr(self):
+        import iqx
+
+        iqx.open_scene(self.zarr).sum(dtype="uint64").compute(scheduler="threads")
+
+    def time_zarr_plain(self):
+        import zarr
+
+        arr = zarr.open_array(f"{self.zarr}/data", mode="r")
+        cy, cx = arr.chunks[1:]
+        total = 0
+        for y0 in range(0, arr.shape[1], cy):
+            for x0 in range(0, arr.shape[2], cx):
+                total += int(arr[:, y0 : y0 + cy, x0 : x0 + cx].sum(dtype=np.uint64))
+
+
+class Write:
+    """Chunk-by-chunk writers of a lazily read 10000² scene."""
+
+    timeout = 900
+    number = 1
+    repeat = 1
+
+    def setup(self):
+        import iqx
+
+        n = size(10_000)
+        self.scene = iqx.open_scene(_geotiff(n, f"read_{n}.tif"), chunks=chunk(1024))
+        self.out = cache_dir() / "write_out"
+        self.out.mkdir(exist_ok=True)
+
+    def time_to_geotiff(self):
+        import iqx
+
+        iqx.to_geotiff(self.scene, self.out / "w.tif", overwrite=True)
+
+    def time_to_zarr(self):
+        import iqx
+
+        iqx.to_zarr(self.scene, self.out / "w.zarr", overwrite=True)
+
+
+class PeakMem:
+    """Peak memory of a chunked read-and-reduce over a 20000² uint16 scene (800 MB)."""
+
+    timeout = 1200
+
+    def setup(self):
+        n = size(20_000)
+        self.tif = _geotiff(n, f"big_{n}.tif")
+
+    def peakmem_read_reduce_20k(self):
+        import iqx
+
+        scene = iqx.open_scene(self.tif)
+        scene.astype("float32").mean().compute(scheduler="threads")

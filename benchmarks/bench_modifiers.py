@@ -1,0 +1,179 @@
+"""Modifiers: JPEG zarr->zarr vs raw libjpeg-turbo, blur vs SciPy, peak memory per modifier.
+
+Sizes shrink under ``IQX_BENCH_SMALL=1`` (see ``benchmarks/common.py``).
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import dask
+import dask.array as da
+import numpy as np
+import xarray as xr
+
+from benchmarks.common import cache_dir, chunk, size
+
+JPEG_N = size(16384)
+BLUR_N = size(8192)
+BIG_N = size(20000)
+MEM_N = size(12000)
+CHUNK = chunk(1024)
+
+
+def _tile(block_id: tuple[int, ...] | None = None, shape=(1, CHUNK, CHUNK)) -> np.ndarray:
+    """A smooth field with edges and noise (deterministic per tile), uint8."""
+    b, i, j = block_id or (0, 0, 0)
+    rng = np.random.default_rng([b, i, j])
+    ny, nx = shape[1], shape[2]
+    yy = np.arange(ny, dtype=np.float32)[:, None] + i * ny
+    xx = np.arange(nx, dtype=np.float32)[None, :] + j * nx
+    base = 128 + 60 * np.sin(yy / 37.0) * np.cos(xx / 23.0) + 40 * ((xx // 97 + yy // 61) % 2)
+    noise = rng.standard_normal((ny, nx), dtype=np.float32) * 6
+    return np.clip(base + noise, 0, 255).astype(np.uint8)[None]
+
+
+def lazy_scene(n: int, c: int = CHUNK) -> xr.DataArray:
+    """A lazy (band=1, n, n) uint8 scene generated chunk by chunk."""
+    arr = da.map_blocks(
+        lambda block_info=None: _tile(
+            tuple(block_info[None]["chunk-location"]), block_info[None]["chunk-shape"]
+        ),
+        dtype=np.uint8,
+        chunks=((1,), *(((c,) * (n // c) + ((n % c,) if n % c else ()),) * 2)),
+        meta=np.array((), np.uint8),
+    )
+    return xr.DataArray(arr, dims=("band", "y", "x"), attrs={"bit_depth": 8})
+
+
+def _zarr_scene(n: int) -> Path:
+    import iqx
+
+    path = cache_dir() / f"modifiers_jpeg_{n}.zarr"
+    if not path.exists():
+        iqx.to_zarr(lazy_scene(n), path)
+    return path
+
+
+def _raw_jpeg_seconds(scene_path: Path, quality: int = 70) -> float:
+    """Encode+decode every chunk with imagecodecs directly on 2 threads (pixels in memory)."""
+    import imagecodecs
+
+    import iqx
+
+    scene = iqx.open_scene(scene_path)
+    tiles = [t for t in scene.data.to_delayed().ravel()]
+    arrays = [a[0] for a in dask.compute(*tiles, scheduler="threads")]
+
+    def rt(a: np.ndarray) -> int:
+        return imagecodecs.jpeg8_decode(imagecodecs.jpeg8_encode(a, level=quality)).size
+
+    t0 = time.perf_counter()
+    with ThreadPoolExecutor(2) as pool:
+        list(pool.map(rt, arrays))
+    return time.perf_counter() - t0
+
+
+def _iqx_jpeg_seconds(
+    scene_path: Path, out: Path, quality: int = 70, codec: str = "blosc-zstd"
+) -> float:
+    import iqx
+    from iqx.modifiers import jpeg
+
+    t0 = time.perf_counter()
+    scene = iqx.open_scene(scene_path)
+    with dask.config.set(scheduler="threads", num_workers=2):
+        iqx.to_zarr(jpeg(scene, quality=quality), out, overwrite=True, codec=codec)
+    return time.perf_counter() - t0
+
+
+class JPEGZarr:
+    """JPEG q70 over a zarr scene written back to zarr, and raw libjpeg-turbo on the same pixels."""
+
+    timeout = 900
+
+    def setup(self):
+        self.src = _zarr_scene(JPEG_N)
+        self.tmp = Path(tempfile.mkdtemp(prefix="iqx-bench-"))
+
+    def teardown(self):
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def time_jpeg_zarr_to_zarr(self):
+        _iqx_jpeg_seconds(self.src, self.tmp / "out.zarr")
+
+    def time_raw_libjpeg_roundtrip(self):
+        _raw_jpeg_seconds(self.src)
+
+    def track_jpeg_fraction_of_raw_libjpeg(self):
+        """Throughput of iqx (zarr -> jpeg -> zarr) / raw encode+decode, in the same run."""
+        raw = _raw_jpeg_seconds(self.src)
+        ours = _iqx_jpeg_seconds(self.src, self.tmp / "out.zarr")
+        return raw / ours
+
+    track_jpeg_fraction_of_raw_libjpeg.unit = "fraction"
+
+
+class Blur:
+    """gaussian_blur (numba, chunked, 2 threads) vs scipy.ndimage.gaussian_filter."""
+
+    params = [1.0, 3.0]  # noqa: RUF012
+    param_names = ["sigma"]  # noqa: RUF012
+    timeout = 600
+
+    def setup(self, sigma):
+        rng = np.random.default_rng(0)
+        self.img = rng.random((1, BLUR_N, BLUR_N), dtype=np.float32)
+        self.lazy = xr.DataArray(
+            da.from_array(self.img, chunks=(1, 2048 if BLUR_N > 2048 else CHUNK, -1)),
+            dims=("band", "y", "x"),
+        )
+
+    def time_blur_iqx(self, sigma):
+        from iqx.modifiers import gaussian_blur
+
+        with dask.config.set(scheduler="threads", num_workers=2):
+            gaussian_blur(self.lazy, sigma=sigma).data.compute()
+
+    def time_blur_scipy(self, sigma):
+        from scipy.ndimage import gaussian_filter
+
+        gaussian_filter(self.img, (0, sigma, sigma), mode="reflect", truncate=4.0)
+
+    def peakmem_blur_20000_scene(self, sigma):
+        """Lazy generated 20000² scene, blurred and reduced: memory ~ a few chunks."""
+        from iqx.modifiers import gaussian_blur
+
+        with dask.config.set(scheduler="threads", num_workers=2):
+            gaussian_blur(lazy_scene(BIG_N), sigma=sigma).sum().compute()
+
+
+MODIFIER_SPECS = [
+    "jpeg:quality=70",
+    "jpeg2000:psnr=40",
+    "quantize:bits=4",
+    "gaussian_noise:sigma=5",
+    "snr_noise:snr=20",
+    "gaussian_blur:sigma=2",
+    "rer_blur:rer=0.3",
+    "resample:factor=0.5",
+    "resample:factor=1.5,method=cubic",
+]
+
+
+class PeakMemModifiers:
+    """Every modifier over a lazy 12000² scene reduced to a sum: bounded by a few chunks."""
+
+    params = MODIFIER_SPECS
+    param_names = ["modifier"]  # noqa: RUF012
+    timeout = 900
+
+    def peakmem_modifier(self, spec):
+        from iqx.modifiers import parse_spec
+
+        with dask.config.set(scheduler="threads", num_workers=2):
+            parse_spec(spec)(lazy_scene(MEM_N)).sum().compute()

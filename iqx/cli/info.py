@@ -1,0 +1,112 @@
+"""``iqx info PATH``: summary of a scene (raster file or zarr store) or of a dataset folder."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from iqx.cli._output import add_format_option, dumps
+
+__all__ = ["add_parser", "dataset_info", "run", "scene_info"]
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("info", help="describe a scene (raster, zarr) or a dataset folder")
+    p.add_argument("path", help="raster file, zarr store or dataset folder")
+    p.add_argument("--images", default=None, help="dataset images sub-folder ('.' for flat)")
+    add_format_option(p)
+    p.set_defaults(func=run)
+
+
+def _short_crs(wkt: str | None) -> str | None:
+    if not wkt:
+        return None
+    from rasterio.crs import CRS
+
+    crs = CRS.from_wkt(wkt)
+    epsg = crs.to_epsg()
+    if epsg:
+        return f"EPSG:{epsg}"
+    name = wkt.split('"')[1] if '"' in wkt else ""
+    proj = crs.to_dict().get("proj")
+    return f"{name} ({proj})" if proj else name or "custom"
+
+
+def scene_info(path: str | Path) -> dict[str, Any]:
+    """Summary of a scene (no pixel read)."""
+    from iqx.io import open_scene
+
+    scene = open_scene(path)
+    a = scene.attrs
+    t = a["transform"]
+    p = Path(path)
+    size = (
+        sum(f.stat().st_size for f in p.rglob("*") if f.is_file())
+        if p.is_dir()
+        else p.stat().st_size
+    )
+    return {
+        "kind": "scene",
+        "path": str(p),
+        "driver": a["driver"],
+        "shape": {"band": scene.sizes["band"], "y": scene.sizes["y"], "x": scene.sizes["x"]},
+        "dtype": str(scene.dtype),
+        "bit_depth": a["bit_depth"],
+        "crs": _short_crs(a["crs"]),
+        "transform": list(t),
+        "pixel_size": [abs(t[0]), abs(t[4])],
+        "nodata": a["nodata"],
+        "chunks": [max(c) for c in scene.chunks],
+        "nbytes": int(scene.nbytes),
+        "file_bytes": size,
+    }
+
+
+def dataset_info(path: str | Path, images: str | None = None) -> dict[str, Any]:
+    """Summary of a dataset folder."""
+    from iqx.datasets import open_dataset
+
+    ds = open_dataset(path, images=images)
+    manifest = None
+    if ds.manifest is not None:
+        m = ds.manifest
+        manifest = {k: m.get(k) for k in ("step", "config", "source", "iqx_version", "created")}
+        manifest["chain"] = [c.get("id") for c in m.get("chain", [])]
+        manifest["totals"] = m.get("totals")
+    return {
+        "kind": "dataset",
+        "path": str(ds.data_path),
+        "name": ds.name,
+        "data_input": str(ds.data_input),
+        "n_images": len(ds.image_files),
+        "json_annotations": [str(p) for p in ds.json_files],
+        "geojson_annotations": [str(p) for p in ds.geojson_files],
+        "mask_dir": str(ds.mask_annotations_dir) if ds.mask_annotations_dir else None,
+        "other_files": [p.name for p in ds.other_files],
+        "params": ds.params,
+        "manifest": manifest,
+    }
+
+
+def run(args: argparse.Namespace) -> int:
+    from iqx.errors import PathNotFoundError
+    from iqx.io.zarr import is_zarr_store
+
+    path = Path(args.path)
+    if not path.exists():
+        raise PathNotFoundError(f"{path}: no such file or folder")
+    if path.is_dir() and not is_zarr_store(path):
+        info = dataset_info(path, args.images)
+    else:
+        info = scene_info(path)
+    if args.format == "json":
+        print(dumps(info, indent=2))
+        return 0
+    for key, value in info.items():
+        if key == "kind":
+            continue
+        if isinstance(value, list) and len(value) > 6:
+            value = f"{len(value)} items: {', '.join(map(str, value[:3]))}, ..."
+        print(f"{key:<20} {value}")
+    return 0

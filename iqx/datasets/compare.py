@@ -1,0 +1,287 @@
+"""Full-reference comparison of two images or two datasets (a reference and its ``#`` copy).
+
+Images are matched by **file name** (a modified dataset ``<name>#<modifier>`` keeps the
+reference's image names). Every metric is any registered full-reference metric
+(:func:`iqx.metrics.psnr`, :func:`~iqx.metrics.ssim`, ... or a user's
+:class:`~iqx.metrics.ArrayMetric` with ``requires_reference = True``). All images of a batch
+are measured in one dask computation, so they run in parallel on the active scheduler
+(threads, or a ``dask.distributed`` client).
+
+Results are a :class:`pandas.DataFrame` with one row per image (index ``image``) and one
+column per scalar output (``psnr``, ``ssim``, ...); :func:`summarize` gives the per-dataset
+mean of every column.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import dask
+import pandas as pd
+import xarray as xr
+
+from iqx.errors import InvalidParameterError, ShapeMismatchError
+from iqx.metrics._base import ArrayMetric, RunMetric
+from iqx.registry import metrics as metric_registry
+
+__all__ = [
+    "DEFAULT_METRICS",
+    "compare_datasets",
+    "compare_images",
+    "compare_paths",
+    "evaluate_reference_metric",
+    "match_images",
+    "summarize",
+]
+
+#: metrics measured when none are named
+DEFAULT_METRICS: tuple[str, ...] = ("psnr", "ssim")
+
+_SHOWN = 5
+
+
+def _few(names: Sequence[str]) -> str:
+    shown = ", ".join(names[:_SHOWN])
+    return shown + (f" ... ({len(names) - _SHOWN} more)" if len(names) > _SHOWN else "")
+
+
+def evaluate_reference_metric(
+    metric_id: str, reference: xr.DataArray, test: xr.DataArray, **options: Any
+) -> xr.Dataset:
+    """Run the registered full-reference metric ``metric_id`` on one pair (lazily).
+
+    ``options`` are passed to the metric when its signature accepts them (so a global
+    ``data_range=`` or ``window=`` reaches PSNR/SSIM and is ignored by SAM); an option the
+    metric requires but is not given (e.g. ERGAS's ``ratio``) raises
+    :class:`~iqx.errors.InvalidParameterError`.
+    """
+    target = metric_registry.get(metric_id).target
+    if inspect.isclass(target):
+        if issubclass(target, RunMetric):
+            raise InvalidParameterError(
+                f"metric {metric_id!r} scores a training run's predictions "
+                "(apply(predictions, gt_path)), not a pair of images"
+            )
+        if issubclass(target, ArrayMetric):
+            if not target.requires_reference:
+                raise InvalidParameterError(
+                    f"metric {metric_id!r} is a no-reference metric; it cannot compare images"
+                )
+            return target()(test, reference=reference)
+    func = target
+    params = inspect.signature(func).parameters
+    missing = [
+        n
+        for n, p in params.items()
+        if p.kind == p.KEYWORD_ONLY and p.default is p.empty and options.get(n) is None
+    ]
+    if missing:
+        raise InvalidParameterError(
+            f"metric {metric_id!r} needs {', '.join(missing)} (e.g. ergas needs the h/l "
+            "pixel-size ratio: --ratio 0.25)"
+        )
+    kwargs = {k: v for k, v in options.items() if k in params and v is not None}
+    return func(reference, test, **kwargs)
+
+
+def _scalars(ds: xr.Dataset, per_band: bool) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name, var in ds.data_vars.items():
+        if var.ndim == 0 and name != "count":
+            out[str(name)] = var.data
+        elif per_band and var.dims == ("band",) and str(name).endswith("_band"):
+            for b, value in zip(var["band"].values, var.data, strict=True):
+                out[f"{name}_{b}"] = value
+    return out
+
+
+def compare_images(
+    reference: xr.DataArray,
+    test: xr.DataArray,
+    *,
+    metrics: Iterable[str] = DEFAULT_METRICS,
+    per_band: bool = False,
+    compute: bool = True,
+    **options: Any,
+) -> dict[str, Any]:
+    """Scalar results of every metric for one (reference, test) pair.
+
+    Returns ``{"psnr": ..., "ssim": ...}`` (plus ``<var>_<band>`` per-band entries with
+    ``per_band=True``); with ``compute=False`` the values are lazy dask scalars.
+    """
+    row: dict[str, Any] = {}
+    for metric_id in metrics:
+        row.update(
+            _scalars(evaluate_reference_metric(metric_id, reference, test, **options), per_band)
+        )
+    if compute:
+        (row,) = dask.compute(row)
+        row = {k: float(v) for k, v in row.items()}
+    return row
+
+
+def match_images(
+    reference: Any, test: Any, *, on_missing: str = "error"
+) -> list[tuple[str, Path, Path]]:
+    """Pair the images of two datasets by file name, in the reference's (sorted) order.
+
+    Parameters
+    ----------
+    reference, test : Dataset
+        Opened datasets (:func:`iqx.open_dataset`).
+    on_missing : {"error", "skip"}
+        What to do when the file sets differ: raise (default), or compare the common names.
+
+    Raises
+    ------
+    ShapeMismatchError
+        The sets differ (``on_missing="error"``) or have no name in common; the message
+        lists a few missing names on each side.
+    """
+    if on_missing not in ("error", "skip"):
+        raise InvalidParameterError(f"on_missing must be 'error' or 'skip', got {on_missing!r}")
+    ref_files = {p.name: p for p in reference.image_files}
+    test_files = {p.name: p for p in test.image_files}
+    only_ref = sorted(set(ref_files) - set(test_files))
+    only_test = sorted(set(test_files) - set(ref_files))
+    common = [n for n in sorted(ref_files) if n in test_files]
+    if not common or (on_missing == "error" and (only_ref or only_test)):
+        parts = []
+        if only_ref:
+            parts.append(f"missing from {test.data_input}: {_few(only_ref)}")
+        if only_test:
+            parts.append(f"missing from {reference.data_input}: {_few(only_test)}")
+        head = "no image names in common" if not common else "image names differ"
+        raise ShapeMismatchError(
+            f"{head} between {reference.data_path} and {test.data_path}; " + "; ".join(parts)
+        )
+    return [(n, ref_files[n], test_files[n]) for n in common]
+
+
+def compare_datasets(
+    reference: Any,
+    test: Any,
+    *,
+    metrics: Iterable[str] = DEFAULT_METRICS,
+    per_band: bool = False,
+    on_missing: str = "error",
+    chunks: Any = None,
+    batch_size: int = 16,
+    **options: Any,
+) -> pd.DataFrame:
+    """Compare every image of ``test`` with the image of the same name in ``reference``.
+
+    Parameters
+    ----------
+    reference, test : path or Dataset
+        Dataset folders (IQUAFLOW layout) or opened datasets, e.g. ``ds`` and ``ds#jpeg70``.
+    metrics : iterable of str
+        Registered full-reference metric ids.
+    per_band : bool
+        Also report per-band values (columns ``<var>_<band>``).
+    on_missing : {"error", "skip"}
+        See :func:`match_images`.
+    chunks : optional
+        Passed to :func:`iqx.io.open_scene`.
+    batch_size : int
+        Images per dask computation (bounds the graph size).
+    **options
+        ``data_range``, ``window``, ``ratio`` ... passed to the metrics that accept them.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index ``image`` (file names), one float column per scalar output.
+    """
+    from iqx.datasets.layout import Dataset, open_dataset
+    from iqx.io import open_scene
+
+    ref_ds = reference if isinstance(reference, Dataset) else open_dataset(reference)
+    test_ds = test if isinstance(test, Dataset) else open_dataset(test)
+    if batch_size < 1:
+        raise InvalidParameterError(f"batch_size must be >= 1, got {batch_size}")
+    metrics = list(metrics)
+    pairs = match_images(ref_ds, test_ds, on_missing=on_missing)
+    rows: list[dict[str, Any]] = []
+    for start in range(0, len(pairs), batch_size):
+        lazy = [
+            compare_images(
+                open_scene(r, chunks=chunks),
+                open_scene(t, chunks=chunks),
+                metrics=metrics,
+                per_band=per_band,
+                compute=False,
+                **options,
+            )
+            for _, r, t in pairs[start : start + batch_size]
+        ]
+        for row in dask.compute(*lazy):
+            rows.append({k: float(v) for k, v in row.items()})
+    frame = pd.DataFrame(rows, index=pd.Index([n for n, _, _ in pairs], name="image"))
+    frame.attrs.update(
+        {"reference": str(ref_ds.data_path), "test": str(test_ds.data_path), "metrics": metrics}
+    )
+    return frame
+
+
+def summarize(frame: pd.DataFrame) -> dict[str, float]:
+    """Per-dataset result: the mean over images of every column (NaN ignored).
+
+    PSNR is averaged in dB (the usual convention of super-resolution papers), not
+    recomputed from a pooled MSE.
+    """
+    return {str(k): float(v) for k, v in frame.mean(numeric_only=True).items()}
+
+
+def compare_paths(
+    reference: str | Path,
+    test: str | Path,
+    *,
+    metrics: Iterable[str] = DEFAULT_METRICS,
+    per_band: bool = False,
+    on_missing: str = "error",
+    chunks: Any = None,
+    **options: Any,
+) -> pd.DataFrame:
+    """:func:`compare_datasets` for two folders, or one pair of raster files.
+
+    Two files give a one-row frame indexed by the test file's name.
+    """
+    from iqx.errors import PathNotFoundError
+    from iqx.io import open_scene
+
+    ref_p, test_p = Path(reference), Path(test)
+    for p in (ref_p, test_p):
+        if not p.exists():
+            raise PathNotFoundError(f"{p}: no such file or folder")
+    if ref_p.is_dir() != test_p.is_dir():
+        raise InvalidParameterError(
+            f"compare two files or two dataset folders, not a mix: {ref_p} and {test_p}"
+        )
+    if ref_p.is_dir() and not _is_zarr(ref_p):
+        return compare_datasets(
+            ref_p,
+            test_p,
+            metrics=metrics,
+            per_band=per_band,
+            on_missing=on_missing,
+            chunks=chunks,
+            **options,
+        )
+    row = compare_images(
+        open_scene(ref_p, chunks=chunks),
+        open_scene(test_p, chunks=chunks),
+        metrics=list(metrics),
+        per_band=per_band,
+        **options,
+    )
+    frame = pd.DataFrame([row], index=pd.Index([test_p.name], name="image"))
+    frame.attrs.update({"reference": str(ref_p), "test": str(test_p), "metrics": list(metrics)})
+    return frame
+
+
+def _is_zarr(path: Path) -> bool:
+    return (path / "zarr.json").is_file() or (path / ".zgroup").is_file()

@@ -1,0 +1,142 @@
+"""``iqx_manifest.json``: what a derived dataset folder holds and how it was made."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import math
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from iqx.errors import DatasetLayoutError, InvalidParameterError
+from iqx.io._atomic import atomic_file
+
+__all__ = [
+    "MANIFEST_NAME",
+    "build_manifest",
+    "canonical_config",
+    "read_manifest",
+    "summarize_files",
+    "write_manifest",
+]
+
+#: file name of the manifest inside a derived dataset folder
+MANIFEST_NAME = "iqx_manifest.json"
+#: manifest format version
+MANIFEST_VERSION = 1
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return _jsonable(value.tolist())
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    raise TypeError(f"{type(value).__name__} value {value!r} is not JSON-serialisable")
+
+
+def canonical_config(config: Mapping[str, Any], *, what: str = "config") -> dict[str, Any]:
+    """``config`` as plain JSON types (NumPy scalars, tuples → lists), keys sorted.
+
+    Two configs are the same operation iff their canonical forms are equal.
+    """
+    if not isinstance(config, Mapping):
+        raise InvalidParameterError(f"{what} must be a dict, got {type(config).__name__}")
+    try:
+        return json.loads(json.dumps(_jsonable(config), sort_keys=True))
+    except TypeError as exc:
+        raise InvalidParameterError(f"{what} must be JSON-serialisable: {exc}") from exc
+
+
+def read_manifest(folder: str | os.PathLike[str]) -> dict[str, Any] | None:
+    """The manifest of ``folder``, or None if it has none.
+
+    Raises
+    ------
+    DatasetLayoutError
+        The manifest exists but is not a JSON object.
+    """
+    path = Path(folder) / MANIFEST_NAME
+    if not path.is_file():
+        return None
+    try:
+        value = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise DatasetLayoutError(f"{path}: unreadable manifest ({exc})") from exc
+    if not isinstance(value, dict):
+        raise DatasetLayoutError(f"{path}: manifest is not a JSON object")
+    return value
+
+
+def write_manifest(folder: str | os.PathLike[str], manifest: Mapping[str, Any]) -> Path:
+    """Write ``manifest`` as ``<folder>/iqx_manifest.json`` atomically; return its path."""
+    path = Path(folder) / MANIFEST_NAME
+    try:
+        text = json.dumps(_jsonable(manifest), indent=2, allow_nan=False)
+    except TypeError as exc:
+        raise InvalidParameterError(f"{path}: manifest is not JSON-serialisable: {exc}") from exc
+    with atomic_file(path, overwrite=True) as tmp:
+        tmp.write_text(text + "\n", encoding="utf-8")
+    return path
+
+
+def summarize_files(files: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """Totals over per-file records: count, and the sum of every numeric key all files share."""
+    totals: dict[str, Any] = {"n_files": len(files)}
+    if not files:
+        return totals
+    keys = set.intersection(*(set(f) for f in files))
+    for key in sorted(keys):
+        values = [f[key] for f in files]
+        if all(isinstance(v, int | float) and not isinstance(v, bool) for v in values):
+            totals[key] = sum(values)
+    if totals.get("input_bytes"):
+        totals["size_ratio"] = totals.get("output_bytes", 0) / totals["input_bytes"]
+    return totals
+
+
+def build_manifest(
+    *,
+    source: Path,
+    source_name: str,
+    step: str,
+    config: Mapping[str, Any],
+    chain: Sequence[Mapping[str, Any]],
+    params: Mapping[str, Any],
+    data_input: str,
+    files: Sequence[Mapping[str, Any]],
+    annotations: Sequence[str],
+    masks: str | None,
+    copied: Sequence[str] = (),
+) -> dict[str, Any]:
+    """The manifest dict :func:`iqx.datasets.derive_dataset` writes."""
+    from iqx._version import __version__
+
+    return {
+        "iqx_manifest_version": MANIFEST_VERSION,
+        "iqx_version": __version__,
+        "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+        "source": str(source),
+        "source_name": source_name,
+        "step": step,
+        "config": dict(config),
+        "chain": [dict(c) for c in chain],
+        "params": dict(params),
+        "layout": {"data_input": data_input, "annotations": list(annotations), "masks": masks},
+        "files": [dict(f) for f in files],
+        "copied_files": list(copied),
+        "totals": summarize_files(files),
+    }

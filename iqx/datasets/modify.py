@@ -1,0 +1,375 @@
+"""``iqx.modify``: apply a modifier to every image of a dataset, IQUAFLOW-style.
+
+Writes ``<parent>/<name>#<modifier.folder_name>`` through
+:func:`iqx.datasets.derive_dataset` (parallel over images, atomic, idempotent, manifest).
+
+File formats are kept: GeoTIFF stays GeoTIFF with its CRS/transform/nodata (the transform
+follows a resampling), PNG stays PNG, TIFF stays TIFF. JPEG inputs stay JPEG files readable
+by Pillow: when the (last) step is ``jpeg`` and the image is 8-bit with 1 or 3 bands, the
+file *is* the modifier's own bitstream (encoded from the whole image, written verbatim);
+any other modifier's result is re-encoded at quality 100 with 4:4:4 sampling (the least
+lossy baseline JPEG; the re-encoding is recorded as ``"container": "jpeg_q100_444"``).
+
+Annotations and masks are copied, except for grid-changing ``resample`` steps: COCO
+``bbox``, polygon and RLE ``segmentation``, ``area`` and image ``width``/``height`` are
+scaled per image, GeoJSON geometries in pixel coordinates (images without a CRS) are scaled,
+and masks are resampled with ``nearest`` to each image's new size.
+
+Codec steps record their data volume per file (``compressed_bytes``, ``raw_bits``,
+``pixels`` at the top level, summed into the manifest's totals, and a ``data_volume`` dict
+with bits per pixel and compression ratio); :func:`dataset_data_volume` gives the totals.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from iqx.datasets.derive import derive_dataset
+from iqx.datasets.layout import Dataset, open_dataset
+from iqx.errors import InvalidParameterError
+from iqx.modifiers import (
+    JPEG,
+    Chain,
+    ExternalModifier,
+    Modifier,
+    as_modifier,
+    data_volume,
+)
+from iqx.modifiers.resampling import resample_to_shape
+
+__all__ = ["dataset_data_volume", "modify"]
+
+_JPEG_SUFFIXES = (".jpg", ".jpeg")
+
+
+def _steps(modifier: Modifier) -> list[Modifier]:
+    return list(modifier.steps) if isinstance(modifier, Chain) else [modifier]
+
+
+def _read_scene(path: Path) -> xr.DataArray:
+    from iqx.io import open_scene, read_image
+
+    lazy = open_scene(path)
+    return lazy.copy(data=read_image(path))
+
+
+def _volume_info(vol: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "compressed_bytes": int(vol["compressed_bytes"]),
+        "raw_bits": int(vol["raw_bits"]),
+        "pixels": int(vol["pixels"]),
+        "data_volume": {
+            "codec": vol["codec"],
+            "streams": vol["streams"],
+            "bit_depth": vol["bit_depth"],
+            "bands": vol["bands"],
+            "bits_per_pixel": vol["bits_per_pixel"],
+            "bits_per_sample": vol["bits_per_sample"],
+            "compression_ratio": vol["compression_ratio"],
+        },
+    }
+
+
+def _write_bytes(data: bytes, dst: Path) -> int:
+    tmp = dst.with_name(f".{dst.name}.iqx-tmp-{os.getpid()}")
+    try:
+        tmp.write_bytes(data)
+        os.replace(tmp, dst)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return len(data)
+
+
+def _run_external_chain(steps: list[Modifier], src: Path, dst: Path) -> None:
+    """Steps that include external programs: file to file through temporary files."""
+
+    with tempfile.TemporaryDirectory(prefix="iqx-modify-") as tmp:
+        cur = src
+        for k, step in enumerate(steps):
+            out = dst if k == len(steps) - 1 else Path(tmp) / f"step{k}{src.suffix}"
+            if isinstance(step, ExternalModifier):
+                step.run_file(cur, out)
+            else:
+                res = step(_read_scene(cur))
+                _write_any(res, cur, out)
+            cur = out
+
+
+def _write_any(image: xr.DataArray, src: Path, dst: Path) -> dict[str, Any]:
+    from iqx.io import write_image
+
+    if dst.suffix.lower() in _JPEG_SUFFIXES:
+        write_image(image, dst, driver="JPEG", quality=100, subsampling=0)
+        return {"container": "jpeg_q100_444"}
+    write_image(image, dst, like=src)
+    return {}
+
+
+def _process_file(src: Path, dst: Path, modifier: Modifier) -> dict[str, Any]:
+    steps = _steps(modifier)
+    if any(isinstance(s, ExternalModifier) for s in steps):
+        _run_external_chain(steps, src, dst)
+        return {}
+    scene = _read_scene(src)
+    info: dict[str, Any] = {}
+    last = steps[-1]
+    if (
+        src.suffix.lower() in _JPEG_SUFFIXES
+        and isinstance(last, JPEG)
+        and scene.dtype == np.uint8
+        and scene.sizes["band"] in (1, 3)
+        and not last.params["per_band"]
+        and last.params["bits"] in (None, 8)
+    ):
+        pre = Chain(steps[:-1])(scene) if len(steps) > 1 else scene
+        streams = last.encode(pre.values)
+        _write_bytes(streams[0], dst)
+        vol = data_volume(scene, modifier)
+        vol = {**vol, "compressed_bytes": len(streams[0]), "streams": 1}
+        bits = 8 * len(streams[0])
+        vol["bits_per_pixel"] = bits / vol["pixels"]
+        vol["bits_per_sample"] = bits / (vol["pixels"] * vol["bands"])
+        vol["compression_ratio"] = vol["raw_bits"] / bits
+        info.update(_volume_info(vol))
+        info["container"] = "jpeg_bitstream"
+        return info
+    out = modifier(scene)
+    info.update(_write_any(out, src, dst))
+    if any(s.is_codec for s in steps):
+        info.update(_volume_info(data_volume(scene, modifier)))
+    info["shape"] = [int(v) for v in out.shape]
+    return info
+
+
+# -- annotations and masks for grid-changing steps -----------------------------------------
+def _output_shape(modifier: Modifier, path: Path | None, shape: tuple[int, int]) -> tuple[int, int]:
+    """(ny, nx) after ``modifier``, built lazily (no pixel is read or computed)."""
+    import dask.array as da
+
+    if path is not None and path.is_file():
+        from iqx.io import open_scene
+
+        scene = open_scene(path)
+    else:
+        scene = xr.DataArray(
+            da.zeros((1, *shape), dtype=np.uint8, chunks=-1), dims=("band", "y", "x")
+        )
+    out = modifier(scene)
+    return int(out.sizes["y"]), int(out.sizes["x"])
+
+
+def _scale_flat(coords: list[float], sx: float, sy: float) -> list[float]:
+    return [float(v) * (sx if k % 2 == 0 else sy) for k, v in enumerate(coords)]
+
+
+def _scale_rle(seg: dict[str, Any], shape: tuple[int, int]) -> dict[str, Any]:
+    from pycocotools import mask as mask_utils
+
+    h, w = seg["size"]
+    rle = mask_utils.frPyObjects(seg, h, w) if isinstance(seg["counts"], list) else seg
+    m = mask_utils.decode(rle)[None].astype(np.uint8)
+    small = resample_to_shape(
+        xr.DataArray(m, dims=("band", "y", "x")), shape, method="nearest"
+    ).values[0]
+    enc = mask_utils.encode(np.asfortranarray(small))
+    enc["counts"] = enc["counts"].decode("ascii")
+    return {"size": [int(v) for v in enc["size"]], "counts": enc["counts"]}
+
+
+def _scale_coco(src: Path, dst: Path, images_dir: Path, modifier: Modifier) -> None:
+    doc = json.loads(src.read_text(encoding="utf-8"))
+    if not isinstance(doc, dict) or "images" not in doc:
+        shutil.copyfile(src, dst)
+        return
+    factors: dict[Any, tuple[float, float, int, int]] = {}
+    for im in doc.get("images", []):
+        path = images_dir / Path(str(im.get("file_name", ""))).name
+        h, w = im.get("height"), im.get("width")
+        if h is None or w is None:
+            if not path.is_file():
+                continue
+            from iqx.io import open_scene
+
+            s = open_scene(path)
+            h, w = int(s.sizes["y"]), int(s.sizes["x"])
+        ny, nx = _output_shape(modifier, path, (int(h), int(w)))
+        factors[im.get("id")] = (nx / w, ny / h, ny, nx)
+        im["height"], im["width"] = ny, nx
+    for ann in doc.get("annotations", []):
+        f = factors.get(ann.get("image_id"))
+        if f is None:
+            continue
+        sx, sy, ny, nx = f
+        if isinstance(ann.get("bbox"), list) and len(ann["bbox"]) == 4:
+            ann["bbox"] = _scale_flat(ann["bbox"], sx, sy)
+        seg = ann.get("segmentation")
+        if isinstance(seg, list):
+            ann["segmentation"] = [_scale_flat(p, sx, sy) for p in seg]
+        elif isinstance(seg, dict) and "counts" in seg:
+            ann["segmentation"] = _scale_rle(seg, (ny, nx))
+        if isinstance(ann.get("area"), int | float):
+            ann["area"] = float(ann["area"]) * sx * sy
+    dst.write_text(json.dumps(doc), encoding="utf-8")
+
+
+def _scale_geojson(src: Path, dst: Path, source: Dataset, modifier: Modifier) -> None:
+    from shapely.affinity import scale
+    from shapely.geometry import mapping, shape
+
+    from iqx.io import open_scene
+
+    doc = json.loads(src.read_text(encoding="utf-8") or "null")
+    feats = doc.get("features") if isinstance(doc, dict) else None
+    if not feats:
+        shutil.copyfile(src, dst)
+        return
+    cache: dict[str, tuple[float, float] | None] = {}
+
+    def factor(name: str | None) -> tuple[float, float] | None:
+        if name in cache:
+            return cache[name]
+        paths = [source.data_input / Path(name).name] if name else list(source.image_files)
+        res = None
+        if paths and paths[0].is_file():
+            scene = open_scene(paths[0])
+            if not scene.attrs.get("crs"):  # pixel coordinates: scale with the grid
+                ny, nx = _output_shape(modifier, paths[0], (0, 0))
+                res = (nx / scene.sizes["x"], ny / scene.sizes["y"])
+        cache[name] = res
+        return res
+
+    for feat in feats:
+        props = feat.get("properties") or {}
+        f = factor(props.get("image_filename"))
+        if f is not None and feat.get("geometry"):
+            geom = scale(shape(feat["geometry"]), xfact=f[0], yfact=f[1], origin=(0, 0))
+            feat["geometry"] = mapping(geom)
+    dst.write_text(json.dumps(doc), encoding="utf-8")
+
+
+def _annotation_transformer(source: Dataset, modifier: Modifier):
+    def transform(src: Path, dst: Path) -> None:
+        if src.suffix.lower() == ".geojson":
+            _scale_geojson(src, dst, source, modifier)
+        else:
+            _scale_coco(src, dst, source.data_input, modifier)
+
+    return transform
+
+
+def _mask_transformer(source: Dataset, modifier: Modifier):
+    def transform(src_dir: Path, dst_dir: Path) -> None:
+        from iqx.io import open_scene, read_image, write_image
+
+        dst_dir.mkdir(parents=True)
+        by_stem = {p.stem: p for p in source.image_files}
+        for m in sorted(src_dir.iterdir()):
+            if not m.is_file():
+                continue
+            try:
+                scene = open_scene(m)
+            except Exception:  # not a raster: copy as is
+                shutil.copyfile(m, dst_dir / m.name)
+                continue
+            image = by_stem.get(m.stem)
+            ny, nx = _output_shape(modifier, image if image is not None else m, (0, 0))
+            full = scene.copy(data=read_image(m))
+            out = resample_to_shape(full, (ny, nx), method="nearest")
+            write_image(out, dst_dir / m.name, like=m)
+
+    return transform
+
+
+def modify(
+    dataset: Dataset | str | os.PathLike[str],
+    modifier: Any,
+    *,
+    overwrite: bool = False,
+    one_step: bool = False,
+    batch_size: int = 16,
+) -> Dataset:
+    """Write ``<parent>/<name>#<modifier>`` with every image modified; return it.
+
+    Parameters
+    ----------
+    dataset : Dataset or path
+        An IQUAFLOW-layout dataset (see :func:`iqx.open_dataset`).
+    modifier : Modifier, config dict, ``"id:k=v"`` spec, or a list of them (a chain)
+        What to apply.
+    overwrite : bool
+        Replace an existing folder made with a different config.
+    one_step : bool
+        Apply a chain as one step, writing only ``<name>#a+b`` (no intermediate datasets).
+        By default a chain runs step by step like IQUAFLOW: ``<name>#a`` then
+        ``<name>#a#b`` (the intermediate stays on disk and is reused next time).
+    batch_size : int
+        Images per parallel task.
+
+    Returns
+    -------
+    Dataset
+        The modified dataset; ``params`` holds ``ds_name``, ``modifier`` (the ``#`` chain of
+        folder names) and the modifier's parameters; its manifest records per-file info
+        (data volume for codecs) and totals.
+
+    Raises
+    ------
+    ManifestConflictError
+        The target exists with another config and ``overwrite`` is false.
+    InvalidParameterError
+        Bad modifier parameters (before any image is read).
+    """
+    mod = as_modifier(modifier)
+    source = dataset if isinstance(dataset, Dataset) else open_dataset(dataset)
+    if isinstance(mod, Chain) and not one_step and len(mod.steps) > 1:
+        for step in mod.steps:
+            source = modify(source, step, overwrite=overwrite, batch_size=batch_size)
+        return source
+    if not isinstance(mod, Modifier):  # pragma: no cover - as_modifier guarantees it
+        raise InvalidParameterError(f"not a modifier: {modifier!r}")
+    resamples = any(s.changes_grid and not isinstance(s, ExternalModifier) for s in _steps(mod))
+    return derive_dataset(
+        source,
+        mod.folder_name,
+        mod.get_config(),
+        lambda src, dst: _process_file(src, dst, mod),
+        transform_annotations=_annotation_transformer(source, mod) if resamples else None,
+        transform_masks=_mask_transformer(source, mod) if resamples else None,
+        batch_size=batch_size,
+        overwrite=overwrite,
+    )
+
+
+def dataset_data_volume(dataset: Dataset | str | os.PathLike[str]) -> dict[str, Any]:
+    """Totals of a codec-modified dataset: bytes, bits per pixel and compression ratio.
+
+    Read from the manifest's per-file records (``compressed_bytes``, ``raw_bits``,
+    ``pixels``); raises :class:`InvalidParameterError` when the dataset holds none.
+    """
+    ds = dataset if isinstance(dataset, Dataset) else open_dataset(dataset)
+    files: Sequence[dict[str, Any]] = (ds.manifest or {}).get("files") or []
+    rec = [f for f in files if "compressed_bytes" in f]
+    if not rec:
+        raise InvalidParameterError(f"{ds.data_path}: no data-volume records in its manifest")
+    nbytes = sum(int(f["compressed_bytes"]) for f in rec)
+    raw = sum(int(f["raw_bits"]) for f in rec)
+    pixels = sum(int(f["pixels"]) for f in rec)
+    return {
+        "n_files": len(rec),
+        "compressed_bytes": nbytes,
+        "raw_bits": raw,
+        "raw_bytes": raw / 8,
+        "pixels": pixels,
+        "bits_per_pixel": 8 * nbytes / pixels,
+        "compression_ratio": raw / (8 * nbytes) if nbytes else float("inf"),
+    }

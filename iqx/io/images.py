@@ -1,0 +1,242 @@
+"""Write and read single, small images: GeoTIFF, plain TIFF, PNG, JPEG (Pillow), JPEG 2000.
+
+These are the per-file helpers dataset modifiers use (``process_file(src, dst)``): the whole
+image is in memory. Scenes too large for that go through :func:`iqx.io.to_geotiff` or
+:func:`iqx.io.to_zarr` instead.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from iqx.errors import InvalidParameterError, RasterReadError, UnsupportedDtypeError
+from iqx.io._atomic import atomic_file
+from iqx.io._common import check_dtype, check_exists
+from iqx.io._rio import rio_open
+
+__all__ = ["EXTENSION_DRIVERS", "driver_for", "read_image", "write_image"]
+
+#: file extension -> GDAL driver name used by :func:`write_image`
+EXTENSION_DRIVERS = {
+    ".tif": "GTiff",
+    ".tiff": "GTiff",
+    ".png": "PNG",
+    ".jpg": "JPEG",
+    ".jpeg": "JPEG",
+    ".jp2": "JP2OpenJPEG",
+    ".j2k": "JP2OpenJPEG",
+}
+
+_ALIASES = {
+    "gtiff": "GTiff",
+    "geotiff": "GTiff",
+    "tiff": "GTiff",
+    "tif": "GTiff",
+    "cog": "COG",
+    "png": "PNG",
+    "jpeg": "JPEG",
+    "jpg": "JPEG",
+    "jp2": "JP2OpenJPEG",
+    "jp2openjpeg": "JP2OpenJPEG",
+    "jpeg2000": "JP2OpenJPEG",
+}
+
+#: GTiff creation options copied from a ``like`` file (lossless ones only)
+_LOSSLESS = {"deflate", "lzw", "zstd", "packbits", "lzma", "none"}
+
+
+def driver_for(
+    path: str | os.PathLike[str],
+    *,
+    like: str | os.PathLike[str] | None = None,
+    driver: str | None = None,
+) -> str:
+    """The driver :func:`write_image` uses: ``driver``, else ``like``'s, else the extension's."""
+    if driver is not None:
+        key = str(driver).lower()
+        if key not in _ALIASES:
+            raise InvalidParameterError(
+                f"{path}: unsupported image driver {driver!r}; use one of "
+                f"{sorted(set(_ALIASES.values()))}"
+            )
+        return _ALIASES[key]
+    if like is not None:
+        with rio_open(check_exists(like)) as ds:
+            name = ds.driver
+        return _ALIASES.get(name.lower(), name)
+    ext = Path(path).suffix.lower()
+    if ext not in EXTENSION_DRIVERS:
+        raise InvalidParameterError(
+            f"{path}: cannot infer the image format from extension {ext!r}; pass driver= "
+            f"(known extensions: {sorted(EXTENSION_DRIVERS)})"
+        )
+    return EXTENSION_DRIVERS[ext]
+
+
+def _to_array(image: Any, path: Path) -> tuple[np.ndarray, dict[str, Any]]:
+    attrs: dict[str, Any] = {}
+    if isinstance(image, xr.DataArray):
+        attrs = dict(image.attrs)
+        if image.ndim == 3 and image.dims != ("band", "y", "x"):
+            image = image.transpose("band", "y", "x")
+        image = image.values
+    arr = np.asarray(image)
+    if arr.ndim == 2:
+        arr = arr[None]
+    if arr.ndim != 3:
+        raise InvalidParameterError(
+            f"{path}: expected a (band, y, x) or (y, x) image, got shape {arr.shape}"
+        )
+    check_dtype(arr.dtype, path, "write")
+    return arr, attrs
+
+
+def _like_options(like: str | os.PathLike[str] | None) -> dict[str, Any]:
+    if like is None:
+        return {}
+    with rio_open(like) as ds:
+        if ds.driver != "GTiff":
+            return {}
+        profile = ds.profile
+    opts: dict[str, Any] = {}
+    compress = str(profile.get("compress", "none")).lower()
+    if compress in _LOSSLESS and compress != "none":
+        opts["compress"] = compress
+        if "predictor" in profile:
+            opts["predictor"] = profile["predictor"]
+    if profile.get("tiled"):
+        opts.update(tiled=True, blockxsize=profile["blockxsize"], blockysize=profile["blockysize"])
+    return opts
+
+
+def _write_gdal(
+    arr: np.ndarray, tmp: Path, driver: str, attrs: dict[str, Any], options: dict[str, Any]
+) -> None:
+    import rasterio
+    from affine import Affine
+    from rasterio.crs import CRS
+    from rasterio.errors import NotGeoreferencedWarning, RasterioError
+
+    nb, ny, nx = arr.shape
+    profile: dict[str, Any] = {
+        "driver": driver,
+        "width": nx,
+        "height": ny,
+        "count": nb,
+        "dtype": arr.dtype.name,
+    }
+    if driver in ("GTiff", "COG", "JP2OpenJPEG"):  # georeferenced formats
+        if attrs.get("crs"):
+            profile["crs"] = CRS.from_user_input(attrs["crs"])
+        if attrs.get("transform") is not None:
+            transform = Affine(*attrs["transform"][:6])
+            if transform != Affine.identity():
+                profile["transform"] = transform
+        if attrs.get("nodata") is not None:
+            profile["nodata"] = attrs["nodata"]
+    if driver == "PNG":
+        if arr.dtype not in (np.uint8, np.uint16) or nb not in (1, 2, 3, 4):
+            raise UnsupportedDtypeError(
+                f"{tmp}: PNG holds 1-4 bands of uint8 or uint16, got {nb} x {arr.dtype}"
+            )
+    profile.update(options)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", NotGeoreferencedWarning)
+            with rasterio.Env(GDAL_PAM_ENABLED="NO"), rasterio.open(tmp, "w", **profile) as dst:
+                dst.write(arr)
+    except RasterioError as exc:
+        raise RasterReadError(f"{tmp}: GDAL {driver} could not write the image ({exc})") from exc
+
+
+def _write_jpeg(arr: np.ndarray, tmp: Path, options: dict[str, Any]) -> None:
+    from PIL import Image
+
+    nb = arr.shape[0]
+    if arr.dtype != np.uint8 or nb not in (1, 3):
+        raise UnsupportedDtypeError(
+            f"{tmp}: JPEG holds 1 or 3 bands of uint8, got {nb} x {arr.dtype}"
+        )
+    img = Image.fromarray(arr[0] if nb == 1 else np.ascontiguousarray(arr.transpose(1, 2, 0)))
+    opts = {"quality": 75, **options}
+    img.save(tmp, format="JPEG", **opts)
+
+
+def write_image(
+    image: Any,
+    path: str | os.PathLike[str],
+    *,
+    like: str | os.PathLike[str] | None = None,
+    driver: str | None = None,
+    **options: Any,
+) -> int:
+    """Write one image (computing it) atomically; return the number of bytes written.
+
+    Parameters
+    ----------
+    image : xarray.DataArray or numpy.ndarray
+        ``(band, y, x)`` or ``(y, x)``. A DataArray's attrs (``crs``, ``transform``,
+        ``nodata``) georeference GeoTIFF and JPEG 2000 outputs.
+    path : path-like
+        Output file (an existing file is replaced unless ``overwrite=False`` is passed).
+    like : path-like, optional
+        A source file whose format (and, for GeoTIFF, lossless compression and tiling) the
+        output copies, e.g. the image being modified.
+    driver : str, optional
+        ``"GTiff"``/``"TIFF"``, ``"COG"``, ``"PNG"``, ``"JPEG"``, ``"JP2OpenJPEG"``. Default:
+        ``like``'s driver, else from the extension.
+    **options
+        JPEG (Pillow, libjpeg-turbo): ``quality`` (default 75), ``subsampling``
+        (0/1/2 or ``"4:4:4"``/``"4:2:2"``/``"4:2:0"``), ``optimize`` ... . Other formats:
+        GDAL creation options (``compress``, ``zlevel``, ``quality``, ``reversible`` ...).
+
+    Returns
+    -------
+    int
+        Size of the written file in bytes.
+
+    Raises
+    ------
+    UnsupportedDtypeError
+        Bool/complex data, non-uint8 JPEG, PNG other than uint8/uint16 with 1-4 bands.
+    """
+    path = Path(path)
+    overwrite = bool(options.pop("overwrite", True))
+    arr, attrs = _to_array(image, path)
+    name = driver_for(path, like=like, driver=driver)
+    with atomic_file(path, overwrite=overwrite) as tmp:
+        if name == "JPEG":
+            _write_jpeg(arr, tmp, options)
+        else:
+            opts = {**(_like_options(like) if name == "GTiff" else {}), **options}
+            _write_gdal(arr, tmp, name, attrs, opts)
+    return path.stat().st_size
+
+
+def read_image(path: str | os.PathLike[str]) -> np.ndarray:
+    """Read a whole (small) image eagerly as a ``(band, y, x)`` ndarray (equals rasterio's read).
+
+    Raises
+    ------
+    PathNotFoundError, RasterReadError, UnsupportedDtypeError
+        Missing file; unreadable, truncated or non-image file; complex data.
+    """
+    from rasterio.errors import RasterioError
+
+    p = check_exists(path)
+    if p.is_dir():
+        raise RasterReadError(f"{p}: is a folder, not an image file")
+    with rio_open(p) as ds:
+        check_dtype(ds.dtypes[0], p, "read")
+        try:
+            return ds.read()
+        except RasterioError as exc:
+            raise RasterReadError(
+                f"{p}: failed to read pixels ({exc}); the file may be truncated or corrupt"
+            ) from exc

@@ -1,0 +1,56 @@
+"""``open_scene``: one entry point for every raster format iqx reads."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import xarray as xr
+
+from iqx.io._common import check_exists
+from iqx.io._rio import open_raster
+from iqx.io.zarr import is_zarr_store, open_zarr_scene
+
+__all__ = ["open_scene"]
+
+
+def open_scene(path: str | os.PathLike[str], *, chunks: Any = None) -> xr.DataArray:
+    """Open a raster lazily as a dask-backed ``(band, y, x)`` DataArray. Reads no pixel.
+
+    Parameters
+    ----------
+    path : path-like
+        A GDAL-readable file (GeoTIFF/COG, JPEG 2000, PNG, JPEG, plain TIFF ...) or a zarr
+        store written by :func:`iqx.io.to_zarr`.
+    chunks : None, int, tuple or dict
+        None: aligned to the file's internal tiling (multiples of the block size, about
+        1024² pixels per band, all bands together; small images are a single chunk). An int
+        (y and x), ``(y, x)``, ``(band, y, x)`` or ``{"band":, "y":, "x":}``; ``-1`` = full.
+
+    Returns
+    -------
+    xarray.DataArray
+        Coords ``band`` (1..n) and pixel-centre ``y``/``x`` from the affine transform (the
+        identity transform for non-georeferenced images). attrs: ``crs`` (WKT or None),
+        ``transform`` (6-tuple), ``nodata``, ``bit_depth`` (GDAL ``NBITS``/iqx metadata, else
+        the dtype's bits), ``source``, ``driver`` and ``iqx_history``.
+
+    Raises
+    ------
+    PathNotFoundError
+        ``path`` does not exist.
+    RasterReadError
+        Not a raster, truncated or corrupt (pixel reads also raise it, naming the file).
+    UnsupportedDtypeError
+        Complex or mixed-dtype rasters.
+
+    Notes
+    -----
+    Each dask task opens the file and reads its own window: the graph pickles to process
+    workers (``dask.distributed``) and holds no open file handle. A truncated TIFF is
+    detected on open from its block table, without reading pixels.
+    """
+    p = check_exists(path)
+    if is_zarr_store(p):
+        return open_zarr_scene(p, chunks=chunks)
+    return open_raster(p, chunks=chunks)

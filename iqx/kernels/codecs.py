@@ -1,0 +1,207 @@
+"""One-tile JPEG and JPEG 2000 round trips (libjpeg-turbo and OpenJPEG via imagecodecs).
+
+Each function works on one ``(band, y, x)`` NumPy block and knows nothing about chunking.
+imagecodecs is imported on first use (it is the optional ``codecs`` extra).
+
+Band handling (the same for a whole image and for one chunk):
+
+* JPEG: a 3-band block is encoded as one colour JPEG (RGB -> YCbCr, exactly as Pillow saves
+  an ``RGB`` image) unless ``per_band=True``; any other band count is encoded band by band
+  as grayscale JPEGs.
+* JPEG 2000: a 3-band block is one 3-component codestream (with the reversible/irreversible
+  colour transform); any other band count is encoded band by band.
+"""
+
+from __future__ import annotations
+
+from types import ModuleType
+
+import numpy as np
+
+from iqx._compat import import_optional
+
+__all__ = [
+    "JPEG_SUBSAMPLING",
+    "jpeg2k_encode_block",
+    "jpeg2k_roundtrip",
+    "jpeg_encode_block",
+    "jpeg_mcu",
+    "jpeg_roundtrip",
+]
+
+#: subsampling name -> (MCU height, MCU width) of a colour JPEG
+JPEG_SUBSAMPLING: dict[str, tuple[int, int]] = {
+    "4:4:4": (8, 8),
+    "4:2:2": (8, 16),
+    "4:2:0": (16, 16),
+}
+
+
+def _ic(feature: str) -> ModuleType:
+    return import_optional("imagecodecs", feature)
+
+
+def jpeg_mcu(n_bands: int, subsampling: str, per_band: bool = False) -> tuple[int, int]:
+    """Minimum coded unit ``(y, x)`` of the JPEG stream(s) for a block of ``n_bands``.
+
+    Grayscale streams (any band count except a colour 3-band stream) use 8 x 8 blocks.
+    """
+    if n_bands == 3 and not per_band:
+        return JPEG_SUBSAMPLING[subsampling]
+    return (8, 8)
+
+
+def _planes(block: np.ndarray, colour: bool) -> list[np.ndarray]:
+    if colour:
+        return [np.ascontiguousarray(np.moveaxis(block, 0, -1))]
+    return [np.ascontiguousarray(block[b]) for b in range(block.shape[0])]
+
+
+def jpeg_encode_block(
+    block: np.ndarray,
+    *,
+    quality: int,
+    subsampling: str = "4:2:0",
+    bits: int = 8,
+    per_band: bool = False,
+) -> list[bytes]:
+    """Encode a ``(band, y, x)`` block as baseline JPEG stream(s).
+
+    Parameters
+    ----------
+    block : numpy.ndarray
+        uint8 for ``bits=8``; uint16 holding at most 12-bit values for ``bits=12``.
+    quality : int
+        libjpeg quality 1..100 (standard IJG tables, no optimisation: the bytes equal
+        Pillow's ``Image.save(..., "JPEG", quality=q, subsampling=s)``).
+    subsampling : {"4:4:4", "4:2:2", "4:2:0"}
+        Chroma subsampling of a colour (3-band) stream; ignored for grayscale streams.
+    bits : {8, 12}
+        JPEG sample precision.
+    per_band : bool
+        Encode a 3-band block as three grayscale streams instead of one colour stream.
+
+    Returns
+    -------
+    list of bytes
+        One stream for a colour block, one per band otherwise.
+    """
+    ic = _ic("JPEG compression")
+    colour = block.shape[0] == 3 and not per_band
+    ss = subsampling.replace(":", "")
+    kwargs = {"level": int(quality)}
+    if bits != 8:
+        kwargs["bitspersample"] = int(bits)
+    out = []
+    for plane in _planes(block, colour):
+        if colour:
+            out.append(bytes(ic.jpeg8_encode(plane, subsampling=ss, **kwargs)))
+        else:
+            out.append(bytes(ic.jpeg8_encode(plane, **kwargs)))
+    return out
+
+
+def _jpeg_decode(streams: list[bytes], shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+    ic = _ic("JPEG compression")
+    out = np.empty(shape, dtype=dtype)
+    if len(streams) == 1 and shape[0] == 3:
+        out[...] = np.moveaxis(ic.jpeg8_decode(streams[0]), -1, 0)
+    else:
+        for b, s in enumerate(streams):
+            ic.jpeg8_decode(s, out=out[b])  # decode in place: no extra copy
+    return out
+
+
+def jpeg_roundtrip(
+    block: np.ndarray,
+    *,
+    quality: int,
+    subsampling: str = "4:2:0",
+    bits: int = 8,
+    per_band: bool = False,
+) -> np.ndarray:
+    """Encode then decode a ``(band, y, x)`` block; same dtype and shape as the input."""
+    if block.size == 0:
+        return block.copy()
+    streams = jpeg_encode_block(
+        block, quality=quality, subsampling=subsampling, bits=bits, per_band=per_band
+    )
+    return _jpeg_decode(streams, block.shape, block.dtype)
+
+
+def jpeg2k_encode_block(
+    block: np.ndarray,
+    *,
+    psnr: float | None = None,
+    ratio: float | None = None,
+    reversible: bool = False,
+    bits: int = 8,
+) -> list[bytes]:
+    """Encode a ``(band, y, x)`` block as JPEG 2000 (J2K codestream) with OpenJPEG.
+
+    Parameters
+    ----------
+    psnr : float or None
+        Target PSNR in dB of the single quality layer (OpenJPEG's ``tcp_distoratio``;
+        imagecodecs' ``level``). Ignored when ``reversible``.
+    ratio : float or None
+        Target compression ratio (raw bits at ``bits`` per sample / compressed bits) of each
+        stream: the highest PSNR target (bisection over 1..120 dB, 14 steps) whose stream is
+        no larger than ``raw / ratio`` is kept (the smallest stream if none is).
+    reversible : bool
+        Lossless 5/3 wavelet (the decoded block equals the input).
+    bits : int
+        Bits per sample of the data (1..16).
+    """
+    ic = _ic("JPEG 2000 compression")
+    colour = block.shape[0] == 3
+    kwargs: dict = {"bitspersample": int(bits), "codecformat": "j2k", "numthreads": 1}
+    if reversible:
+        kwargs["reversible"] = True
+    else:
+        kwargs["level"] = float(psnr) if psnr is not None else None
+    out = []
+    for plane in _planes(block, colour):
+        if ratio is not None and not reversible:
+            out.append(_j2k_at_ratio(ic, plane, ratio, bits, kwargs))
+        else:
+            out.append(bytes(ic.jpeg2k_encode(plane, **kwargs)))
+    return out
+
+
+def _j2k_at_ratio(ic: ModuleType, plane: np.ndarray, ratio: float, bits: int, kwargs) -> bytes:
+    budget = plane.size * bits / 8.0 / ratio
+    lo, hi = 1.0, 120.0
+    best, smallest = None, None
+    for _ in range(14):
+        mid = 0.5 * (lo + hi)
+        stream = bytes(ic.jpeg2k_encode(plane, **{**kwargs, "level": mid}))
+        if smallest is None or len(stream) < len(smallest):
+            smallest = stream
+        if len(stream) <= budget:
+            best, lo = stream, mid
+        else:
+            hi = mid
+    return best if best is not None else smallest
+
+
+def jpeg2k_roundtrip(
+    block: np.ndarray,
+    *,
+    psnr: float | None = None,
+    ratio: float | None = None,
+    reversible: bool = False,
+    bits: int = 8,
+) -> np.ndarray:
+    """Encode then decode a ``(band, y, x)`` block with JPEG 2000; same dtype and shape."""
+    if block.size == 0:
+        return block.copy()
+    ic = _ic("JPEG 2000 compression")
+    streams = jpeg2k_encode_block(block, psnr=psnr, ratio=ratio, reversible=reversible, bits=bits)
+    out = np.empty(block.shape, dtype=block.dtype)
+    if len(streams) == 1 and block.shape[0] == 3:
+        out[...] = np.moveaxis(ic.jpeg2k_decode(streams[0], numthreads=1), -1, 0)
+    else:
+        for b, s in enumerate(streams):
+            out[b] = ic.jpeg2k_decode(s, numthreads=1)
+    return out

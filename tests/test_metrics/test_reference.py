@@ -1,0 +1,324 @@
+"""Full-reference metrics against independent references.
+
+Provenance of the expected values:
+- SSIM: ``skimage.metrics.structural_similarity`` (scikit-image 0.26) with explicit
+  arguments: ``gaussian_weights=True, sigma=1.5, use_sample_covariance=False`` (Wang 2004)
+  for ``window="gaussian"`` and its defaults (7x7 uniform, sample covariance) for
+  ``window="uniform"``; ``full=True`` for the per-pixel map. Float inputs are given to
+  skimage as float64 so its float32 arithmetic does not blur the comparison.
+- PSNR / MSE: ``skimage.metrics.peak_signal_noise_ratio`` / ``mean_squared_error``.
+- MS-SSIM: an independent NumPy/SciPy transcription of Wang et al. (2003) written here
+  (``scipy.ndimage.gaussian_filter`` statistics, ``skimage.transform.downscale_local_mean``
+  for the 2x2 mean, skimage's crop).
+- ERGAS / SAM: analytic cases (constant relative error; known angles).
+"""
+
+from __future__ import annotations
+
+import dask.array as da
+import numpy as np
+import pytest
+import xarray as xr
+from scipy import ndimage
+from skimage.metrics import mean_squared_error, peak_signal_noise_ratio, structural_similarity
+from skimage.transform import downscale_local_mean
+
+from iqx.errors import (
+    InvalidParameterError,
+    NotMeasurableError,
+    ShapeMismatchError,
+)
+from iqx.metrics import ergas, ms_ssim, mse, psnr, psnr_map, rmse, sam, ssim, ssim_map
+from iqx.metrics.reference import WANG2003_WEIGHTS, resolve_data_range
+from iqx.testing.laziness import raise_if_dask_computes
+
+GAUSS = {"gaussian_weights": True, "sigma": 1.5, "use_sample_covariance": False}
+CHUNKINGS = [(-1, -1), (40, 57), (33, 100), (64, 23)]
+
+
+def _pair(shape=(3, 96, 110), seed=0, noise=0.1):
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[: shape[1], : shape[2]]
+    base = 0.5 + 0.3 * np.sin(y / 7.0)[None] * np.cos(x / 5.0)[None]
+    ref = np.clip(base + 0.05 * rng.standard_normal(shape), 0, 1)
+    test = np.clip(ref + noise * rng.standard_normal(shape), 0, 1)
+    return ref, test
+
+
+def _skimage_ssim(ref, test, window, data_range):
+    kw = GAUSS if window == "gaussian" else {}
+    per_band = [
+        structural_similarity(
+            ref[b].astype(np.float64), test[b].astype(np.float64), data_range=data_range, **kw
+        )
+        for b in range(ref.shape[0])
+    ]
+    return np.array(per_band)
+
+
+@pytest.mark.parametrize("window", ["gaussian", "uniform"])
+@pytest.mark.parametrize("dtype", ["float32", "float64", "uint8", "uint16"])
+def test_ssim_equals_skimage(window, dtype):
+    ref, test = _pair()
+    if dtype == "uint8":
+        ref, test = (ref * 255).round().astype(np.uint8), (test * 255).round().astype(np.uint8)
+        L, expected_l = None, 255.0
+    elif dtype == "uint16":
+        ref = (ref * 4000).round().astype(np.uint16)
+        test = (test * 4000).round().astype(np.uint16)
+        L, expected_l = None, 65535.0  # skimage's dtype range, used when bit_depth is unknown
+    else:
+        ref, test = ref.astype(dtype), test.astype(dtype)
+        L = expected_l = 1.0
+    expected = _skimage_ssim(ref, test, window, expected_l)
+    res = ssim(ref, test, data_range=L, window=window)
+    np.testing.assert_allclose(res["ssim_band"].values, expected, rtol=0, atol=1e-6)
+    assert abs(float(res["ssim"]) - expected.mean()) < 1e-6
+    # skimage's channel_axis result is the band mean too
+    ch = structural_similarity(
+        ref.astype(np.float64),
+        test.astype(np.float64),
+        data_range=expected_l,
+        channel_axis=0,
+        **(GAUSS if window == "gaussian" else {}),
+    )
+    assert abs(float(res["ssim"]) - ch) < 1e-6
+    assert res.attrs["data_range"] == expected_l
+    expected_window = (
+        "gaussian(sigma=1.5, truncate=3.5)" if window == "gaussian" else "uniform(size=7)"
+    )
+    assert res.attrs["window"] == expected_window
+
+
+def test_ssim_default_is_wang2004_gaussian():
+    ref, test = _pair()
+    res = ssim(ref, test, data_range=1.0)
+    assert res.attrs["window"] == "gaussian(sigma=1.5, truncate=3.5)"
+    assert res.attrs["covariance"] == "population"
+    assert res.attrs["crop"] == 5
+    np.testing.assert_allclose(
+        res["ssim_band"], _skimage_ssim(ref, test, "gaussian", 1.0), atol=1e-6
+    )
+
+
+@pytest.mark.parametrize("window", ["gaussian", "uniform"])
+def test_ssim_chunk_invariant(window):
+    ref, test = _pair(shape=(2, 130, 121))
+    whole = ssim(ref, test, data_range=1.0, window=window)
+    for cy, cx in CHUNKINGS:
+        lazy_ref = da.from_array(ref, chunks=(1, cy, cx))
+        res = ssim(lazy_ref, test, data_range=1.0, window=window).compute()
+        np.testing.assert_allclose(res["ssim_band"], whole["ssim_band"], rtol=1e-12)
+        np.testing.assert_array_equal(res["count"], whole["count"])
+
+
+def test_ssim_tiny_trailing_chunk_is_merged():
+    ref, test = _pair(shape=(1, 66, 66))
+    res = ssim(da.from_array(ref, chunks=(1, 32, 32)), test, data_range=1.0).compute()
+    assert abs(float(res["ssim"]) - _skimage_ssim(ref, test, "gaussian", 1.0)[0]) < 1e-6
+
+
+def test_ssim_uses_bit_depth_attr():
+    ref, test = _pair(shape=(1, 64, 64))
+    r = xr.DataArray(
+        (ref * 2047).astype(np.uint16), dims=("band", "y", "x"), attrs={"bit_depth": 11}
+    )
+    t = xr.DataArray(
+        (test * 2047).astype(np.uint16), dims=("band", "y", "x"), attrs={"bit_depth": 11}
+    )
+    res = ssim(r, t)
+    assert res.attrs["data_range"] == 2047.0
+    expected = _skimage_ssim(r.values, t.values, "gaussian", 2047.0)
+    assert abs(float(res["ssim"]) - expected[0]) < 1e-6
+
+
+def test_ssim_is_lazy_and_runs_under_distributed(dask_client):
+    ref, test = _pair(shape=(2, 100, 90))
+    a = da.from_array(ref, chunks=(1, 50, 45))
+    b = da.from_array(test, chunks=(2, 30, 90))
+    with raise_if_dask_computes():
+        res = ssim(a, b, data_range=1.0)
+        ms = mse(a, b)
+        p = psnr(a, b, data_range=1.0)
+        m = ssim_map(a, b, data_range=1.0, tile=32)
+    assert isinstance(res["ssim"].data, da.Array)
+    computed = res.compute()
+    np.testing.assert_allclose(
+        computed["ssim_band"], _skimage_ssim(ref, test, "gaussian", 1.0), atol=1e-6
+    )
+    assert float(ms["mse"].compute()) == pytest.approx(mean_squared_error(ref, test), rel=1e-12)
+    assert float(p["psnr"].compute()) == pytest.approx(
+        peak_signal_noise_ratio(ref, test, data_range=1.0), rel=1e-12
+    )
+    assert m.compute().shape == (2, 4, 3)
+
+
+def test_psnr_mse_rmse_equal_skimage():
+    ref, test = _pair()
+    u8r, u8t = (ref * 255).astype(np.uint8), (test * 255).astype(np.uint8)
+    res = psnr(u8r, u8t)
+    assert float(res["psnr"]) == pytest.approx(peak_signal_noise_ratio(u8r, u8t), rel=1e-12)
+    for b in range(3):
+        assert float(res["psnr_band"][b]) == pytest.approx(
+            peak_signal_noise_ratio(u8r[b], u8t[b], data_range=255), rel=1e-12
+        )
+    assert float(mse(ref, test)["mse"]) == pytest.approx(mean_squared_error(ref, test), rel=1e-12)
+    assert float(rmse(ref, test)["rmse"]) == pytest.approx(
+        np.sqrt(mean_squared_error(ref, test)), rel=1e-12
+    )
+    for cy, cx in CHUNKINGS[1:]:
+        lazy = psnr(da.from_array(u8r, chunks=(1, cy, cx)), u8t).compute()
+        np.testing.assert_allclose(lazy["psnr_band"], res["psnr_band"], rtol=1e-12)
+    assert np.isinf(float(psnr(u8r, u8r)["psnr"]))
+
+
+def _ms_ssim_reference(ref, test, data_range, weights=WANG2003_WEIGHTS):
+    """Independent MS-SSIM: scipy gaussian_filter statistics, skimage crop and 2x2 mean."""
+    c1, c2 = (0.01 * data_range) ** 2, (0.03 * data_range) ** 2
+    x, y = ref.astype(np.float64), test.astype(np.float64)
+    values = []
+    for j in range(len(weights)):
+        if j:
+            x = downscale_local_mean(x[: x.shape[0] // 2 * 2, : x.shape[1] // 2 * 2], (2, 2))
+            y = downscale_local_mean(y[: y.shape[0] // 2 * 2, : y.shape[1] // 2 * 2], (2, 2))
+
+        def g(im):
+            return ndimage.gaussian_filter(im, 1.5, truncate=3.5, mode="reflect")
+
+        ux, uy = g(x), g(y)
+        vx, vy, vxy = g(x * x) - ux * ux, g(y * y) - uy * uy, g(x * y) - ux * uy
+        cs = (2 * vxy + c2) / (vx + vy + c2)
+        full = (2 * ux * uy + c1) / (ux**2 + uy**2 + c1) * cs
+        term = full if j == len(weights) - 1 else cs
+        values.append(max(term[5:-5, 5:-5].mean(), 0.0))
+    return float(np.prod(np.array(values) ** np.array(weights)))
+
+
+def test_ms_ssim_matches_independent_reference_and_chunking():
+    ref, test = _pair(shape=(2, 190, 200), noise=0.15)
+    res = ms_ssim(ref, test, data_range=1.0)
+    for b in range(2):
+        assert float(res["ms_ssim_band"][b]) == pytest.approx(
+            _ms_ssim_reference(ref[b], test[b], 1.0), abs=1e-9
+        )
+    assert "2x2 block mean" in res.attrs["downsampling"]
+    lazy = ms_ssim(da.from_array(ref, chunks=(1, 61, 97)), test, data_range=1.0).compute()
+    np.testing.assert_allclose(lazy["ms_ssim_band"], res["ms_ssim_band"], rtol=1e-12)
+    with pytest.raises(NotMeasurableError, match="176"):
+        ms_ssim(ref[:, :150, :150], test[:, :150, :150], data_range=1.0)
+
+
+def test_ssim_map_equals_skimage_full_and_tiles():
+    ref, test = _pair(shape=(1, 80, 70))
+    _, full = structural_similarity(ref[0], test[0], data_range=1.0, full=True, **GAUSS)
+    m = ssim_map(ref, test, data_range=1.0)
+    np.testing.assert_allclose(m[0].values, full, atol=1e-12)
+    lazy = ssim_map(da.from_array(ref, chunks=(1, 27, 31)), test, data_range=1.0).compute()
+    np.testing.assert_allclose(lazy.values, m.values, atol=1e-12)
+    # tiles: mean of the cropped map per 20 x 20 tile, tile-centre coordinates
+    tiles = ssim_map(da.from_array(ref, chunks=(1, 27, 31)), test, data_range=1.0, tile=20)
+    tiles = tiles.compute()
+    cropped = np.full_like(full, np.nan)
+    cropped[5:-5, 5:-5] = full[5:-5, 5:-5]
+    assert tiles.shape == (1, 4, 4)
+    assert float(tiles[0, 1, 2]) == pytest.approx(np.nanmean(cropped[20:40, 40:60]), abs=1e-12)
+    assert float(tiles[0, 3, 3]) == pytest.approx(np.nanmean(cropped[60:80, 60:70]), abs=1e-12)
+    assert tiles["y"].values[0] == pytest.approx(9.5)
+
+
+def test_maps_keep_geo_coords_and_scale_transform():
+    ref, test = _pair(shape=(1, 64, 64))
+    transform = (10.0, 0.0, 500000.0, 0.0, -10.0, 4200000.0)
+    coords = {
+        "band": [1],
+        "y": 4200000.0 - 10.0 * (np.arange(64) + 0.5),
+        "x": 500000.0 + 10.0 * (np.arange(64) + 0.5),
+    }
+    attrs = {"crs": "EPSG:32633", "transform": transform}
+    r = xr.DataArray(ref, dims=("band", "y", "x"), coords=coords, attrs=attrs)
+    t = xr.DataArray(test, dims=("band", "y", "x"), coords=coords, attrs=attrs)
+    pm = psnr_map(r, t, tile=16, data_range=1.0)
+    assert pm.shape == (1, 4, 4)
+    assert pm.attrs["transform"] == (160.0, 0.0, 500000.0, 0.0, -160.0, 4200000.0)
+    assert pm.attrs["crs"] == "EPSG:32633"
+    assert float(pm["x"][0]) == pytest.approx(500080.0)
+    sq = (ref[0, :16, :16] - test[0, :16, :16]) ** 2
+    assert float(pm[0, 0, 0]) == pytest.approx(10 * np.log10(1.0 / sq.mean()), rel=1e-12)
+
+
+def test_ergas_and_sam_analytic():
+    rng = np.random.default_rng(1)
+    ref = rng.uniform(10, 20, size=(4, 40, 50))
+    # test = ref * 1.1: RMSE_b / mu_b = 0.1 * sqrt(mean(ref_b^2)) / mean(ref_b)
+    test = ref * 1.1
+    rel = np.array([0.1 * np.sqrt((ref[b] ** 2).mean()) / ref[b].mean() for b in range(4)])
+    res = ergas(ref, test, ratio=0.25)
+    assert float(res["ergas"]) == pytest.approx(100 * 0.25 * np.sqrt((rel**2).mean()), rel=1e-12)
+    # proportional spectra have zero angle
+    assert float(sam(ref, test)["sam"]) == pytest.approx(0.0, abs=1e-6)
+    # two-band spectra (1, 0) vs (1, 1): 45 degrees everywhere
+    a = np.stack([np.ones((8, 8)), np.zeros((8, 8))])
+    b = np.ones((2, 8, 8))
+    assert float(sam(a, b)["sam"]) == pytest.approx(45.0, rel=1e-12)
+    assert float(sam(a, b, unit="radians")["sam"]) == pytest.approx(np.pi / 4, rel=1e-12)
+    lazy = sam(da.from_array(a, chunks=(1, 3, 5)), b).compute()
+    assert float(lazy["sam"]) == pytest.approx(45.0, rel=1e-12)
+    # zero spectra are excluded from the mean
+    a2 = a.copy()
+    a2[:, 0, 0] = 0
+    assert int(sam(a2, b)["count"]) == 63
+
+
+# -- bad input ------------------------------------------------------------------------------
+
+
+def test_shape_and_crs_mismatch():
+    ref, test = _pair(shape=(1, 40, 40))
+    with pytest.raises(ShapeMismatchError, match=r"\(1, 40, 40\).*\(1, 40, 39\)"):
+        ssim(ref, test[:, :, :39], data_range=1.0)
+    r = xr.DataArray(ref, dims=("band", "y", "x"), attrs={"crs": "EPSG:4326", "source": "a.tif"})
+    t = xr.DataArray(test, dims=("band", "y", "x"), attrs={"crs": "EPSG:3857", "source": "b.tif"})
+    with pytest.raises(ShapeMismatchError, match=r"a\.tif.*EPSG:4326.*b\.tif.*EPSG:3857"):
+        psnr(r, t, data_range=1.0)
+
+
+def test_float_needs_data_range():
+    ref, test = _pair(shape=(1, 40, 40))
+    for func in (ssim, psnr, ms_ssim, ssim_map):
+        with pytest.raises(InvalidParameterError, match="data_range is required"):
+            func(ref, test)
+    with pytest.raises(InvalidParameterError, match="data_range"):
+        resolve_data_range(ref, test, -1.0)
+    # a float raster's bit_depth attr (its dtype size) is not a data range
+    r = xr.DataArray(ref.astype(np.float32), dims=("band", "y", "x"), attrs={"bit_depth": 32})
+    with pytest.raises(InvalidParameterError):
+        resolve_data_range(r, r)
+
+
+def test_bad_parameters():
+    ref, test = _pair(shape=(2, 40, 40))
+    with pytest.raises(InvalidParameterError, match="window"):
+        ssim(ref, test, data_range=1.0, window="box")
+    with pytest.raises(InvalidParameterError, match="win_size"):
+        ssim(ref, test, data_range=1.0, window="uniform", win_size=6)
+    with pytest.raises(NotMeasurableError, match="smaller than"):
+        ssim(ref[:, :8, :8], test[:, :8, :8], data_range=1.0)
+    with pytest.raises(InvalidParameterError, match="ratio"):
+        ergas(ref, test, ratio=0)
+    with pytest.raises(InvalidParameterError, match="2 bands"):
+        sam(ref[:1], test[:1])
+    with pytest.raises(InvalidParameterError, match="unit"):
+        sam(ref, test, unit="grad")
+    with pytest.raises(InvalidParameterError, match="tile"):
+        psnr_map(ref, test, tile=0, data_range=1.0)
+
+
+def test_registered():
+    from iqx.registry import metrics
+
+    for name in ("psnr", "ssim", "ms_ssim", "mse", "rmse", "ergas", "sam"):
+        reg = metrics.get(name)
+        assert reg.target.__name__ == name
+        assert name in reg.outputs
+    assert metrics.get("ssim").halo() == 5
+    assert metrics.get("ssim").halo(window="uniform") == 3
