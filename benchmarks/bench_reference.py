@@ -26,8 +26,8 @@ def _pair(n: int) -> tuple[np.ndarray, np.ndarray]:
 class SSIM:
     """iqx.metrics.ssim vs skimage.metrics.structural_similarity (same window)."""
 
-    params = ["gaussian", "uniform"]
-    param_names = ["window"]
+    params = ("gaussian", "uniform")
+    param_names = ("window",)
     timeout = 300
 
     def setup(self, window: str) -> None:
@@ -77,8 +77,9 @@ class PSNR:
 
 
 def main() -> None:  # pragma: no cover - manual measurement
-    from iqx.metrics import ssim
     from skimage.metrics import structural_similarity
+
+    from iqx.metrics import ssim
 
     n = size(4096)
     ref, test = _pair(n)
@@ -86,10 +87,11 @@ def main() -> None:  # pragma: no cover - manual measurement
     for window in ("gaussian", "uniform"):
         ssim(ref[:64, :64], test[:64, :64], data_range=1.0, window=window)
         best = min(
-            _timed(lambda: ssim(lr, lt, data_range=1.0, window=window).compute()) for _ in range(3)
+            _timed(lambda w=window: ssim(lr, lt, data_range=1.0, window=w).compute())
+            for _ in range(3)
         )
         kw = GAUSS if window == "gaussian" else {}
-        sk = _timed(lambda: structural_similarity(ref, test, data_range=1.0, **kw))
+        sk = _timed(lambda kw=kw: structural_similarity(ref, test, data_range=1.0, **kw))
         v = float(ssim(lr, lt, data_range=1.0, window=window)["ssim"])
         s = structural_similarity(
             ref.astype(np.float64), test.astype(np.float64), data_range=1.0, **kw
