@@ -12,12 +12,16 @@ from iqx.errors import PathNotFoundError
 __all__ = ["iter_scenes"]
 
 
-def iter_scenes(path: str | Path, *, chunks: int | None = None) -> Iterator[tuple[str, xr.DataArray]]:
+def iter_scenes(
+    path: str | Path, *, chunks: int | None = None
+) -> Iterator[tuple[str, xr.DataArray]]:
     """Yield ``(name, scene)`` for a raster file, or for every image of a dataset folder."""
     path = Path(path)
     if not path.exists():
         raise PathNotFoundError(f"{path}: no such file or folder")
-    if path.is_dir() and not _is_zarr(path):
+    from iqx.io.zarr import is_zarr_store
+
+    if path.is_dir() and not is_zarr_store(path):
         from iqx.datasets import open_dataset
 
         ds = open_dataset(path)
@@ -27,7 +31,3 @@ def iter_scenes(path: str | Path, *, chunks: int | None = None) -> Iterator[tupl
         from iqx.io import open_scene
 
         yield path.name, open_scene(path, chunks=chunks)
-
-
-def _is_zarr(path: Path) -> bool:
-    return (path / "zarr.json").is_file() or (path / ".zgroup").is_file()

@@ -144,26 +144,30 @@ def cell_seeds(
 
 
 @ngjit
-def _bilinear(a: np.ndarray, y: float, x: float) -> float:
+def _bilinear(a: np.ndarray, sy: int, sx: int, y: float, x: float) -> float:
+    """Bilinear value at seed-relative ``(y, x)``; integer and fractional parts kept apart
+    so that the result does not depend on where the block starts."""
     ny, nx = a.shape
-    if y < 0.0 or x < 0.0 or y > ny - 1.0 or x > nx - 1.0:
+    fy0 = math.floor(y)
+    fx0 = math.floor(x)
+    r = sy + int(fy0)
+    c = sx + int(fx0)
+    if r < 0 or c < 0 or r > ny - 2 or c > nx - 2:
         return 0.0
-    y0 = min(int(y), ny - 2)
-    x0 = min(int(x), nx - 2)
-    fy = y - y0
-    fx = x - x0
+    fy = y - fy0
+    fx = x - fx0
     return (
-        a[y0, x0] * (1 - fy) * (1 - fx)
-        + a[y0, x0 + 1] * (1 - fy) * fx
-        + a[y0 + 1, x0] * fy * (1 - fx)
-        + a[y0 + 1, x0 + 1] * fy * fx
+        a[r, c] * (1 - fy) * (1 - fx)
+        + a[r, c + 1] * (1 - fy) * fx
+        + a[r + 1, c] * fy * (1 - fx)
+        + a[r + 1, c + 1] * fy * fx
     )
 
 
 @ngjit
 def _gn(gy: np.ndarray, gx: np.ndarray, sy: int, sx: int, y: float, x: float, ny_: float, nx_: float) -> float:
     """Gradient projected on the normal at seed-relative position ``(y, x)``."""
-    return _bilinear(gy, sy + y, sx + x) * ny_ + _bilinear(gx, sy + y, sx + x) * nx_
+    return _bilinear(gy, sy, sx, y, x) * ny_ + _bilinear(gx, sy, sx, y, x) * nx_
 
 
 @ngjit
@@ -275,8 +279,8 @@ def trace_candidates(
                     break
                 if (py - start_y) ** 2 + (px - start_x) ** 2 > max_half * max_half:
                     break
-                ly = _bilinear(gy, sy + py, sx + px)
-                lx = _bilinear(gx, sy + py, sx + px)
+                ly = _bilinear(gy, sy, sx, py, px)
+                lx = _bilinear(gx, sy, sx, py, px)
                 lm = math.sqrt(ly * ly + lx * lx)
                 if lm == 0.0 or (ly * n0y + lx * n0x) / lm < cos_turn:
                     break

@@ -717,7 +717,7 @@ def measure_candidates(
             rer += tw_ * ore[q] * sc
         res[k, 15] = 2.0 * rer * df
         # FWHM of the LSF rebuilt from the corrected OTF with a Gaussian taper of std s
-        s = 0.3 * sig
+        s = 0.5 * sig
         xs = 3.0 * sig + 1.0
         step = 0.5 * delta
         nxs = int(2.0 * xs / step) + 1

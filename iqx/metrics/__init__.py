@@ -13,6 +13,7 @@ from iqx.metrics.reference import (
     ssim,
     ssim_map,
 )
+from iqx.metrics.sharpness import sharpness, sharpness_map
 from iqx.metrics.snr import snr, snr_map
 
 __all__: list[str] = [
@@ -28,6 +29,8 @@ __all__: list[str] = [
     "psnr_map",
     "rmse",
     "sam",
+    "sharpness",
+    "sharpness_map",
     "snr",
     "snr_map",
     "ssim",
