@@ -1,5 +1,6 @@
 """The only layer that touches dask: wrappers that map NumPy kernels over chunked scenes."""
 
+import iqx.accessor  # noqa: F401  (registers the .iqx DataArray accessor)
 from iqx.parallel.backend import as_scene, is_dask
 from iqx.parallel.blockwise import map_blocks_xr
 from iqx.parallel.overlap import Halo, map_overlap_xr
