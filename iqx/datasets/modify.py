@@ -44,6 +44,7 @@ from iqx.modifiers import (
     as_modifier,
     data_volume,
 )
+from iqx.modifiers.compression import volume_record
 from iqx.modifiers.resampling import resample_to_shape
 
 __all__ = ["dataset_data_volume", "modify"]
@@ -134,13 +135,7 @@ def _process_file(src: Path, dst: Path, modifier: Modifier) -> dict[str, Any]:
         pre = Chain(steps[:-1])(scene) if len(steps) > 1 else scene
         streams = last.encode(pre.values)
         _write_bytes(streams[0], dst)
-        vol = data_volume(scene, modifier)
-        vol = {**vol, "compressed_bytes": len(streams[0]), "streams": 1}
-        bits = 8 * len(streams[0])
-        vol["bits_per_pixel"] = bits / vol["pixels"]
-        vol["bits_per_sample"] = bits / (vol["pixels"] * vol["bands"])
-        vol["compression_ratio"] = vol["raw_bits"] / bits
-        info.update(_volume_info(vol))
+        info.update(_volume_info(volume_record(scene, len(streams[0]), 1, codec="jpeg")))
         info["container"] = "jpeg_bitstream"
         return info
     out = modifier(scene)
@@ -331,7 +326,9 @@ def modify(
     """
     mod = as_modifier(modifier)
     source = dataset if isinstance(dataset, Dataset) else open_dataset(dataset)
-    if isinstance(mod, Chain) and not one_step and len(mod.steps) > 1:
+    if isinstance(mod, Chain) and len(mod.steps) == 1:
+        mod = mod.steps[0]
+    if isinstance(mod, Chain) and not one_step:
         for step in mod.steps:
             source = modify(source, step, overwrite=overwrite, batch_size=batch_size)
         return source

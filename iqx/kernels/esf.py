@@ -224,6 +224,59 @@ def _rss(py: np.ndarray, px: np.ndarray, pv: np.ndarray, n: int, ty: float, tx: 
 
 
 @ngjit
+def _half_x50(
+    py: np.ndarray, px: np.ndarray, pv: np.ndarray, n: int, ty: float, tx: float, lh: float, H: float, side: int
+) -> tuple[float, float]:
+    """Edge position (ESF 50 % crossing) and mean along-position of one half of the ROI."""
+    os = 4
+    nb = int(2.0 * H * os)
+    bs = np.zeros(nb)
+    bn = np.zeros(nb)
+    bp = np.zeros(nb)
+    asum = 0.0
+    acnt = 0.0
+    for i in range(n):
+        a = py[i] * ty + px[i] * tx
+        d = py[i] * tx - px[i] * ty
+        if abs(a) > lh or abs(d) >= H or (a < 0.0) != (side < 0):
+            continue
+        b = int((d + H) * os)
+        bs[b] += pv[i]
+        bn[b] += 1.0
+        bp[b] += d
+        asum += a
+        acnt += 1.0
+    lo = 0.0
+    lon = 0.0
+    hi = 0.0
+    hin = 0.0
+    for b in range(nb):
+        if bn[b] == 0.0:
+            return np.nan, 0.0
+        bs[b] /= bn[b]
+        bp[b] /= bn[b]
+        xb = -H + (b + 0.5) / os
+        if xb < -H + 2.0:
+            lo += bs[b]
+            lon += 1.0
+        elif xb > H - 2.0:
+            hi += bs[b]
+            hin += 1.0
+    lo /= lon
+    hi /= hin
+    if not hi > lo:
+        return np.nan, 0.0
+    half = 0.5 * (lo + hi)
+    best = np.nan
+    for b in range(nb - 1):
+        if bs[b] < half <= bs[b + 1]:
+            x = bp[b] + (half - bs[b]) * (bp[b + 1] - bp[b]) / (bs[b + 1] - bs[b])
+            if np.isnan(best) or abs(x) < abs(best):
+                best = x
+    return best, asum / acnt
+
+
+@ngjit
 def _rotate(ty: float, tx: float, beta: float) -> tuple[float, float]:
     nt = math.sqrt(1.0 + beta * beta)
     return (ty + beta * tx) / nt, (tx - beta * ty) / nt
@@ -403,31 +456,24 @@ def measure_candidates(
                         px[npx] = dx
                         pv[npx] = img[r, c]
                         npx += 1
-            gr = 0.5 * (math.sqrt(5.0) - 1.0)
-            lo_b = -0.01
-            hi_b = 0.01
-            b1 = hi_b - gr * (hi_b - lo_b)
-            b2 = lo_b + gr * (hi_b - lo_b)
-            t1y, t1x = _rotate(ty, tx, b1)
-            f1 = _rss(py, px, pv, npx, t1y, t1x, lh, H, 8)
-            t2y, t2x = _rotate(ty, tx, b2)
-            f2 = _rss(py, px, pv, npx, t2y, t2x, lh, H, 8)
-            for _ in range(11):
-                if f1 <= f2:
-                    hi_b = b2
-                    b2 = b1
-                    f2 = f1
-                    b1 = hi_b - gr * (hi_b - lo_b)
-                    t1y, t1x = _rotate(ty, tx, b1)
-                    f1 = _rss(py, px, pv, npx, t1y, t1x, lh, H, 8)
-                else:
-                    lo_b = b1
-                    b1 = b2
-                    f1 = f2
-                    b2 = lo_b + gr * (hi_b - lo_b)
-                    t2y, t2x = _rotate(ty, tx, b2)
-                    f2 = _rss(py, px, pv, npx, t2y, t2x, lh, H, 8)
-            ty, tx = _rotate(ty, tx, 0.5 * (lo_b + hi_b))
+            for _ in range(2):
+                xl50, al = _half_x50(py, px, pv, npx, ty, tx, lh, H, -1)
+                xr50, ar = _half_x50(py, px, pv, npx, ty, tx, lh, H, 1)
+                if np.isnan(xl50) or np.isnan(xr50) or ar - al < 4.0:
+                    break
+                beta = (xr50 - xl50) / (ar - al)
+                alpha = xl50 - beta * al
+                if abs(beta) > 0.05 or abs(alpha) > 1.0:
+                    break
+                # move the centre along the normal, then rotate about it
+                nyv = tx
+                nxv = -ty
+                cy += alpha * nyv
+                cx += alpha * nxv
+                for i in range(npx):
+                    py[i] -= alpha * nyv
+                    px[i] -= alpha * nxv
+                ty, tx = _rotate(ty, tx, beta)
         res[k, 1] = cy
         res[k, 2] = cx
         res[k, 3] = ty

@@ -19,8 +19,12 @@ from iqx.kernels._numba import ngjit
 
 __all__ = [
     "FLOAT_VALUE_RES",
+    "NO_MASK",
+    "block_key_counts",
     "block_moments",
     "block_sums",
+    "core_value_histogram",
+    "hb_block_stds",
     "histogram_median",
     "key_to_log",
     "key_to_symlog",
@@ -30,6 +34,10 @@ __all__ = [
     "symlog_key",
     "value_histogram",
 ]
+
+
+#: a placeholder validity array for kernels called with ``use_valid=False`` (never read)
+NO_MASK = np.ones((1, 1), dtype=np.bool_)
 
 
 def owned_origins(
@@ -142,6 +150,158 @@ def block_sums(arr, oys, oxs, size):
     return out
 
 
+@ngjit
+def _block_mean_rss(band, valid, use_valid, y0, x0, size, c, sii):
+    """``(ok, mean, ss, rss)`` of one block: the arithmetic of :func:`block_moments`."""
+    tot = 0.0
+    for i in range(size):
+        for j in range(size):
+            if use_valid and not valid[y0 + i, x0 + j]:
+                return False, 0.0, 0.0, 0.0
+            tot += band[y0 + i, x0 + j]
+    n = size * size
+    m = tot / n
+    ss = 0.0
+    sy = 0.0
+    sx = 0.0
+    for i in range(size):
+        for j in range(size):
+            d = band[y0 + i, x0 + j] - m
+            ss += d * d
+            sy += d * (i - c)
+            sx += d * (j - c)
+    rss = ss - sy * sy / sii - sx * sx / sii
+    return True, m, ss, rss
+
+
+@ngjit
+def _sorted_counts(keys):
+    """Unique sorted keys and their counts (``np.unique(..., return_counts=True)``)."""
+    keys = np.sort(keys)
+    n = keys.shape[0]
+    uk = np.empty(n, dtype=np.int64)
+    uc = np.empty(n, dtype=np.int64)
+    m = 0
+    for t in range(n):
+        if m > 0 and keys[t] == uk[m - 1]:
+            uc[m - 1] += 1
+        else:
+            uk[m] = keys[t]
+            uc[m] = 1
+            m += 1
+    return uk[:m].copy(), uc[:m].copy()
+
+
+@ngjit
+def block_key_counts(band, valid, use_valid, oys, oxs, size, sig_res, eps, std_res, std_bits):
+    """Sparse 2-D histogram of (signal key, residual-std key) over ``size x size`` blocks.
+
+    One fused pass equal to ``block_moments`` followed by ``symlog_key(mean, sig_res, eps)``
+    and ``log_key(sqrt(rvar), std_res)``: key ``(skey << std_bits) + (tkey + 1)`` for every
+    fully valid block of the outer-product grid ``oys x oxs``; no per-block arrays are
+    allocated besides the keys.
+
+    Parameters
+    ----------
+    band : 2-D ndarray (any real dtype)
+    valid : 2-D bool ndarray, read only when ``use_valid`` (else e.g. :data:`NO_MASK`)
+    use_valid : bool
+    oys, oxs : 1-D int64 ndarrays
+        Block origins.
+    size : int
+        Block edge (>= 3: the plane fit needs 3 dof).
+    sig_res, eps, std_res, std_bits :
+        Key grids (see :func:`symlog_key`, :func:`log_key`).
+
+    Returns
+    -------
+    (keys, counts) : 1-D int64 ndarrays, keys sorted and unique
+    """
+    ny = oys.shape[0]
+    nx = oxs.shape[0]
+    keys = np.empty(ny * nx, dtype=np.int64)
+    n = size * size
+    c = (size - 1) / 2.0
+    s1 = 0.0
+    for i in range(size):
+        s1 += (i - c) * (i - c)
+    sii = s1 * size
+    k = 0
+    for a in range(ny):
+        y0 = oys[a]
+        for b in range(nx):
+            good, m, _ss, rss = _block_mean_rss(band, valid, use_valid, y0, oxs[b], size, c, sii)
+            if not good:
+                continue
+            rvar = max(rss, 0.0) / (n - 3)
+            g = np.log2(1.0 + abs(m) / eps)
+            if m < 0:
+                g = -g
+            elif m == 0:
+                g = 0.0
+            skey = np.int64(np.floor(sig_res * (g + 64.0)))
+            sd = np.sqrt(rvar)
+            if sd > 0:
+                tkey = np.int64(max(np.floor(std_res * (np.log2(sd) + 64.0)), 0.0))
+            else:
+                tkey = np.int64(-1)
+            keys[k] = (skey << std_bits) + (tkey + 1)
+            k += 1
+    return _sorted_counts(keys[:k])
+
+
+@ngjit
+def hb_block_stds(band, valid, use_valid, oys, oxs, size, target):
+    """Sample stds (ddof=1) of the fully valid blocks whose ``rint(mean) == target``.
+
+    Equal to ``sqrt(var[ok & (rint(mean) == target)])`` of :func:`block_moments`, in
+    row-major block order, without per-block arrays.
+    """
+    ny = oys.shape[0]
+    nx = oxs.shape[0]
+    out = np.empty(ny * nx)
+    n = size * size
+    k = 0
+    for a in range(ny):
+        y0 = oys[a]
+        for b in range(nx):
+            x0 = oxs[b]
+            good = True
+            tot = 0.0
+            for i in range(size):
+                for j in range(size):
+                    if use_valid and not valid[y0 + i, x0 + j]:
+                        good = False
+                        break
+                    tot += band[y0 + i, x0 + j]
+                if not good:
+                    break
+            if not good:
+                continue
+            m = tot / n
+            if np.rint(m) != target:
+                continue
+            ss = 0.0
+            for i in range(size):
+                for j in range(size):
+                    d = band[y0 + i, x0 + j] - m
+                    ss += d * d
+            out[k] = np.sqrt(ss / (n - 1)) if n > 1 else np.nan
+            k += 1
+    return out[:k].copy()
+
+
+@ngjit
+def _int_counts(band, valid, use_valid, r0, r1, c0, c1, lo, nbins):
+    counts = np.zeros(nbins, dtype=np.int64)
+    for i in range(r0, r1):
+        for j in range(c0, c1):
+            if use_valid and not valid[i, j]:
+                continue
+            counts[np.int64(band[i, j]) - lo] += 1
+    return counts
+
+
 def symlog_key(x: np.ndarray, res: int, eps: float) -> np.ndarray:
     """Monotone fixed-grid key of real values: ``floor(res * (g(x) + 64))``.
 
@@ -208,6 +368,27 @@ def value_histogram(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return k, c.astype(np.int64)
     k, c = np.unique(symlog_key(v, FLOAT_VALUE_RES, 1e-12), return_counts=True)
     return k, c.astype(np.int64)
+
+
+def core_value_histogram(
+    band: np.ndarray, valid: np.ndarray | None, r0: int, r1: int, c0: int, c1: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`value_histogram` of ``band[r0:r1, c0:c1]`` restricted to ``valid`` (None: all).
+
+    For integers of up to 2 bytes it is one numba counting pass over the window (no masked
+    copy, no int64 copy); other dtypes fall back to :func:`value_histogram`.
+    """
+    if band.dtype.kind in "ui" and band.dtype.itemsize <= 2:
+        lo = int(np.iinfo(band.dtype).min)
+        nbins = 1 << (8 * band.dtype.itemsize)
+        use = valid is not None
+        counts = _int_counts(band, valid if use else NO_MASK, use, r0, r1, c0, c1, lo, nbins)
+        nz = np.flatnonzero(counts)
+        return nz.astype(np.int64) + lo, counts[nz]
+    core = band[r0:r1, c0:c1]
+    if valid is not None:
+        core = core[valid[r0:r1, c0:c1]]
+    return value_histogram(core)
 
 
 def histogram_median(keys: np.ndarray, counts: np.ndarray, is_float: bool) -> float:

@@ -33,12 +33,12 @@ IMMERKAER_FACTOR = math.sqrt(math.pi / 2.0) / 6.0
 
 
 @ngjit
-def immerkaer_sums(band, valid, r0, r1, c0, c1):
+def immerkaer_sums(band, valid, r0, r1, c0, c1, use_valid=True):
     """Partial sums of ``|I * N|`` over the owned pixels ``[r0, r1) x [c0, c1)``.
 
     A pixel contributes when it and its 8 neighbours are valid and inside the array (the
     caller passes a block extended by a 1-pixel halo and owned ranges that exclude the
-    scene border).
+    scene border). With ``use_valid=False`` every pixel is valid and ``valid`` is not read.
 
     Returns
     -------
@@ -50,13 +50,14 @@ def immerkaer_sums(band, valid, r0, r1, c0, c1):
     n = 0
     for i in range(max(r0, 1), min(r1, ny - 1)):
         for j in range(max(c0, 1), min(c1, nx - 1)):
-            good = True
-            for di in range(-1, 2):
-                for dj in range(-1, 2):
-                    if not valid[i + di, j + dj]:
-                        good = False
-            if not good:
-                continue
+            if use_valid:
+                good = True
+                for di in range(-1, 2):
+                    for dj in range(-1, 2):
+                        if not valid[i + di, j + dj]:
+                            good = False
+                if not good:
+                    continue
             v = (
                 1.0 * band[i - 1, j - 1]
                 - 2.0 * band[i - 1, j]

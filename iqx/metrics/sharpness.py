@@ -57,13 +57,13 @@ _R = {name: i for i, name in enumerate(RES_FIELDS)}
 
 DEFAULTS: dict[str, Any] = {
     "cell": 16,
-    "min_length": 20.0,
+    "min_length": 12.0,
     "max_length": 64,
-    "halfwidth": 8,
+    "halfwidth": 7,
     "plateau": 2.0,
     "taper": 2.0,
     "oversampling": (8, 6, 5, 4),
-    "min_snr": 20.0,
+    "min_snr": 10.0,
     "max_straightness": 0.5,
     "max_fit_rms": 0.35,
     "max_noise_ratio": 3.0,
@@ -71,9 +71,9 @@ DEFAULTS: dict[str, Any] = {
     "outlier_k": 5.0,
     "max_outlier_frac": 0.03,
     "max_tail": 0.25,
-    "stop_ratio": 0.5,
-    "max_turn": 20.0,
-    "trim": 3.0,
+    "stop_ratio": 0.35,
+    "max_turn": 25.0,
+    "trim": 2.0,
     "direction_tolerance": 15.0,
     "n_boot": 500,
     "seed": 0,
@@ -551,10 +551,10 @@ def sharpness(
     compute : bool
         If False, return a ``dask.delayed`` object (building the graph computes nothing).
     **kw
-        Tuning (defaults in ``DEFAULTS``): ``cell`` (seed grid, 16 px), ``min_length`` (20)
-        and ``max_length`` (64 px) of an edge segment, ``halfwidth`` (8 px, ESF extent each
+        Tuning (defaults in ``DEFAULTS``): ``cell`` (seed grid, 16 px), ``min_length`` (12)
+        and ``max_length`` (64 px) of an edge segment, ``halfwidth`` (7 px, ESF extent each
         side), ``plateau`` (2 px), ``taper`` (2 px), ``oversampling`` ((8, 6, 5, 4)),
-        ``min_snr`` (edge SNR 20), ``max_straightness`` (0.5 px), ``max_fit_rms`` (0.35 px),
+        ``min_snr`` (per-pixel edge SNR 10), ``max_straightness`` (0.5 px), ``max_fit_rms`` (0.35 px),
         ``max_noise_ratio`` (3), ``max_plateau_slope`` (0.06 of the contrast), ``outlier_k``
         (5), ``max_outlier_frac`` (0.03), ``max_tail`` (0.25), ``direction_tolerance``
         (15 deg), ``n_boot`` (500), ``seed`` (0, bootstrap).

@@ -111,11 +111,14 @@ def _halo(method: str, p: dict[str, Any]) -> int:
     return p["block_size"] - 1
 
 
-def _valid_block(block: np.ndarray, nodata: Any) -> np.ndarray:
-    valid = np.ones(block.shape, dtype=bool)
-    if block.dtype.kind == "f":
-        valid &= np.isfinite(block)
-    if nodata is not None and not (isinstance(nodata, float) and math.isnan(nodata)):
+def _valid_block(block: np.ndarray, nodata: Any) -> np.ndarray | None:
+    """Validity of a block, or None when every pixel is valid by construction (integer
+    pixels without ``nodata``): the kernels then skip the mask instead of reading one."""
+    has_nodata = nodata is not None and not (isinstance(nodata, float) and math.isnan(nodata))
+    if block.dtype.kind != "f" and not has_nodata:
+        return None
+    valid = np.isfinite(block) if block.dtype.kind == "f" else np.ones(block.shape, dtype=bool)
+    if has_nodata:
         valid &= block != nodata
     return valid
 
@@ -149,26 +152,27 @@ def _chunk(
     out = []
     for b in range(block.shape[0]):
         band = block[b]
-        valid = valid_all[b]
+        use_valid = valid_all is not None
+        valid = valid_all[b] if use_valid else hk.NO_MASK
         part: dict[str, Any] = {}
         r0, r1, c0, c1 = _core(info, band.shape)
         if medians is None:
-            core = band[r0:r1, c0:c1][valid[r0:r1, c0:c1]]
-            part["hist"] = hk.value_histogram(core)
+            part["hist"] = hk.core_value_histogram(
+                band, valid if use_valid else None, r0, r1, c0, c1
+            )
         size = params.get("block_size", 0)
         if method == "blocks":
             oys, oxs = _origins(info, band.shape, size, size)
-            mean, _, rvar, ok = hk.block_moments(band, valid, oys, oxs, size)
             eps = 1e-6 if band.dtype.kind == "f" else 1.0
-            skey = hk.symlog_key(mean[ok], _SIG_RES, eps)
-            tkey = hk.log_key(np.sqrt(rvar[ok]), _STD_RES)
-            keys, counts = np.unique((skey << _STD_BITS) + (tkey + 1), return_counts=True)
-            part["blocks"] = (keys, counts.astype(np.int64))
+            part["blocks"] = hk.block_key_counts(
+                band, valid, use_valid, oys, oxs, size, _SIG_RES, eps, _STD_RES, _STD_BITS
+            )
         elif method == "immerkaer":
-            part["imm"] = ne.immerkaer_sums(band, valid, r0, r1, c0, c1)
+            part["imm"] = ne.immerkaer_sums(band, valid, r0, r1, c0, c1, use_valid)
         elif method == "pca":
             oys, oxs = _origins(info, band.shape, size, size)
-            xi, ok = ne.patch_texture(band, valid, oys, oxs, size)
+            full = valid if use_valid else np.ones(band.shape, dtype=bool)
+            xi, ok = ne.patch_texture(band, full, oys, oxs, size)
             iy, ix = np.nonzero(ok)
             tkey = hk.log_key(xi[iy, ix], _TEX_RES)
             uk, group = np.unique(tkey, return_inverse=True)
@@ -178,11 +182,12 @@ def _chunk(
             part["pca"] = {int(k): (int(c), s) for k, c, s in zip(uk, counts, sxx, strict=True)}
         elif method == "hb" and medians is not None:
             oys, oxs = _origins(info, band.shape, size, params["stride"])
-            mean, var, _, ok = hk.block_moments(band, valid, oys, oxs, size)
-            sel = ok & (np.rint(mean) == medians[b])
-            part["hb"] = np.sqrt(var[sel])
+            part["hb"] = hk.hb_block_stds(
+                band, valid, use_valid, oys, oxs, size, float(medians[b])
+            )
         elif method == "ha":
-            part["ha"] = _ha_chunk(band, valid, info, params)
+            full = valid if use_valid else np.ones(band.shape, dtype=bool)
+            part["ha"] = _ha_chunk(band, full, info, params)
         out.append(part)
     return out
 

@@ -421,7 +421,8 @@ def as_modifier(obj: Any) -> Modifier:
     if isinstance(obj, str):
         return parse_spec(obj)
     if isinstance(obj, list | tuple):
-        return obj[0] if len(obj) == 1 and isinstance(obj[0], Modifier) else Chain(obj)
+        steps = [as_modifier(o) for o in obj]
+        return steps[0] if len(steps) == 1 else Chain(steps)
     raise InvalidParameterError(
         f"expected a Modifier, a config dict, a 'id:k=v' spec or a list, got {type(obj).__name__}"
     )

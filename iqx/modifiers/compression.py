@@ -40,7 +40,7 @@ from iqx.modifiers._base import (
 from iqx.parallel import as_scene, is_dask, map_blocks_xr, reduce_blocks
 from iqx.registry import register_modifier
 
-__all__ = ["JPEG", "JPEG2000", "data_volume", "jpeg", "jpeg2000"]
+__all__ = ["JPEG", "JPEG2000", "data_volume", "jpeg", "jpeg2000", "volume_record"]
 
 _VOLUME_OUTPUTS = ("compressed_bytes", "bits_per_pixel", "compression_ratio")
 _VOLUME_UNITS = {"compressed_bytes": "B", "bits_per_pixel": "bit/px", "compression_ratio": "1"}
@@ -456,27 +456,34 @@ def data_volume(image: Any, modifier: Any, *, compute: bool = True) -> Any:
     src = Chain(steps[:k])(scene) if k else scene
     codec = steps[k]
     codec.check(src)
+    finish = functools.partial(volume_record, scene, codec=codec.id, modifier=repr(mod))
+    result = codec.encoded_sizes(src, finalize=lambda pair: finish(pair[0], pair[1]))
+    return result.compute() if compute else result
+
+
+def volume_record(
+    image: Any, nbytes: int, streams: int, *, codec: str, modifier: str = ""
+) -> dict[str, Any]:
+    """The :func:`data_volume` dict for ``nbytes`` of compressed ``image`` (no encoding).
+
+    Raw size is ``bands * pixels * bit_depth`` of ``image`` (:func:`scene_bit_depth`).
+    """
+    scene = as_scene(image)
     bit_depth = scene_bit_depth(scene)
     nb, ny, nx = (int(scene.sizes[d]) for d in ("band", "y", "x"))
     raw_bits = nb * ny * nx * bit_depth
-
-    def finish(pair: tuple[int, int]) -> dict[str, Any]:
-        nbytes, nstreams = int(pair[0]), int(pair[1])
-        bits = 8 * nbytes
-        return {
-            "codec": codec.id,
-            "modifier": repr(mod),
-            "compressed_bytes": nbytes,
-            "streams": nstreams,
-            "raw_bits": raw_bits,
-            "raw_bytes": raw_bits / 8,
-            "bits_per_pixel": bits / (ny * nx),
-            "bits_per_sample": bits / (nb * ny * nx),
-            "compression_ratio": raw_bits / bits if bits else float("inf"),
-            "pixels": ny * nx,
-            "bands": nb,
-            "bit_depth": bit_depth,
-        }
-
-    result = codec.encoded_sizes(src, finalize=finish)
-    return result.compute() if compute else result
+    bits = 8 * int(nbytes)
+    return {
+        "codec": codec,
+        "modifier": modifier,
+        "compressed_bytes": int(nbytes),
+        "streams": int(streams),
+        "raw_bits": raw_bits,
+        "raw_bytes": raw_bits / 8,
+        "bits_per_pixel": bits / (ny * nx),
+        "bits_per_sample": bits / (nb * ny * nx),
+        "compression_ratio": raw_bits / bits if bits else float("inf"),
+        "pixels": ny * nx,
+        "bands": nb,
+        "bit_depth": bit_depth,
+    }
