@@ -125,9 +125,11 @@ class Registry:
             )
             with self._lock:
                 old = self._items.get(ident)
-                if old is not None and old.target is not target and _qualname(
-                    old.target
-                ) != _qualname(target):
+                if (
+                    old is not None
+                    and old.target is not target
+                    and _qualname(old.target) != _qualname(target)
+                ):
                     raise ValueError(
                         f"{self.kind} id {ident!r} is already registered by {_qualname(old.target)}"
                     )

@@ -24,4 +24,6 @@ def test_modify_equals_the_modifier():
 def test_metric_by_id_equals_the_function():
     scene = _scene()
     xr.testing.assert_identical(scene.iqx.metric("snr"), metrics.snr(scene))
-    xr.testing.assert_identical(scene.iqx.snr(method="immerkaer"), metrics.snr(scene, method="immerkaer"))
+    xr.testing.assert_identical(
+        scene.iqx.snr(method="immerkaer"), metrics.snr(scene, method="immerkaer")
+    )

@@ -20,7 +20,7 @@ MODULES = sorted(p.stem for p in BENCH_DIR.glob("bench_*.py"))
 
 
 def _cases(module):
-    for name, obj in vars(module).items():
+    for obj in vars(module).values():
         if inspect.isclass(obj) and obj.__module__ == module.__name__:
             methods = [m for m in dir(obj) if m.startswith(("time_", "peakmem_", "track_", "mem_"))]
             params = getattr(obj, "params", None)

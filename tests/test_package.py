@@ -46,10 +46,27 @@ def test_missing_extra_error_names_the_extra():
 
 # layer -> packages it must not import (DESIGN.md import rules)
 FORBIDDEN = {
-    "kernels": ("dask", "xarray", "iqx.parallel", "iqx.io", "iqx.datasets", "iqx.modifiers",
-                "iqx.metrics", "iqx.annotations", "iqx.experiment", "iqx.cli"),
-    "parallel": ("iqx.io", "iqx.datasets", "iqx.modifiers", "iqx.metrics", "iqx.annotations",
-                 "iqx.experiment", "iqx.cli"),
+    "kernels": (
+        "dask",
+        "xarray",
+        "iqx.parallel",
+        "iqx.io",
+        "iqx.datasets",
+        "iqx.modifiers",
+        "iqx.metrics",
+        "iqx.annotations",
+        "iqx.experiment",
+        "iqx.cli",
+    ),
+    "parallel": (
+        "iqx.io",
+        "iqx.datasets",
+        "iqx.modifiers",
+        "iqx.metrics",
+        "iqx.annotations",
+        "iqx.experiment",
+        "iqx.cli",
+    ),
     "modifiers": ("iqx.io", "iqx.datasets", "iqx.annotations", "iqx.experiment", "iqx.cli"),
     "metrics": ("iqx.datasets", "iqx.annotations", "iqx.experiment", "iqx.cli"),
 }

@@ -67,7 +67,9 @@ def map_blocks_xr(
     else:
         block = np.asarray(data)
         out = (
-            kernel(block, block_id=(0, 0, 0), **kwargs) if pass_block_id else kernel(block, **kwargs)
+            kernel(block, block_id=(0, 0, 0), **kwargs)
+            if pass_block_id
+            else kernel(block, **kwargs)
         )
         out = np.asarray(out, dtype=out_dtype)
     return with_data(image, out, attrs=attrs)

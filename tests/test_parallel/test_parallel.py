@@ -25,7 +25,9 @@ def _box3(block):
     return ndi.uniform_filter(block.astype(np.float64), size=(1, 3, 3), mode="nearest")
 
 
-@pytest.mark.parametrize("boundary, scipy_mode", [("reflect", "reflect"), ("nearest", "nearest"), ("wrap", "wrap")])
+@pytest.mark.parametrize(
+    "boundary, scipy_mode", [("reflect", "reflect"), ("nearest", "nearest"), ("wrap", "wrap")]
+)
 @pytest.mark.parametrize("chunks", CHUNKINGS)
 def test_map_overlap_matches_scipy_for_any_chunking(boundary, scipy_mode, chunks):
     rng = np.random.default_rng(0)
@@ -36,7 +38,9 @@ def test_map_overlap_matches_scipy_for_any_chunking(boundary, scipy_mode, chunks
         return ndi.uniform_filter(block, size=(1, 5, 5), mode="constant")
 
     with raise_if_dask_computes():
-        lazy = map_overlap_xr(box5, as_scene(da.from_array(img, chunks=chunks)), halo=2, boundary=boundary)
+        lazy = map_overlap_xr(
+            box5, as_scene(da.from_array(img, chunks=chunks)), halo=2, boundary=boundary
+        )
     np.testing.assert_allclose(lazy.values, expected, rtol=0, atol=1e-12)
     eager = map_overlap_xr(box5, as_scene(img), halo=2, boundary=boundary)
     np.testing.assert_allclose(eager.values, expected, rtol=0, atol=1e-12)
@@ -81,7 +85,11 @@ def test_reduce_blocks_sees_halo_and_global_offsets(chunks):
     img = np.arange(128 * 128, dtype=np.float64).reshape(1, 128, 128)
 
     def chunk(block, info):
-        core = block[:, info.halo_top : block.shape[1] - info.halo_bottom, info.halo_left : block.shape[2] - info.halo_right]
+        core = block[
+            :,
+            info.halo_top : block.shape[1] - info.halo_bottom,
+            info.halo_left : block.shape[2] - info.halo_right,
+        ]
         # the core's first pixel encodes its global position
         assert core[0, 0, 0] == info.y0 * 128 + info.x0
         return [float(core.sum()), core.size]
@@ -91,7 +99,9 @@ def test_reduce_blocks_sees_halo_and_global_offsets(chunks):
 
     lazy = as_scene(da.from_array(img, chunks=chunks))
     with raise_if_dask_computes():
-        delayed = reduce_blocks(chunk, combine, tuple, lazy, halo=3 if chunks != (1, 100, 9) else 2, compute=False)
+        delayed = reduce_blocks(
+            chunk, combine, tuple, lazy, halo=3 if chunks != (1, 100, 9) else 2, compute=False
+        )
     total, count = delayed.compute()
     assert count == img.size and total == img.sum()
     assert reduce_blocks(chunk, combine, tuple, as_scene(img)) == (img.sum(), img.size)
