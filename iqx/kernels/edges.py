@@ -165,7 +165,9 @@ def _bilinear(a: np.ndarray, sy: int, sx: int, y: float, x: float) -> float:
 
 
 @ngjit
-def _gn(gy: np.ndarray, gx: np.ndarray, sy: int, sx: int, y: float, x: float, ny_: float, nx_: float) -> float:
+def _gn(
+    gy: np.ndarray, gx: np.ndarray, sy: int, sx: int, y: float, x: float, ny_: float, nx_: float
+) -> float:
     """Gradient projected on the normal at seed-relative position ``(y, x)``."""
     return _bilinear(gy, sy, sx, y, x) * ny_ + _bilinear(gx, sy, sx, y, x) * nx_
 

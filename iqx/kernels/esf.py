@@ -47,6 +47,7 @@ STATUS = {
     10: "not_flat",
     11: "not_isolated",
     12: "no_lsf",
+    13: "not_step",
 }
 
 #: Columns of the result array of :func:`measure_candidates`.
@@ -113,7 +114,9 @@ def _interp(y: np.ndarray, x0: float, dx: float, x: float) -> float:
 
 
 @ngjit
-def _crossing(e: np.ndarray, x0: float, dx: float, start: int, level: float, direction: int) -> float:
+def _crossing(
+    e: np.ndarray, x0: float, dx: float, start: int, level: float, direction: int
+) -> float:
     """Position where ``e`` crosses ``level`` searching from index ``start`` in ``direction``."""
     n = e.shape[0]
     j = start
@@ -169,7 +172,9 @@ def _peak(v: np.ndarray, ip: int, step: float, half_window: float) -> float:
 
 
 @ngjit
-def _dft(lsf: np.ndarray, w: np.ndarray, xfirst: float, delta: float, f: float) -> tuple[float, float]:
+def _dft(
+    lsf: np.ndarray, w: np.ndarray, xfirst: float, delta: float, f: float
+) -> tuple[float, float]:
     """DFT of ``lsf * w`` sampled at ``xfirst + j * delta`` (phasor recurrence)."""
     ph = -2.0 * math.pi * f * xfirst
     zr = math.cos(ph)
@@ -189,7 +194,9 @@ def _dft(lsf: np.ndarray, w: np.ndarray, xfirst: float, delta: float, f: float) 
 
 
 @ngjit
-def _mtf_at(lsf: np.ndarray, w: np.ndarray, x: np.ndarray, dc: float, delta: float, f: float) -> float:
+def _mtf_at(
+    lsf: np.ndarray, w: np.ndarray, x: np.ndarray, dc: float, delta: float, f: float
+) -> float:
     s = 1.0
     if f > 0.0:
         a = math.pi * f * delta
@@ -200,7 +207,17 @@ def _mtf_at(lsf: np.ndarray, w: np.ndarray, x: np.ndarray, dc: float, delta: flo
 
 
 @ngjit
-def _rss(py: np.ndarray, px: np.ndarray, pv: np.ndarray, n: int, ty: float, tx: float, lh: float, H: float, os: int) -> float:
+def _rss(
+    py: np.ndarray,
+    px: np.ndarray,
+    pv: np.ndarray,
+    n: int,
+    ty: float,
+    tx: float,
+    lh: float,
+    H: float,
+    os: int,
+) -> float:
     """Residual sum of squares of ROI pixels (centre-relative ``py, px``) around their ESF."""
     nb = int(2.0 * H * os)
     bs = np.zeros(nb)
@@ -225,7 +242,15 @@ def _rss(py: np.ndarray, px: np.ndarray, pv: np.ndarray, n: int, ty: float, tx: 
 
 @ngjit
 def _half_x50(
-    py: np.ndarray, px: np.ndarray, pv: np.ndarray, n: int, ty: float, tx: float, lh: float, H: float, side: int
+    py: np.ndarray,
+    px: np.ndarray,
+    pv: np.ndarray,
+    n: int,
+    ty: float,
+    tx: float,
+    lh: float,
+    H: float,
+    side: int,
 ) -> tuple[float, float]:
     """Edge position (ESF 50 % crossing) and mean along-position of one half of the ROI."""
     os = 4
@@ -371,10 +396,10 @@ def measure_candidates(
             ext = H + 2.0
             ry = abs(ty) * lh + abs(nyv) * ext
             rx = abs(tx) * lh + abs(nxv) * ext
-            r0 = int(math.floor(sy + cy - ry))
-            r1 = int(math.ceil(sy + cy + ry))
-            c0 = int(math.floor(sx + cx - rx))
-            c1 = int(math.ceil(sx + cx + rx))
+            r0 = sy + math.floor(cy - ry)
+            r1 = sy + math.ceil(cy + ry)
+            c0 = sx + math.floor(cx - rx)
+            c1 = sx + math.ceil(cx + rx)
             if r0 < 0 or c0 < 0 or r1 >= ny or c1 >= nx:
                 status = 3
                 break
@@ -803,5 +828,11 @@ def measure_candidates(
         fw = xr - xl
         fw2 = fw * fw - 8.0 * math.log(2.0) * s * s
         res[k, 16] = math.sqrt(fw2) if fw2 > 0.0 else fw
+        # shape consistency: a step blurred by a unimodal PSF has RER ~ erf(1/(2 sqrt2 s))
+        # with s = FWHM / 2.3548; pedestals, double edges and lines violate it
+        sg = res[k, 16] / 2.3548200450309493
+        if abs(res[k, 15] - math.erf(1.0 / (2.0 * math.sqrt(2.0) * sg))) > 0.15:
+            res[k, 0] = 13
+            continue
         res[k, 0] = 0
     return res, curves, esfs

@@ -19,7 +19,9 @@ import math
 
 import numpy as np
 
-__all__ = ["RESAMPLE_METHODS", "apply_taps", "resample_coefficients"]
+from iqx.kernels._numba import ngjit
+
+__all__ = ["RESAMPLE_METHODS", "resample_coefficients", "resample_window"]
 
 #: method -> filter support (in source pixels at scale 1)
 RESAMPLE_METHODS: dict[str, float] = {
@@ -96,12 +98,81 @@ def resample_coefficients(n_in: int, n_out: int, method: str) -> tuple[np.ndarra
     return np.ascontiguousarray(idx[:, :keep]), np.ascontiguousarray(w[:, :keep])
 
 
-def apply_taps(src: np.ndarray, idx: np.ndarray, w: np.ndarray, axis: int) -> np.ndarray:
-    """Reference NumPy application of one axis' taps (float64, taps summed in order)."""
-    acc = np.zeros(1)
-    for t in range(idx.shape[1]):
-        term = np.take(src, idx[:, t], axis=axis).astype(np.float64)
-        shape = [1] * src.ndim
-        shape[axis] = -1
-        acc = acc + term * w[:, t].reshape(shape)
-    return acc
+@ngjit
+def _taps_x(src, idx, w, out):
+    ny = src.shape[0]
+    nx_out, ntap = idx.shape
+    for r in range(ny):
+        for i in range(nx_out):
+            acc = 0.0
+            for t in range(ntap):
+                acc += src[r, idx[i, t]] * w[i, t]
+            out[r, i] = acc
+
+
+@ngjit
+def _taps_y(src, idx, w, out):
+    ny_out, ntap = idx.shape
+    nx = src.shape[1]
+    acc = np.empty(nx, dtype=np.float64)
+    for i in range(ny_out):
+        for c in range(nx):
+            acc[c] = 0.0
+        for t in range(ntap):
+            wt = w[i, t]
+            row = idx[i, t]
+            for c in range(nx):
+                acc[c] += src[row, c] * wt
+        for c in range(nx):
+            out[i, c] = acc[c]
+
+
+@ngjit
+def _round_clip(src, lo, hi, out):
+    flat = src.ravel()
+    fo = out.ravel()
+    for k in range(flat.shape[0]):
+        v = np.rint(flat[k])
+        if v < lo:
+            v = lo
+        elif v > hi:
+            v = hi
+        fo[k] = v
+
+
+def resample_window(
+    block: np.ndarray,
+    idx_y: np.ndarray,
+    w_y: np.ndarray,
+    idx_x: np.ndarray,
+    w_x: np.ndarray,
+    *,
+    lo: float = 0.0,
+    hi: float = 0.0,
+) -> np.ndarray:
+    """Resample a ``(band, y, x)`` window holding every source sample the taps use.
+
+    ``idx_*`` index the window (not the scene). x is resampled first, then y, summing taps
+    in order in float64 (Pillow's order); a float input stores the x pass in its own dtype
+    as Pillow does for mode ``F``. Integer outputs are rounded half to even and clipped to
+    ``[lo, hi]``. ``nearest`` tables (one tap of weight 1) copy samples exactly.
+    """
+    dtype = block.dtype
+    nb = block.shape[0]
+    ny_o, nx_o = idx_y.shape[0], idx_x.shape[0]
+    if idx_y.shape[1] == 1 and idx_x.shape[1] == 1 and (w_y == 1).all() and (w_x == 1).all():
+        return np.ascontiguousarray(block[:, idx_y[:, 0]][:, :, idx_x[:, 0]])
+    is_float = dtype.kind == "f"
+    mid_dtype = dtype if is_float else np.float64
+    out = np.empty((nb, ny_o, nx_o), dtype=dtype)
+    for b in range(nb):
+        src = np.ascontiguousarray(block[b])
+        mid = np.empty((src.shape[0], nx_o), dtype=mid_dtype)
+        _taps_x(src, idx_x, w_x, mid)
+        res = np.empty((ny_o, nx_o), dtype=np.float64)
+        _taps_y(mid, idx_y, w_y, res)
+        if is_float:
+            out[b] = res
+        else:
+            _round_clip(res, float(lo), float(hi), out[b])
+    return out

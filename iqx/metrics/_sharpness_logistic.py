@@ -48,7 +48,7 @@ def _gauss(x: np.ndarray, a: float, x0: float, s: float) -> np.ndarray:
 
 
 def _one(esf_grid: np.ndarray, delta: float, halfwidth: int) -> tuple[dict, str | None]:
-    n = int(round(2 * halfwidth / delta))
+    n = round(2 * halfwidth / delta)
     e = esf_grid[:n].astype(np.float64)
     xg = -halfwidth + (np.arange(n) + 0.5) * delta
     esf = np.interp(X, xg, e)
@@ -109,7 +109,9 @@ def _one(esf_grid: np.ndarray, delta: float, halfwidth: int) -> tuple[dict, str 
     rer = float(_logistic(x50 + 0.5, *npp) - _logistic(x50 - 0.5, *npp))
     efit = _logistic(x_esf, *ep)
     lsf_m = np.abs(np.diff(efit))
-    roots = interpolate.UnivariateSpline(np.arange(len(lsf_m)), lsf_m - lsf_m.max() / 2, s=0).roots()
+    roots = interpolate.UnivariateSpline(
+        np.arange(len(lsf_m)), lsf_m - lsf_m.max() / 2, s=0
+    ).roots()
     fwhm = float(abs(roots[1] - roots[0]) / 10.0) if len(roots) == 2 else np.nan
     nl = len(lsf_m)
     f = np.fft.fftfreq(nl, 0.1)[: nl // 2]
@@ -163,7 +165,9 @@ def logistic_values(
         ``None`` for accepted edges, else the rejection reason.
     """
     n = len(esfs)
-    out = {k: np.full(n, np.nan) for k in ("rer", "fwhm", "mtf_nyquist", "mtf_half_nyquist", "mtf50")}
+    out = {
+        k: np.full(n, np.nan) for k in ("rer", "fwhm", "mtf_nyquist", "mtf_half_nyquist", "mtf50")
+    }
     curves = np.full((n, 101), np.nan)
     reasons: list[str | None] = []
     with warnings.catch_warnings():

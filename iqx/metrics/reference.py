@@ -41,6 +41,7 @@ from iqx.errors import (
 )
 from iqx.kernels.similarity import (
     gaussian_window,
+    pixel_validity,
     sample_cov_norm,
     ssim_block_map,
     ssim_block_sums,
@@ -184,6 +185,76 @@ def _dask_pair(
     return a, _as_dask(tst, like=a)
 
 
+@dataclass(frozen=True)
+class _Validity:
+    """What makes a pixel invalid: NaN/inf, either image's ``nodata``, an explicit mask."""
+
+    nodata_ref: float | None
+    nodata_test: float | None
+    mask: Any  # (band, y, x) bool NumPy or dask array, broadcast to every band; or None
+    floating: bool
+
+    @property
+    def active(self) -> bool:
+        return (
+            self.floating
+            or self.nodata_ref is not None
+            or self.nodata_test is not None
+            or self.mask is not None
+        )
+
+
+def _nodata(scene: xr.DataArray) -> float | None:
+    """``attrs["nodata"]`` cast to the scene's dtype (as GDAL compares it), or None."""
+    value = scene.attrs.get("nodata")
+    if value is None:
+        return None
+    value = float(np.asarray(value).astype(scene.dtype))
+    return None if math.isnan(value) else value
+
+
+def _validity(ref: xr.DataArray, tst: xr.DataArray, mask: Any) -> _Validity:
+    """Validity rules of a (reference, test) pair and an optional user mask."""
+    m = None
+    if mask is not None:
+        scene = as_scene(mask)
+        if scene.dtype != bool:
+            raise InvalidParameterError(f"mask must be boolean (True = valid), got {scene.dtype}")
+        if scene.shape[1:] != ref.shape[1:] or scene.shape[0] not in (1, ref.shape[0]):
+            raise ShapeMismatchError(
+                f"mask has shape {scene.shape} (band, y, x); expected (1 or {ref.shape[0]}, "
+                f"{ref.shape[1]}, {ref.shape[2]})"
+            )
+        m = scene.data
+        if isinstance(m, da.Array):
+            m = da.broadcast_to(m, ref.shape)
+        else:
+            m = np.broadcast_to(np.asarray(m), ref.shape)
+    floating = any(np.issubdtype(s.dtype, np.floating) for s in (ref, tst))
+    return _Validity(_nodata(ref), _nodata(tst), m, floating)
+
+
+def _valid_elements(a: Any, b: Any, v: _Validity) -> Any:
+    """Boolean (band, y, x) validity of NumPy or dask arrays ``a``, ``b`` (None: all valid)."""
+    if not v.active:
+        return None
+    valid = None
+    for arr, nodata in ((a, v.nodata_ref), (b, v.nodata_test)):
+        parts = []
+        if np.issubdtype(arr.dtype, np.floating):
+            parts.append(np.isfinite(arr))
+        if nodata is not None:
+            parts.append(arr != nodata)
+        for part in parts:
+            valid = part if valid is None else valid & part
+    if v.mask is not None:
+        mask = v.mask
+        if isinstance(a, da.Array):
+            mask = da.asarray(mask).rechunk(a.chunks)
+        valid = mask if valid is None else valid & mask
+    return valid
+
+
 def resolve_data_range(reference: Any, test: Any = None, data_range: float | None = None) -> float:
     """The ``L`` of PSNR/SSIM: explicit, else from ``attrs["bit_depth"]``, else the dtype.
 
@@ -240,14 +311,20 @@ def _ssim_chunk(
     block_r: np.ndarray,
     info: BlockInfo,
     block_t: np.ndarray,
-    *,
+    *mask: np.ndarray,
     weights: np.ndarray,
     c1: float,
     c2: float,
     cov_norm: float,
     cs_only: bool,
+    validity: tuple[float | None, float | None] | None = None,
 ) -> np.ndarray:
-    """Per-band (sum, count) of SSIM over this block's share of the validity region."""
+    """Per-band (sum, count) of SSIM over this block's share of the validity region.
+
+    With ``validity = (nodata_ref, nodata_test)`` (and an optional ``mask`` block), only the
+    windows whose every pixel is valid are summed; a fast scan skips all of it for blocks
+    without an invalid pixel.
+    """
     r = window_radius(weights)
     ny, nx = info.shape
     core_ny = block_r.shape[1] - info.halo_top - info.halo_bottom
@@ -260,8 +337,13 @@ def _ssim_chunk(
     cols = (lo_x - gx0 - r, hi_x - gx0 - r)
     out = np.zeros((block_r.shape[0], 2))
     for b in range(block_r.shape[0]):
+        valid = None
+        if validity is not None:
+            valid = pixel_validity(
+                block_r[b], block_t[b], validity[0], validity[1], mask[0][b] if mask else None
+            )
         total, count = ssim_block_sums(
-            block_r[b], block_t[b], weights, c1, c2, cov_norm, rows, cols, cs_only
+            block_r[b], block_t[b], weights, c1, c2, cov_norm, rows, cols, cs_only, valid
         )
         out[b] = total, count
     return out
@@ -276,18 +358,40 @@ def _identity(x: np.ndarray) -> np.ndarray:
 
 
 def _ssim_sums(
-    a: da.Array, b: da.Array, win: _SSIMWindow, c1: float, c2: float, cs_only: bool
+    a: da.Array,
+    b: da.Array,
+    win: _SSIMWindow,
+    c1: float,
+    c2: float,
+    cs_only: bool,
+    validity: _Validity | None = None,
 ) -> da.Array:
     """Lazy ``(band, 2)`` array of (sum, count) of SSIM (or CS) over the validity region."""
+    active = validity is not None and validity.active
     chunk = functools.partial(
-        _ssim_chunk, weights=win.weights, c1=c1, c2=c2, cov_norm=win.cov_norm, cs_only=cs_only
+        _ssim_chunk,
+        weights=win.weights,
+        c1=c1,
+        c2=c2,
+        cov_norm=win.cov_norm,
+        cs_only=cs_only,
+        validity=(validity.nodata_ref, validity.nodata_test) if active else None,
     )
     ref = xr.DataArray(a, dims=("band", "y", "x"))
-    tst = xr.DataArray(b, dims=("band", "y", "x"))
+    extra = [xr.DataArray(b, dims=("band", "y", "x"))]
+    if active and validity.mask is not None:
+        mask = da.asarray(validity.mask).rechunk(a.chunks)
+        extra.append(xr.DataArray(mask, dims=("band", "y", "x")))
     delayed = reduce_blocks(
-        chunk, _sum_parts, _identity, ref, halo=win.radius, extra=(tst,), compute=False
+        chunk, _sum_parts, _identity, ref, halo=win.radius, extra=tuple(extra), compute=False
     )
     return da.from_delayed(delayed, shape=(a.shape[0], 2), dtype=np.float64)
+
+
+def _mean_of(sums: da.Array) -> da.Array:
+    """``sum / count`` per band; NaN for a band without any counted pixel."""
+    count = sums[:, 1]
+    return da.where(count > 0, sums[:, 0] / da.maximum(count, 1), np.nan)
 
 
 def _check_size(shape: tuple[int, ...], win: _SSIMWindow, what: str) -> None:
@@ -338,6 +442,7 @@ def ssim(
     k1: float = 0.01,
     k2: float = 0.03,
     sample_covariance: bool | None = None,
+    mask: Any = None,
 ) -> xr.Dataset:
     """Structural similarity of ``test`` against ``reference``.
 
@@ -361,18 +466,27 @@ def ssim(
         Constants of ``C1 = (k1 L)²`` and ``C2 = (k2 L)²``.
     sample_covariance : bool, optional
         Override the window's covariance convention.
+    mask : array-like or xarray.DataArray of bool, optional
+        Validity (``True`` = valid), ``(y, x)`` or ``(band, y, x)`` with 1 or as many bands
+        as the images. It is combined with the default rule, which always applies: a pixel
+        is invalid where either image is NaN/inf or equals its own ``attrs["nodata"]``.
 
     Returns
     -------
     xarray.Dataset
         ``ssim_band`` (band), ``ssim`` (mean over bands), ``count`` (pixels averaged per
         band); attrs ``window``, ``data_range``, ``k1``, ``k2``, ``covariance``, ``crop``.
-        Lazy for dask input.
+        Lazy for dask input. A band without any counted pixel gives NaN.
 
     Notes
     -----
     The mean is over pixels at least ``crop = (window side - 1) // 2`` pixels from every
     edge, exactly as skimage. Chunks smaller than ``crop`` are merged into a neighbour.
+
+    **Nodata**: a pixel's SSIM is counted only if *every* pixel of its window (the full
+    ``side x side`` support, Gaussian tails included) is valid, so invalid values never
+    reach a counted window; its centre being valid is not enough. Without invalid pixels
+    the result is exactly the unmasked one.
     """
     ref, tst = _pair(reference, test)
     win = _ssim_window(window, sigma, truncate, win_size, sample_covariance)
@@ -381,8 +495,8 @@ def ssim(
     c1, c2 = ssim_constants(L, k1, k2)
     lazy = is_dask(ref) or is_dask(tst)
     a, b = _dask_pair(ref, tst, min_chunk=win.radius)
-    sums = _ssim_sums(a, b, win, c1, c2, cs_only=False)
-    per_band = sums[:, 0] / sums[:, 1]
+    sums = _ssim_sums(a, b, win, c1, c2, cs_only=False, validity=_validity(ref, tst, mask))
+    per_band = _mean_of(sums)
     ds = xr.Dataset(
         {
             "ssim": ((), per_band.mean()),
@@ -521,13 +635,47 @@ def _sq_err(a: Any, b: Any) -> Any:
     return d * d
 
 
-def _mse_band(ref: xr.DataArray, tst: xr.DataArray) -> tuple[Any, bool]:
+@dataclass
+class _SqErr:
+    """Squared-error statistics of a pair, masked or not."""
+
+    band: Any  # per-band MSE
+    pooled: Any  # MSE pooled over every valid element of every band
+    count: Any  # valid elements per band
+    lazy: bool
+    a: Any
+    b: Any
+    valid: Any  # (band, y, x) bool, or None when every element is valid
+
+
+def _safe_div(num: Any, den: Any) -> Any:
+    """``num / den`` where ``den > 0``, NaN elsewhere (no warning), NumPy or dask."""
+    if isinstance(num, da.Array) or isinstance(den, da.Array):
+        return da.where(den > 0, num / da.maximum(den, 1), np.nan)
+    den = np.asarray(den)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(den > 0, num / np.maximum(den, 1), np.nan)
+
+
+def _sq_err_stats(ref: xr.DataArray, tst: xr.DataArray, mask: Any) -> _SqErr:
     lazy = is_dask(ref) or is_dask(tst)
     if lazy:
         a, b = _dask_pair(ref, tst)
     else:
         a, b = np.asarray(ref.data), np.asarray(tst.data)
-    return _sq_err(a, b).mean(axis=(1, 2)), lazy
+    valid = _valid_elements(a, b, _validity(ref, tst, mask))
+    sq = _sq_err(a, b)
+    if valid is None:
+        band = sq.mean(axis=(1, 2))
+        count = np.full(a.shape[0], a.shape[1] * a.shape[2], dtype=np.int64)
+        return _SqErr(band, band.mean(), count, lazy, a, b, None)
+    where = da.where if lazy else np.where
+    sse = where(valid, sq, 0.0).sum(axis=(1, 2))
+    count = valid.sum(axis=(1, 2)).astype(np.int64)
+    band = _safe_div(sse, count)
+    # equal counts (e.g. nothing masked): the band mean, bit for bit the unmasked value
+    pooled = where((count == count[0]).all(), band.mean(), _safe_div(sse.sum(), count.sum()))
+    return _SqErr(band, pooled, count, lazy, a, b, valid)
 
 
 def _db_block(mse_value: Any, data_range: float) -> np.ndarray:
@@ -551,16 +699,31 @@ def _psnr_db(mse_value: Any, data_range: float) -> Any:
     units={"mse": "DN^2", "mse_band": "DN^2"},
     references=("skimage.metrics.mean_squared_error",),
 )
-def mse(reference: Any, test: Any) -> xr.Dataset:
-    """Mean squared error (float64), per band (``mse_band``) and over all bands (``mse``)."""
+def mse(reference: Any, test: Any, *, mask: Any = None) -> xr.Dataset:
+    """Mean squared error (float64), per band (``mse_band``) and over all bands (``mse``).
+
+    Parameters
+    ----------
+    reference, test : array-like or xarray.DataArray
+        Images of the same shape.
+    mask : array-like or xarray.DataArray of bool, optional
+        Validity (``True`` = valid), ``(y, x)`` or ``(band, y, x)``; combined with the
+        default rule (NaN/inf or ``attrs["nodata"]`` in either image is invalid).
+
+    Returns
+    -------
+    xarray.Dataset
+        ``mse_band``, ``mse`` (pooled over the valid elements of every band) and ``count``
+        (valid pixels per band). A band without a valid pixel gives NaN.
+    """
     ref, tst = _pair(reference, test)
-    band, lazy = _mse_band(ref, tst)
+    st = _sq_err_stats(ref, tst, mask)
     ds = xr.Dataset(
-        {"mse": ((), band.mean()), "mse_band": (("band",), band)},
+        {"mse": ((), st.pooled), "mse_band": (("band",), st.band), "count": (("band",), st.count)},
         coords=_band_coords(ref),
         attrs={"metric": "mse"},
     )
-    return _finish(ds, lazy)
+    return _finish(ds, st.lazy)
 
 
 @register_metric(
@@ -569,16 +732,23 @@ def mse(reference: Any, test: Any) -> xr.Dataset:
     outputs=("rmse", "rmse_band"),
     units={"rmse": "DN", "rmse_band": "DN"},
 )
-def rmse(reference: Any, test: Any) -> xr.Dataset:
-    """Root mean squared error: ``sqrt`` of :func:`mse` per band and pooled over bands."""
+def rmse(reference: Any, test: Any, *, mask: Any = None) -> xr.Dataset:
+    """Root mean squared error: ``sqrt`` of :func:`mse` per band and pooled over bands.
+
+    ``mask`` and the nodata rule as in :func:`mse`; ``count`` is the valid pixels per band.
+    """
     ref, tst = _pair(reference, test)
-    band, lazy = _mse_band(ref, tst)
+    st = _sq_err_stats(ref, tst, mask)
     ds = xr.Dataset(
-        {"rmse": ((), np.sqrt(band.mean())), "rmse_band": (("band",), np.sqrt(band))},
+        {
+            "rmse": ((), np.sqrt(st.pooled)),
+            "rmse_band": (("band",), np.sqrt(st.band)),
+            "count": (("band",), st.count),
+        },
         coords=_band_coords(ref),
         attrs={"metric": "rmse"},
     )
-    return _finish(ds, lazy)
+    return _finish(ds, st.lazy)
 
 
 @register_metric(
@@ -588,7 +758,9 @@ def rmse(reference: Any, test: Any) -> xr.Dataset:
     units={"psnr": "dB", "psnr_band": "dB"},
     references=("skimage.metrics.peak_signal_noise_ratio",),
 )
-def psnr(reference: Any, test: Any, *, data_range: float | None = None) -> xr.Dataset:
+def psnr(
+    reference: Any, test: Any, *, data_range: float | None = None, mask: Any = None
+) -> xr.Dataset:
     """Peak signal-to-noise ratio ``10 log10(L² / MSE)`` in dB.
 
     Parameters
@@ -597,26 +769,31 @@ def psnr(reference: Any, test: Any, *, data_range: float | None = None) -> xr.Da
         Images of the same shape.
     data_range : float, optional
         ``L`` (see :func:`resolve_data_range`); required for float images.
+    mask : array-like or xarray.DataArray of bool, optional
+        Validity (``True`` = valid), ``(y, x)`` or ``(band, y, x)``; combined with the
+        default rule (NaN/inf or ``attrs["nodata"]`` in either image is invalid).
 
     Returns
     -------
     xarray.Dataset
         ``psnr_band`` from each band's MSE and ``psnr`` from the MSE pooled over all bands
-        (equal to :func:`skimage.metrics.peak_signal_noise_ratio` on the whole image; it is
-        not the mean of the per-band dB values). Identical images give ``inf``.
+        (equal to :func:`skimage.metrics.peak_signal_noise_ratio` on the whole image, or on
+        its valid pixels; it is not the mean of the per-band dB values), ``count`` (valid
+        pixels per band). Identical images give ``inf``.
     """
     ref, tst = _pair(reference, test)
     L = resolve_data_range(ref, tst, data_range)
-    band, lazy = _mse_band(ref, tst)
+    st = _sq_err_stats(ref, tst, mask)
     ds = xr.Dataset(
         {
-            "psnr": ((), _psnr_db(band.mean(), L)),
-            "psnr_band": (("band",), _psnr_db(band, L)),
+            "psnr": ((), _psnr_db(st.pooled, L)),
+            "psnr_band": (("band",), _psnr_db(st.band, L)),
+            "count": (("band",), st.count),
         },
         coords=_band_coords(ref),
         attrs={"metric": "psnr", "data_range": L},
     )
-    return _finish(ds, lazy)
+    return _finish(ds, st.lazy)
 
 
 @register_metric(
@@ -626,7 +803,7 @@ def psnr(reference: Any, test: Any, *, data_range: float | None = None) -> xr.Da
     units={"ergas": "1"},
     references=(_WALD2000,),
 )
-def ergas(reference: Any, test: Any, *, ratio: float) -> xr.Dataset:
+def ergas(reference: Any, test: Any, *, ratio: float, mask: Any = None) -> xr.Dataset:
     """Erreur relative globale adimensionnelle de synthèse (Wald 2000).
 
     ``ERGAS = 100 * ratio * sqrt(mean_b(RMSE_b² / mu_b²))`` where ``mu_b`` is the mean of
@@ -640,6 +817,10 @@ def ergas(reference: Any, test: Any, *, ratio: float) -> xr.Dataset:
         ``h / l``, the pixel size of the high-resolution image divided by that of the
         low-resolution one (e.g. ``0.25`` for 0.5 m pan-sharpened from 2 m multispectral).
         Libraries that take "4" for that case use the inverse convention.
+    mask : array-like or xarray.DataArray of bool, optional
+        Validity (``True`` = valid), ``(y, x)`` or ``(band, y, x)``; combined with the
+        default rule (NaN/inf or ``attrs["nodata"]`` in either image is invalid).
+        ``RMSE_b`` and ``mu_b`` are then taken over each band's valid pixels.
 
     Returns
     -------
@@ -650,12 +831,14 @@ def ergas(reference: Any, test: Any, *, ratio: float) -> xr.Dataset:
     if not (isinstance(ratio, int | float) and ratio > 0 and math.isfinite(ratio)):
         raise InvalidParameterError(f"ratio (h/l pixel-size ratio) must be > 0, got {ratio!r}")
     ref, tst = _pair(reference, test)
-    band, lazy = _mse_band(ref, tst)
-    mean_ref = (
-        _as_dask(ref).astype(np.float64).mean(axis=(1, 2))
-        if lazy
-        else np.asarray(ref.data, dtype=np.float64).mean(axis=(1, 2))
-    )
+    st = _sq_err_stats(ref, tst, mask)
+    band, lazy = st.band, st.lazy
+    if st.valid is None:
+        mean_ref = st.a.astype(np.float64).mean(axis=(1, 2))
+    else:
+        where = da.where if lazy else np.where
+        total = where(st.valid, st.a.astype(np.float64), 0.0).sum(axis=(1, 2))
+        mean_ref = _safe_div(total, st.count)
     with np.errstate(divide="ignore"):
         value = 100.0 * ratio * np.sqrt((band / mean_ref**2).mean())
     ds = xr.Dataset(
@@ -692,7 +875,11 @@ def _spectral_angle(a: Any, b: Any) -> tuple[Any, Any]:
     references=(_KRUSE1993,),
 )
 def sam(
-    reference: Any, test: Any, *, unit: Literal["degrees", "radians"] = "degrees"
+    reference: Any,
+    test: Any,
+    *,
+    unit: Literal["degrees", "radians"] = "degrees",
+    mask: Any = None,
 ) -> xr.Dataset:
     """Spectral angle mapper: the mean over pixels of ``arccos(<r, t> / (|r| |t|))``.
 
@@ -702,12 +889,16 @@ def sam(
         ``(band, y, x)`` images with at least 2 bands.
     unit : {"degrees", "radians"}
         Unit of the result (default degrees).
+    mask : array-like or xarray.DataArray of bool, optional
+        Validity (``True`` = valid), ``(y, x)`` or ``(band, y, x)``; combined with the
+        default rule (NaN/inf or ``attrs["nodata"]`` in either image is invalid).
+        A pixel counts only if every band of it is valid.
 
     Returns
     -------
     xarray.Dataset
-        ``sam`` (mean angle over pixels whose reference and test spectra are both non-zero)
-        and ``count`` (pixels averaged); attrs ``unit``.
+        ``sam`` (mean angle over valid pixels whose reference and test spectra are both
+        non-zero) and ``count`` (pixels averaged); attrs ``unit``.
     """
     if unit not in ("degrees", "radians"):
         raise InvalidParameterError(f"unit must be 'degrees' or 'radians', got {unit!r}")
@@ -718,7 +909,13 @@ def sam(
         )
     lazy = is_dask(ref) or is_dask(tst)
     a, b = _dask_pair(ref, tst) if lazy else (np.asarray(ref.data), np.asarray(tst.data))
+    elements = _valid_elements(a, b, _validity(ref, tst, mask))
+    if elements is not None:  # invalid values never enter the sums
+        where = da.where if lazy else np.where
+        a, b = where(elements, a, 0), where(elements, b, 0)
     angle, valid = _spectral_angle(a, b)
+    if elements is not None:
+        valid = valid & elements.all(axis=0)
     count = valid.sum()
     value = np.where(valid, angle, 0.0).sum() / count
     if unit == "degrees":

@@ -178,8 +178,11 @@ def _chunk(
         res[:, _R["cy"]] += cand[:, 0] + ext_y0
         res[:, _R["cx"]] += cand[:, 1] + ext_x0
         rows.append(res)
-        curves.append(crv)
-        esfs.append(esf)
+        # curves and ESFs only for accepted rows (memory ~ accepted edges, not candidates);
+        # the ESFs are only needed by the logistic path
+        acc = res[:, 0] == 0
+        curves.append(crv[acc])
+        esfs.append(esf[acc] if p["method"] == "logistic" else esf[acc][:, :0])
         bands.append(np.full(len(res), b, np.int64))
     return {
         "res": np.concatenate(rows),
@@ -385,13 +388,20 @@ def _finalize(part: dict, p: dict, scene_meta: dict) -> SharpnessResult:
         table[name] = r[:, _R[name]]
     edges = pd.DataFrame(table)
     if len(edges):
-        mx, my = zip(*(_to_map(scene_meta["transform"], yy, xx) for yy, xx in zip(edges.y, edges.x, strict=True)), strict=True)
+        mx, my = zip(
+            *(
+                _to_map(scene_meta["transform"], yy, xx)
+                for yy, xx in zip(edges.y, edges.x, strict=True)
+            ),
+            strict=True,
+        )
     else:
         mx, my = (), ()
     edges.insert(3, "map_x", np.asarray(mx, dtype=np.float64))
     edges.insert(4, "map_y", np.asarray(my, dtype=np.float64))
-    curves = part["curves"][keep]
-    esfs = part["esfs"][keep]
+    row_of = np.cumsum(res[:, 0] == 0) - 1  # row of each accepted candidate in curves/esfs
+    curves = part["curves"][row_of[keep]]
+    esfs = part["esfs"][row_of[keep]]
     if p.get("method") == "logistic" and len(edges):
         from iqx.metrics._sharpness_logistic import logistic_values
 
@@ -462,7 +472,7 @@ def _summary_dataset(
         for s in stats[1:]:
             dv[f"{o}_{s}"] = (dims, data[(o, s)], {"units": UNITS[o]})
     dv["n_edges"] = (dims, counts, {"units": "count"})
-    dv["mtf"] = (dims + ("frequency",), mtf, {"statistic": "median MTF curve over edges"})
+    dv["mtf"] = ((*dims, "frequency"), mtf, {"statistic": "median MTF curve over edges"})
     dv["reason"] = (dims, reason.astype(str))
     reasons = sorted(set(STATUS.values()) - {"ok"} | {k for v in rejected.values() for k in v})
     nrej = np.array([[rejected.get(b, {}).get(r, 0) for r in reasons] for b in range(nb)])
@@ -504,7 +514,9 @@ def _not_measurable(scene: xr.DataArray, p: dict, meta: dict, why: str) -> Sharp
 
 def _meta(scene: xr.DataArray) -> dict:
     tr = scene.attrs.get("transform")
-    labels = scene["band"].values if "band" in scene.coords else np.arange(1, scene.sizes["band"] + 1)
+    labels = (
+        scene["band"].values if "band" in scene.coords else np.arange(1, scene.sizes["band"] + 1)
+    )
     return {
         "nbands": scene.sizes["band"],
         "band_labels": np.asarray(labels),
@@ -625,9 +637,7 @@ def sharpness(
             m2["reason"] = "no edge candidates (constant, all-nodata or edgeless image)"
         return _finalize(part, p, m2)
 
-    return reduce_blocks(
-        chunk, _combine, finalize, scene, halo=halo, extra=extra, compute=compute
-    )
+    return reduce_blocks(chunk, _combine, finalize, scene, halo=halo, extra=extra, compute=compute)
 
 
 def _flat(result: SharpnessResult) -> dict[str, Any]:
@@ -735,8 +745,8 @@ def _tile_map(res: SharpnessResult, tile: int, ny: int, nx: int, meta: dict) -> 
             for o in OUTPUTS:
                 out[o][b, i, j] = float(np.nanmedian(e[o].to_numpy()[np.asarray(idx)]))
     tr = meta["transform"]
-    cy = (np.arange(ty_) * tile + np.minimum(tile, ny - np.arange(ty_) * tile) / 2.0)
-    cx = (np.arange(tx_) * tile + np.minimum(tile, nx - np.arange(tx_) * tile) / 2.0)
+    cy = np.arange(ty_) * tile + np.minimum(tile, ny - np.arange(ty_) * tile) / 2.0
+    cx = np.arange(tx_) * tile + np.minimum(tile, nx - np.arange(tx_) * tile) / 2.0
     attrs: dict[str, Any] = {"tile": tile, "metric": "sharpness_map"}
     if tr is not None:
         a, b, c, d, e_, f = tr

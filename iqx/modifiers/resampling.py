@@ -4,8 +4,9 @@ Each axis is resampled with Pillow's convolution resampling (coefficients from
 :func:`iqx.kernels.resample.resample_coefficients`; pixel-area alignment, anti-aliased when
 downsampling): the x axis first, then y, accumulating in float64 in tap order exactly like
 Pillow does, so float32 results equal ``PIL.Image.resize`` on mode ``F`` images. Each output
-sample is a fixed weighted sum of gathered source samples, so the result is identical for
-NumPy input and for any chunking. Integer outputs are rounded half to even and clipped to the
+chunk is computed (numba) from the input window its taps read, with the same arithmetic as
+on the whole image, so the result is identical for NumPy input and for any chunking, and
+memory stays bounded by a few chunks (output chunks follow the input chunks, scaled). Integer outputs are rounded half to even and clipped to the
 data range; ``nearest`` copies samples unchanged.
 
 Georeferencing follows the grid: the affine ``transform``'s pixel terms are scaled by
@@ -15,13 +16,15 @@ the new pixel centres and ``attrs["gsd"]`` (if present) is scaled.
 
 from __future__ import annotations
 
+import functools
+import itertools
 from typing import Any, ClassVar
 
 import numpy as np
 import xarray as xr
 
 from iqx.errors import InvalidParameterError
-from iqx.kernels.resample import RESAMPLE_METHODS, resample_coefficients
+from iqx.kernels.resample import RESAMPLE_METHODS, resample_coefficients, resample_window
 from iqx.modifiers._base import (
     Modifier,
     check_choice,
@@ -29,23 +32,70 @@ from iqx.modifiers._base import (
     check_numeric,
     int_range,
 )
+from iqx.parallel import is_dask
 from iqx.registry import register_modifier
 
 __all__ = ["Resample", "resample", "resample_to_shape"]
 
 
-def _axis(var: xr.Variable, dim: str, n_out: int, method: str, work: Any) -> xr.Variable:
-    n_in = var.sizes[dim]
-    if n_in == n_out:
-        return var
-    idx, w = resample_coefficients(n_in, n_out, method)
-    if method == "nearest":
-        return var.isel({dim: idx[:, 0]})
-    acc = None
-    for t in range(idx.shape[1]):
-        term = var.isel({dim: idx[:, t]}).astype(np.float64) * xr.Variable(dim, w[:, t])
-        acc = term if acc is None else acc + term
-    return acc.astype(work) if work is not None else acc
+def _tables(n_in: int, n_out: int, method: str) -> tuple[np.ndarray, np.ndarray]:
+    if n_in == n_out:  # Pillow skips an unchanged axis: identity taps give the same values
+        return np.arange(n_in, dtype=np.int64)[:, None], np.ones((n_in, 1))
+    return resample_coefficients(n_in, n_out, method)
+
+
+def _out_bounds(in_chunks: tuple[int, ...], n_in: int, n_out: int) -> list[int]:
+    bounds = np.concatenate([[0], np.cumsum(in_chunks)])
+    out = sorted({round(int(b) * n_out / n_in) for b in bounds} | {0, n_out})
+    return out
+
+
+def _regrid(data: Any, tables: dict[str, Any], lo: float, hi: float) -> Any:
+    """Dask: every output chunk is computed from the input window its taps read.
+
+    Output chunks follow the input chunks (scaled); each output chunk is one task on the
+    sliced window, so memory stays bounded by a few chunks and the arithmetic is the same
+    as on the whole image (chunk-invariant).
+    """
+    import dask.array as da
+
+    idx_y, w_y, idx_x, w_x = tables["y"] + tables["x"]
+    ny_o, nx_o = idx_y.shape[0], idx_x.shape[0]
+    yb = _out_bounds(data.chunks[1], data.shape[1], ny_o)
+    xb = _out_bounds(data.chunks[2], data.shape[2], nx_o)
+    band_blocks = []
+    b0 = 0
+    for cb in data.chunks[0]:
+        rows = []
+        for y0, y1 in itertools.pairwise(yb):
+            iy = idx_y[y0:y1]
+            ys0, ys1 = int(iy.min()), int(iy.max()) + 1
+            row = []
+            for x0, x1 in itertools.pairwise(xb):
+                ix = idx_x[x0:x1]
+                xs0, xs1 = int(ix.min()), int(ix.max()) + 1
+                window = data[b0 : b0 + cb, ys0:ys1, xs0:xs1].rechunk(-1)
+                fn = functools.partial(
+                    resample_window,
+                    idx_y=iy - ys0,
+                    w_y=w_y[y0:y1],
+                    idx_x=ix - xs0,
+                    w_x=w_x[x0:x1],
+                    lo=lo,
+                    hi=hi,
+                )
+                row.append(
+                    window.map_blocks(
+                        fn,
+                        chunks=(cb, y1 - y0, x1 - x0),
+                        dtype=data.dtype,
+                        meta=np.array((), dtype=data.dtype),
+                    )
+                )
+            rows.append(row)
+        band_blocks.append(da.block(rows))
+        b0 += cb
+    return band_blocks[0] if len(band_blocks) == 1 else da.concatenate(band_blocks, axis=0)
 
 
 def _new_coord(image: xr.DataArray, dim: str, n_out: int) -> np.ndarray | None:
@@ -71,18 +121,13 @@ def resample_to_shape(
     if ny_out < 1 or nx_out < 1:
         raise InvalidParameterError(f"resample: output shape must be positive, got {shape}")
     ny, nx = image.sizes["y"], image.sizes["x"]
-    dtype = np.dtype(image.dtype)
-    is_float = dtype.kind == "f"
-    var = xr.Variable(image.dims, image.data)
-    # x first then y (Pillow's order); float inputs store the intermediate in their dtype
-    mid = _axis(var, "x", nx_out, method, dtype if is_float else None)
-    res = _axis(mid, "y", ny_out, method, None)
-    if method != "nearest" and (ny_out != ny or nx_out != nx):
-        if is_float:
-            res = res.astype(dtype)
-        else:
-            lo, hi = int_range(image)
-            res = res.round().clip(lo, hi).astype(dtype)
+    tables = {"y": _tables(ny, ny_out, method), "x": _tables(nx, nx_out, method)}
+    lo, hi = int_range(image)
+    if is_dask(image):
+        res = _regrid(image.data, tables, lo, hi)
+    else:
+        (iy, wy), (ix, wx) = tables["y"], tables["x"]
+        res = resample_window(np.asarray(image.data), iy, wy, ix, wx, lo=lo, hi=hi)
     coords: dict[str, Any] = {}
     if "band" in image.coords:
         coords["band"] = image.coords["band"]
@@ -101,7 +146,7 @@ def resample_to_shape(
             coords["y"] = f + e * sy * (np.arange(ny_out) + 0.5)
     if attrs.get("gsd") is not None:
         attrs["gsd"] = float(attrs["gsd"]) * sx
-    return xr.DataArray(res.data, dims=image.dims, coords=coords, name=image.name, attrs=attrs)
+    return xr.DataArray(res, dims=image.dims, coords=coords, name=image.name, attrs=attrs)
 
 
 @register_modifier(

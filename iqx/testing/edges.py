@@ -223,7 +223,9 @@ def edge_truth(sigma: float, *, sampling: str = "point", angle: float = 0.0) -> 
         rer = math.erf(1.0 / (2.0 * _SQRT2 * sigma))
         fwhm = 2.0 * math.sqrt(2.0 * math.log(2.0)) * sigma
     else:
-        rer = float(area_esf(np.array([0.5]), sigma, angle)[0] - area_esf(np.array([-0.5]), sigma, angle)[0])
+        rer = float(
+            area_esf(np.array([0.5]), sigma, angle)[0] - area_esf(np.array([-0.5]), sigma, angle)[0]
+        )
         h = 1e-4
 
         def lsf(x: float) -> float:
@@ -349,4 +351,9 @@ def parcel_scene(
         (ys, ye), (xs, xe) = block_info[None]["array-location"]
         return _cast(render_parcels(ys, xs, ye - ys, xe - xs, **kw), dt)
 
-    return da.map_blocks(block, chunks=da.core.normalize_chunks((cy, cx), (ny, nx)), dtype=dt, meta=np.empty((0, 0), dt))
+    return da.map_blocks(
+        block,
+        chunks=da.core.normalize_chunks((cy, cx), (ny, nx)),
+        dtype=dt,
+        meta=np.empty((0, 0), dt),
+    )

@@ -198,7 +198,9 @@ def test_all_nan():
 
 
 def test_too_small():
-    _assert_not_measurable(sharpness(np.arange(100.0).reshape(10, 10)), "smaller than one edge patch")
+    _assert_not_measurable(
+        sharpness(np.arange(100.0).reshape(10, 10)), "smaller than one edge patch"
+    )
 
 
 def test_nan_and_nodata_regions_are_avoided():

@@ -59,7 +59,7 @@ def _measure(sampling: str, angle: float, sigma: float, snr: float, n: int) -> d
 def measured() -> list[tuple[tuple, dict, object]]:
     out = []
     for case in CASES:
-        sampling, angle, sigma, snr, n = case
+        sampling, angle, sigma, _snr, _n = case
         out.append((case, _measure(*case), edge_truth(sigma, sampling=sampling, angle=angle)))
     return out
 
