@@ -57,16 +57,24 @@ class SNRThroughput:
 
 
 class SNRPeakMemory:
-    """Default SNR on a lazily generated 20000² uint16 scene: memory bounded by chunks."""
+    """Default SNR on a lazily generated 20000² uint16 scene: memory bounded by chunks.
 
-    def setup(self):
+    ``reduce_blocks`` walks the chunks row by row (about two rows of source chunks alive),
+    so the peak depends on the chunk size and the scene width, not on the scene height.
+    """
+
+    params = ([2048, 1024],)
+    param_names = ("chunk",)
+
+    def setup(self, chunk_edge):
         import dask.array as da
 
         n = size(20000)
         rs = da.random.RandomState(0)
-        self.scene = (rs.normal(1000.0, 10.0, size=(n, n), chunks=chunk(2048))).astype(np.uint16)
+        scene = rs.normal(1000.0, 10.0, size=(n, n), chunks=chunk(chunk_edge))
+        self.scene = scene.astype(np.uint16)
 
-    def peakmem_snr_blocks(self):
+    def peakmem_snr_blocks(self, chunk_edge):
         import dask
 
         from iqx.metrics.snr import snr

@@ -478,7 +478,9 @@ def value_histogram(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         counts = np.bincount(v.astype(np.int64) - lo)
         nz = np.flatnonzero(counts)
         return nz.astype(np.int64) + lo, counts[nz].astype(np.int64)
-    k = np.sort(v.astype(np.int64) if v.dtype.kind in "ui" else symlog_key(v, FLOAT_VALUE_RES, 1e-12))
+    k = np.sort(
+        v.astype(np.int64) if v.dtype.kind in "ui" else symlog_key(v, FLOAT_VALUE_RES, 1e-12)
+    )
     return _run_lengths(k, np.ones(k.size, dtype=np.int64))
 
 

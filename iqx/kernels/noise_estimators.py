@@ -24,6 +24,7 @@ __all__ = [
     "IMMERKAER_FACTOR",
     "chen_split_variance",
     "immerkaer_sums",
+    "immerkaer_sums_int",
     "patch_cov_by_group",
     "patch_texture",
 ]
@@ -73,6 +74,74 @@ def immerkaer_sums(band, valid, r0, r1, c0, c1, use_valid=True):
             s += a
             s2 += a * a
             n += 1
+    return s, s2, n
+
+
+@ngjit
+def _second_diff_row(row, j0, j1, out):
+    for j in range(j0, j1):
+        out[j - j0] = np.int64(row[j - 1]) - 2 * np.int64(row[j]) + np.int64(row[j + 1])
+
+
+@ngjit
+def _valid3_row(vrow, j0, j1, out):
+    for j in range(j0, j1):
+        out[j - j0] = vrow[j - 1] and vrow[j] and vrow[j + 1]
+
+
+@ngjit
+def immerkaer_sums_int(band, valid, r0, r1, c0, c1, use_valid=True):
+    """:func:`immerkaer_sums` for integer pixels of up to 16 bits, separably and exactly.
+
+    ``N`` is the outer product of ``[1, -2, 1]`` with itself, so the response is the
+    vertical second difference of the rows' horizontal second differences, each row's
+    computed once (3 instead of 9 reads per pixel), in int64. Row sums of ``|v|`` and
+    ``v**2`` are exact integers; they are added to the float totals, which is the same
+    value as the pixel-by-pixel float sums of :func:`immerkaer_sums` whenever those are
+    exact (totals below 2**53), i.e. in practice always.
+    """
+    ny, nx = band.shape
+    i0, i1 = max(r0, 1), min(r1, ny - 1)
+    j0, j1 = max(c0, 1), min(c1, nx - 1)
+    s = 0.0
+    s2 = 0.0
+    n = 0
+    if i1 <= i0 or j1 <= j0:
+        return s, s2, n
+    w = j1 - j0
+    h0 = np.empty(w, np.int64)
+    h1 = np.empty(w, np.int64)
+    h2 = np.empty(w, np.int64)
+    g0 = np.ones(w, np.bool_)
+    g1 = np.ones(w, np.bool_)
+    g2 = np.ones(w, np.bool_)
+    _second_diff_row(band[i0 - 1], j0, j1, h0)
+    _second_diff_row(band[i0], j0, j1, h1)
+    if use_valid:
+        _valid3_row(valid[i0 - 1], j0, j1, g0)
+        _valid3_row(valid[i0], j0, j1, g1)
+    for i in range(i0, i1):
+        _second_diff_row(band[i + 1], j0, j1, h2)
+        sa = 0
+        sq = 0
+        if use_valid:
+            _valid3_row(valid[i + 1], j0, j1, g2)
+            for t in range(w):
+                if g0[t] and g1[t] and g2[t]:
+                    v = h0[t] - 2 * h1[t] + h2[t]
+                    sa += abs(v)
+                    sq += v * v
+                    n += 1
+        else:
+            for t in range(w):
+                v = h0[t] - 2 * h1[t] + h2[t]
+                sa += abs(v)
+                sq += v * v
+            n += w
+        s += sa
+        s2 += sq
+        h0, h1, h2 = h1, h2, h0
+        g0, g1, g2 = g1, g2, g0
     return s, s2, n
 
 

@@ -1,11 +1,15 @@
 """Full-reference similarity kernels (SSIM moments, squared error) on NumPy blocks.
 
-Pure NumPy + numba: nothing here knows about xarray or dask. The SSIM kernel filters the
-five local moments (``x``, ``y``, ``x²``, ``y²``, ``xy``) with a separable window in a single
-pass over the output rows of a block: the ``2r + 1`` input rows under a row of windows are
-summed vertically (products formed on the fly), then the five row buffers are filtered
-horizontally and turned into SSIM. Every buffer is one row long, so the working set stays in
-cache. All arithmetic is float64, whatever the input dtype (integers are never rescaled).
+Pure NumPy + numba: nothing here knows about xarray or dask. SSIM needs ``mu_x``, ``mu_y``,
+``s_x² + s_y²`` and ``s_xy`` only, so the kernel filters four local moments, those of
+``u = x + y`` (centred on one pixel of the block) and ``d = x - y``, instead of the usual
+five, in a single pass over the output rows of a block: the ``2r + 1`` input rows under a
+row of windows are summed vertically (a running sum for a box window; products formed on
+the fly), the four row buffers are filtered horizontally (symmetric taps folded) and turned
+into SSIM, which is summed per column. Every buffer is one row long, so the working set
+stays in cache. All arithmetic is float64, whatever the input dtype (integers are never
+rescaled). Validity masks: :func:`pixel_validity` (one fast pass decides that a block is
+all valid) and :func:`window_validity` (windows whose every pixel is valid).
 
 Windows follow :func:`scipy.ndimage.gaussian_filter` (radius ``int(truncate * sigma + 0.5)``,
 weights ``exp(-x² / 2σ²)`` normalised) and :func:`scipy.ndimage.uniform_filter`

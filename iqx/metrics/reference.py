@@ -153,10 +153,35 @@ def _pair(reference: Any, test: Any) -> tuple[xr.DataArray, xr.DataArray]:
     return ref, tst
 
 
+class _Blocks:
+    """Read-only window onto a NumPy array for :func:`dask.array.from_array`.
+
+    ``from_array`` copies an ndarray it is given (and hashes it unless ``name=False``);
+    iqx computes NumPy input eagerly, so the chunks can simply be views.
+    """
+
+    def __init__(self, array: np.ndarray) -> None:
+        self.array = array
+        self.shape = array.shape
+        self.dtype = array.dtype
+        self.ndim = array.ndim
+
+    def __getitem__(self, index: Any) -> np.ndarray:
+        return self.array[index]
+
+
 def _as_dask(scene: xr.DataArray, like: da.Array | None = None) -> da.Array:
     data = scene.data
     if not isinstance(data, da.Array):
-        data = da.from_array(np.asarray(data), chunks=(-1, DEFAULT_CHUNK, DEFAULT_CHUNK))
+        array = np.asarray(data)
+        data = da.from_array(
+            _Blocks(array),
+            chunks=like.chunks if like is not None else (-1, DEFAULT_CHUNK, DEFAULT_CHUNK),
+            name=False,
+            asarray=False,
+            fancy=False,
+            meta=np.empty((0,) * array.ndim, dtype=array.dtype),
+        )
     data = data.rechunk({0: -1})
     if like is not None:
         data = data.rechunk(like.chunks)

@@ -43,7 +43,7 @@ from iqx.errors import InvalidParameterError, UnsupportedDtypeError
 from iqx.kernels import homogeneous as hk
 from iqx.kernels import noise_estimators as ne
 from iqx.metrics import _snr_iquaflow as iqf
-from iqx.parallel import as_scene, is_dask, reduce_blocks
+from iqx.parallel import as_scene, is_dask, map_tiles_xr, reduce_blocks
 from iqx.registry import register_metric
 
 __all__ = ["DEFAULT_METHOD", "METHODS", "combine_bands", "flat_summary", "snr", "snr_map"]
@@ -168,7 +168,9 @@ def _chunk(
                 band, valid, use_valid, oys, oxs, size, _SIG_RES, eps, _STD_RES, _STD_BITS
             )
         elif method == "immerkaer":
-            part["imm"] = ne.immerkaer_sums(band, valid, r0, r1, c0, c1, use_valid)
+            small_int = band.dtype.kind in "ui" and band.dtype.itemsize <= 2
+            imm = ne.immerkaer_sums_int if small_int else ne.immerkaer_sums
+            part["imm"] = imm(band, valid, r0, r1, c0, c1, use_valid)
         elif method == "pca":
             oys, oxs = _origins(info, band.shape, size, size)
             full = valid if use_valid else np.ones(band.shape, dtype=bool)
@@ -182,9 +184,7 @@ def _chunk(
             part["pca"] = {int(k): (int(c), s) for k, c, s in zip(uk, counts, sxx, strict=True)}
         elif method == "hb" and medians is not None:
             oys, oxs = _origins(info, band.shape, size, params["stride"])
-            part["hb"] = hk.hb_block_stds(
-                band, valid, use_valid, oys, oxs, size, float(medians[b])
-            )
+            part["hb"] = hk.hb_block_stds(band, valid, use_valid, oys, oxs, size, float(medians[b]))
         elif method == "ha":
             full = valid if use_valid else np.ones(band.shape, dtype=bool)
             part["ha"] = _ha_chunk(band, full, info, params)
@@ -891,30 +891,31 @@ def flat_summary(image: Any, *, iquaflow_compat: bool = False, **kw: Any) -> dic
 # --------------------------------------------------------------------------------------
 # per-tile map
 # --------------------------------------------------------------------------------------
-def _tile_kernel(
-    block: np.ndarray, *, tile: int, method: str, params: dict, nodata: Any
+def _snr_tile(
+    block: np.ndarray, info: Any, *mask: np.ndarray, method: str, params: dict, nodata: Any
 ) -> np.ndarray:
-    nb, ny, nx = block.shape
-    ty, tx = -(-ny // tile), -(-nx // tile)
-    out = np.full((nb, ty, tx), np.nan, dtype=np.float64)
+    """SNR of each band of one tile, measured on its own (NaN when not measurable)."""
+    tile = xr.DataArray(block, dims=("band", "y", "x"), attrs={"nodata": nodata})
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        for i in range(ty):
-            for j in range(tx):
-                sub = block[:, i * tile : (i + 1) * tile, j * tile : (j + 1) * tile]
-                da_ = xr.DataArray(sub, dims=("band", "y", "x"), attrs={"nodata": nodata})
-                ds = snr(da_, method, **params)
-                out[:, i, j] = ds["snr"].values
-    return out
+        ds = snr(tile, method, mask=mask[0] if mask else None, **params)
+    return ds["snr"].values
 
 
 def snr_map(
-    image: Any, *, tile: int = 512, method: str = DEFAULT_METHOD, **params: Any
+    image: Any,
+    *,
+    tile: int = 512,
+    method: str = DEFAULT_METHOD,
+    mask: Any = None,
+    **params: Any,
 ) -> xr.DataArray:
     """Per-tile SNR map on a coarse grid.
 
     Each ``tile x tile`` cell of a global grid (origin at the scene's first pixel; the last
-    row/column of tiles may be partial) is measured independently with :func:`snr`.
+    row/column of tiles may be partial) is measured independently with :func:`snr`, through
+    :func:`iqx.parallel.map_tiles_xr` (so the map is the same for NumPy input and any
+    chunking).
 
     Parameters
     ----------
@@ -924,6 +925,8 @@ def snr_map(
         Tile edge in pixels (the scene is rechunked explicitly to multiples of it).
     method : str
         Any :func:`snr` method except the IQUAFLOW parity mode.
+    mask : bool array-like, optional
+        Validity mask of the image's shape (True = valid); overrides ``nodata``.
     **params
         Method parameters.
 
@@ -931,61 +934,24 @@ def snr_map(
     -------
     xarray.DataArray
         ``(band, y, x)`` float64, lazy for dask input; NaN where a tile is not measurable
-        (``attrs["nan_means"]``). Coordinates are tile centres derived from the scene's
-        ``transform`` (or its ``x``/``y`` coords), ``attrs["transform"]`` is the coarse grid's.
+        (``attrs["nan_means"]``). Coordinates are the centres of the (full) tiles in the
+        scene's CRS from ``attrs["transform"]`` (pixel units without one), and
+        ``attrs["transform"]`` is the coarse grid's (see :func:`iqx.parallel.map_tiles_xr`).
     """
     scene = as_scene(image)
     _check_dtype(scene.dtype)
     _params(method, params)
     if not isinstance(tile, int | np.integer) or tile < 8:
         raise InvalidParameterError(f"tile must be an integer >= 8, got {tile!r}")
-    nb, ny, nx = scene.shape
-    ty, tx = -(-ny // tile), -(-nx // tile)
-    kern = functools.partial(
-        _tile_kernel,
-        tile=int(tile),
-        method=method,
-        params=params,
-        nodata=scene.attrs.get("nodata"),
+    func = functools.partial(
+        _snr_tile, method=method, params=params, nodata=scene.attrs.get("nodata")
     )
-    if is_dask(scene):
-        import dask.array as da  # the coarse-grid map is not yet in iqx.parallel
-
-        data = scene.data
-        cy = max(tile, (max(data.chunks[1]) // tile) * tile)
-        cx = max(tile, (max(data.chunks[2]) // tile) * tile)
-        data = data.rechunk({0: -1, 1: cy, 2: cx})
-        out_chunks = (
-            (nb,),
-            tuple(-(-c // tile) for c in data.chunks[1]),
-            tuple(-(-c // tile) for c in data.chunks[2]),
-        )
-        values = da.map_blocks(
-            kern, data, chunks=out_chunks, dtype=np.float64, meta=np.array((), dtype=np.float64)
-        )
-    else:
-        values = kern(np.asarray(scene.data))
-    attrs = {k: v for k, v in scene.attrs.items() if k not in ("transform", "nodata")}
-    attrs.update(
-        {
-            "method": method,
-            "tile": int(tile),
-            "long_name": "signal-to-noise ratio",
-            "nan_means": "tile not measurable (too few valid blocks, constant or nodata)",
-        }
+    attrs = {
+        "method": method,
+        "tile": int(tile),
+        "long_name": "signal-to-noise ratio",
+        "nan_means": "tile not measurable (too few valid blocks, constant or nodata)",
+    }
+    return map_tiles_xr(
+        func, scene, tile=int(tile), outputs=np.float64, mask=mask, attrs=attrs, name="snr"
     )
-    coords: dict[str, Any] = {}
-    if "band" in scene.coords:
-        coords["band"] = scene.coords["band"].values
-    transform = scene.attrs.get("transform")
-    yc = (np.arange(ty) + 0.5) * tile - 0.5
-    xc = (np.arange(tx) + 0.5) * tile - 0.5
-    if transform is not None:
-        a, b, c, d, e, f = (float(v) for v in tuple(transform)[:6])
-        coords["x"] = c + a * (xc + 0.5)
-        coords["y"] = f + e * (yc + 0.5)
-        attrs["transform"] = (a * tile, b * tile, c, d * tile, e * tile, f)
-    elif "x" in scene.coords and "y" in scene.coords:
-        coords["x"] = np.interp(xc, np.arange(nx), scene.coords["x"].values)
-        coords["y"] = np.interp(yc, np.arange(ny), scene.coords["y"].values)
-    return xr.DataArray(values, dims=("band", "y", "x"), coords=coords, attrs=attrs, name="snr")

@@ -23,7 +23,7 @@ from iqx.errors import HaloTooLargeError
 from iqx.parallel.backend import as_scene, is_dask
 from iqx.parallel.overlap import Halo
 
-__all__ = ["BlockInfo", "reduce_blocks"]
+__all__ = ["BlockInfo", "reduce_blocks", "reduce_blocks_leading"]
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -88,6 +88,54 @@ def reduce_blocks(
     -------
     The finalised result, or a ``dask.delayed.Delayed`` if ``compute=False``.
     """
+    return _reduce(chunk, combine, finalize, image, halo, extra, split_every, compute, True)
+
+
+def reduce_blocks_leading(
+    chunk: Callable[..., T],
+    combine: Callable[[list[T]], T],
+    finalize: Callable[[T], R],
+    image: xr.DataArray,
+    *,
+    halo: int | tuple[int, int] | Halo = 0,
+    extra: Sequence[xr.DataArray] = (),
+    split_every: int = 8,
+    compute: bool = True,
+) -> R | Any:
+    """:func:`reduce_blocks` with a *leading* halo only: streaming memory for any scene.
+
+    Like :func:`reduce_blocks`, but each block is extended by up to ``halo`` pixels of the
+    neighbours that **precede** it (above and to the left) only; ``info.halo_bottom`` and
+    ``info.halo_right`` are always 0. A chunk's task then depends only on chunks that come
+    before it in row-major order, so every source chunk is released as soon as its own task
+    and the copies of its (thin) bottom/right strips are done: peak memory is about
+    ``threads x (chunk working set)`` plus one row of halo strips, whatever the scene size
+    (a symmetric halo must keep the previous row of whole chunks alive until the next row is
+    read).
+
+    An operation that needs ``h`` pixels on both sides of what it measures fits this form
+    by *ownership shifting*: a chunk measures the items whose neighbourhood **ends** in its
+    core (e.g. a ``size x size`` block owned by the chunk holding its last pixel, with
+    ``halo = size - 1``; a 3 x 3 stencil at pixel ``p`` owned by the chunk holding ``p + 1``,
+    with ``halo = 2``), and the last chunk along an axis also owns the items that reach
+    the scene's end. Every item is then measured exactly once for any chunking.
+
+    Parameters and returns are those of :func:`reduce_blocks`.
+    """
+    return _reduce(chunk, combine, finalize, image, halo, extra, split_every, compute, False)
+
+
+def _reduce(
+    chunk: Callable,
+    combine: Callable,
+    finalize: Callable,
+    image: xr.DataArray,
+    halo: Any,
+    extra: Sequence[xr.DataArray],
+    split_every: int,
+    compute: bool,
+    after: bool,
+) -> Any:
     image = as_scene(image)
     halo = Halo.of(halo)
     ny, nx = image.sizes["y"], image.sizes["x"]
@@ -106,7 +154,7 @@ def reduce_blocks(
             f"halo {halo} larger than the smallest chunk "
             f"({min(chunks_y)} x {min(chunks_x)}); rechunk the scene"
         )
-    result = _reduction_graph(chunk, combine, finalize, arrays, halo, (ny, nx), split_every)
+    result = _reduction_graph(chunk, combine, finalize, arrays, halo, (ny, nx), split_every, after)
     return result.compute() if compute else result
 
 
@@ -148,7 +196,13 @@ def _run_chunk(chunk: Callable, info: BlockInfo, grids: list) -> Any:
 
 
 def _block_info(
-    i: int, j: int, ys: np.ndarray, xs: np.ndarray, halo: Halo, shape: tuple[int, int]
+    i: int,
+    j: int,
+    ys: np.ndarray,
+    xs: np.ndarray,
+    halo: Halo,
+    shape: tuple[int, int],
+    after: bool = True,
 ) -> BlockInfo:
     """BlockInfo of chunk ``(i, j)`` given the chunk edges ``ys``/``xs``."""
     return BlockInfo(
@@ -157,25 +211,33 @@ def _block_info(
         x0=int(xs[j]),
         halo_top=halo.y if i > 0 else 0,
         halo_left=halo.x if j > 0 else 0,
-        halo_bottom=halo.y if i < len(ys) - 2 else 0,
-        halo_right=halo.x if j < len(xs) - 2 else 0,
+        halo_bottom=halo.y if after and i < len(ys) - 2 else 0,
+        halo_right=halo.x if after and j < len(xs) - 2 else 0,
         shape=shape,
     )
 
 
 def _halo_grids(
-    arrays: Sequence[da.Array], i: int, j: int, halo: Halo, name: str, dsk: dict
+    arrays: Sequence[da.Array],
+    i: int,
+    j: int,
+    halo: Halo,
+    name: str,
+    dsk: dict,
+    after: bool = True,
 ) -> list[list[list[Any]]]:
     """Per array, the 3 x 3 grid of keys that :func:`_assemble` turns into chunk ``(i, j)``
-    extended by ``halo`` (core key in the centre, halo-strip copy tasks added to ``dsk``)."""
+    extended by ``halo`` (core key in the centre, halo-strip copy tasks added to ``dsk``);
+    with ``after=False`` only the preceding neighbours (above, left) contribute."""
     niy, nix = len(arrays[0].chunks[1]), len(arrays[0].chunks[2])
+    offsets = (-1, 0, 1) if after else (-1, 0)
     grids = []
     for k, a in enumerate(arrays):
         grid: list[list[Any]] = [[None] * 3 for _ in range(3)]
-        for di in (-1, 0, 1):
+        for di in offsets:
             if not 0 <= i + di < niy or (di and not halo.y):
                 continue
-            for dj in (-1, 0, 1):
+            for dj in offsets:
                 if not 0 <= j + dj < nix or (dj and not halo.x):
                     continue
                 src = (a.name, 0, i + di, j + dj)
@@ -198,6 +260,7 @@ def _reduction_graph(
     halo: Halo,
     shape: tuple[int, int],
     split_every: int,
+    after: bool = True,
 ) -> Delayed:
     """The task graph of :func:`reduce_blocks` for dask arrays, built directly.
 
@@ -213,14 +276,16 @@ def _reduction_graph(
     chunk_arg: Any = chunk
     if isinstance(chunk, Delayed):  # e.g. a chunk function that depends on a first pass
         chunk_dep, chunk_arg = [chunk], chunk.key
-    token = tokenize([a.name for a in arrays], chunk_arg, combine, finalize, halo, split_every)
+    token = tokenize(
+        [a.name for a in arrays], chunk_arg, combine, finalize, halo, split_every, after
+    )
     name = f"iqx-reduce-{token}"
     dsk: dict[Any, Any] = {}
     partial_keys = []
     for i in range(niy):
         for j in range(nix):
-            info = _block_info(i, j, ys, xs, halo, shape)
-            grids = _halo_grids(arrays, i, j, halo, name, dsk)
+            info = _block_info(i, j, ys, xs, halo, shape, after)
+            grids = _halo_grids(arrays, i, j, halo, name, dsk, after)
             key = (f"{name}-chunk", i, j)
             dsk[key] = (_run_chunk, chunk_arg, info, grids)
             partial_keys.append(key)

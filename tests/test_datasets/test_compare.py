@@ -126,3 +126,23 @@ def test_metric_arguments_checked(datasets):
     assert compare_images(a, a, metrics=["ergas"], ratio=0.5)["ergas"] == 0.0
     with pytest.raises(InvalidParameterError, match="predictions"):
         evaluate_reference_metric("bbox_detection", a, a)
+
+
+def test_compare_images_honours_nodata():
+    """A scene's ``attrs["nodata"]`` reaches every metric (expected: skimage on the valid
+    pixels for PSNR; the masked SSIM equals iqx's ``ssim`` with the same explicit mask)."""
+    import xarray as xr
+
+    from iqx.metrics import ssim
+
+    rng = np.random.default_rng(5)
+    ref = rng.integers(1, 256, (1, 60, 70)).astype(np.uint8)
+    test = np.clip(ref.astype(np.int16) + rng.integers(-9, 10, ref.shape), 1, 255).astype(np.uint8)
+    ref[0, :10, :10] = 0
+    r = xr.DataArray(ref, dims=("band", "y", "x"), attrs={"nodata": 0})
+    t = xr.DataArray(test, dims=("band", "y", "x"))
+    row = compare_images(r, t, metrics=["psnr", "ssim"])
+    valid = ref != 0
+    assert row["psnr"] == pytest.approx(peak_signal_noise_ratio(ref[valid], test[valid]), rel=1e-12)
+    assert row["ssim"] == pytest.approx(float(ssim(ref, test, mask=valid)["ssim"]), abs=1e-12)
+    assert row["ssim"] != pytest.approx(float(ssim(ref, test)["ssim"]), abs=1e-4)

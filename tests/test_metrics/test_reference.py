@@ -322,3 +322,173 @@ def test_registered():
         assert name in reg.outputs
     assert metrics.get("ssim").halo() == 5
     assert metrics.get("ssim").halo(window="uniform") == 3
+
+
+# -- nodata and masks ---------------------------------------------------------------------
+# Expected values are computed independently here: skimage's per-pixel map
+# (``structural_similarity(..., full=True)``) averaged, with NumPy, over the cropped windows
+# whose every pixel is valid (``sliding_window_view(valid, (s, s)).all()``), and
+# ``skimage.metrics.mean_squared_error`` / ``peak_signal_noise_ratio`` on the valid
+# elements only.
+
+
+def _window_ok(valid, size):
+    return np.lib.stride_tricks.sliding_window_view(valid, (size, size)).all(axis=(-2, -1))
+
+
+def _skimage_masked_ssim(ref, test, valid, window, data_range):
+    kw = GAUSS if window == "gaussian" else {}
+    size = 11 if window == "gaussian" else 7
+    r = size // 2
+    out = []
+    for b in range(ref.shape[0]):
+        x = np.where(valid[b], ref[b], 0).astype(np.float64)
+        y = np.where(valid[b], test[b], 0).astype(np.float64)
+        _, full = structural_similarity(x, y, data_range=data_range, full=True, **kw)
+        ok = _window_ok(valid[b], size)
+        out.append(full[r:-r, r:-r][ok].mean())
+    return np.array(out)
+
+
+def _nodata_pair():
+    ref, test = _pair(shape=(2, 90, 100))
+    ref = (ref * 4000).round().astype(np.uint16) + 1
+    test = (test * 4000).round().astype(np.uint16) + 1
+    ref[0, 20:30, 40:47] = 0  # nodata of the reference
+    ref[1, 60, 10] = 0
+    test[:, 70:73, 80:90] = 9999  # nodata of the test
+    r = xr.DataArray(ref, dims=("band", "y", "x"), attrs={"nodata": 0})
+    t = xr.DataArray(test, dims=("band", "y", "x"), attrs={"nodata": 9999})
+    valid = (ref != 0) & (test != 9999)
+    return r, t, valid
+
+
+@pytest.mark.parametrize("window", ["gaussian", "uniform"])
+def test_ssim_nodata_excludes_windows_touching_invalid_pixels(window):
+    r, t, valid = _nodata_pair()
+    expected = _skimage_masked_ssim(r.values, t.values, valid, window, 65535.0)
+    res = ssim(r, t, window=window)
+    np.testing.assert_allclose(res["ssim_band"].values, expected, rtol=0, atol=1e-6)
+    size = 11 if window == "gaussian" else 7
+    counts = [_window_ok(valid[b], size).sum() for b in range(2)]
+    np.testing.assert_array_equal(res["count"].values, counts)
+    # the unmasked value differs: the sentinels would enter the windows
+    assert abs(float(ssim(r.values, t.values, window=window)["ssim"]) - expected.mean()) > 1e-3
+    # chunked == whole image, including chunks whose halo alone holds invalid pixels
+    for cy, cx in CHUNKINGS[1:]:
+        lazy = ssim(r.chunk({"band": 1, "y": cy, "x": cx}), t, window=window).compute()
+        np.testing.assert_allclose(lazy["ssim_band"], res["ssim_band"], rtol=1e-12)
+        np.testing.assert_array_equal(lazy["count"], res["count"])
+
+
+def test_ssim_nan_and_explicit_mask():
+    ref, test = _pair(shape=(1, 80, 90))
+    test = test.astype(np.float32)
+    test[0, 10:14, 30:33] = np.nan
+    mask = np.ones((80, 90), dtype=bool)
+    mask[50:55, 5:60] = False  # (y, x) mask, applied to every band
+    valid = np.isfinite(test) & mask[None]
+    for window in ("gaussian", "uniform"):
+        expected = _skimage_masked_ssim(ref, test, valid, window, 1.0)
+        res = ssim(ref, test, data_range=1.0, window=window, mask=mask)
+        np.testing.assert_allclose(res["ssim_band"].values, expected, atol=1e-6)
+        lazy = ssim(
+            da.from_array(ref, chunks=(1, 33, 40)),
+            test,
+            data_range=1.0,
+            window=window,
+            mask=xr.DataArray(da.from_array(mask, chunks=20), dims=("y", "x")),
+        ).compute()
+        np.testing.assert_allclose(lazy["ssim_band"], res["ssim_band"], rtol=1e-12)
+
+
+def test_all_valid_mask_gives_exactly_the_unmasked_results():
+    ref, test = _pair()
+    ones = np.ones(ref.shape, dtype=bool)
+    for window in ("gaussian", "uniform"):
+        a = ssim(ref, test, data_range=1.0, window=window)
+        b = ssim(ref, test, data_range=1.0, window=window, mask=ones)
+        np.testing.assert_array_equal(a["ssim_band"], b["ssim_band"])
+        np.testing.assert_array_equal(a["count"], b["count"])
+    u8r, u8t = (ref * 255).astype(np.uint8), (test * 255).astype(np.uint8)
+    for func in (mse, rmse, psnr):
+        a, b = func(u8r, u8t), func(u8r, u8t, mask=ones[0])
+        for name in a.data_vars:
+            np.testing.assert_array_equal(a[name], b[name])
+    assert float(psnr(u8r, u8t, mask=ones)["psnr"]) == peak_signal_noise_ratio(u8r, u8t)
+    e0, e1 = ergas(ref, test, ratio=0.5), ergas(ref, test, ratio=0.5, mask=ones)
+    np.testing.assert_array_equal(e0["ergas"], e1["ergas"])
+    np.testing.assert_array_equal(sam(ref, test)["sam"], sam(ref, test, mask=ones)["sam"])
+
+
+def test_psnr_mse_rmse_with_nodata_equal_skimage_on_valid_pixels():
+    r, t, valid = _nodata_pair()
+    ref, test = r.values, t.values
+    res_p, res_m, res_r = psnr(r, t), mse(r, t), rmse(r, t)
+    for b in range(2):
+        x, y = ref[b][valid[b]], test[b][valid[b]]
+        assert float(res_m["mse_band"][b]) == pytest.approx(mean_squared_error(x, y), rel=1e-12)
+        assert float(res_p["psnr_band"][b]) == pytest.approx(
+            peak_signal_noise_ratio(x, y, data_range=65535), rel=1e-12
+        )
+    pooled = mean_squared_error(ref[valid], test[valid])
+    assert float(res_m["mse"]) == pytest.approx(pooled, rel=1e-12)
+    assert float(res_r["rmse"]) == pytest.approx(np.sqrt(pooled), rel=1e-12)
+    assert float(res_p["psnr"]) == pytest.approx(
+        peak_signal_noise_ratio(ref[valid], test[valid], data_range=65535), rel=1e-12
+    )
+    np.testing.assert_array_equal(res_m["count"], valid.sum(axis=(1, 2)))
+    lazy = psnr(r.chunk({"y": 31, "x": 47}), t).compute()
+    np.testing.assert_allclose(lazy["psnr_band"], res_p["psnr_band"], rtol=1e-12)
+    assert float(lazy["psnr"]) == pytest.approx(float(res_p["psnr"]), rel=1e-12)
+
+
+def test_ergas_and_sam_with_mask():
+    rng = np.random.default_rng(4)
+    ref = rng.uniform(10, 20, size=(3, 30, 40))
+    test = ref * 1.1
+    test[1, 5:9, 5:9] = np.nan
+    mask = np.ones((30, 40), dtype=bool)
+    mask[20:, :] = False
+    valid = np.isfinite(test) & mask
+    res = ergas(ref, test, ratio=0.25, mask=mask)
+    rel = [
+        0.1 * np.sqrt((ref[b][valid[b]] ** 2).mean()) / ref[b][valid[b]].mean() for b in range(3)
+    ]
+    expected = 100 * 0.25 * np.sqrt(np.mean(np.square(rel)))
+    assert float(res["ergas"]) == pytest.approx(expected, rel=1e-12)
+    # a pixel counts for SAM only if every band is valid
+    a = np.stack([np.ones((8, 8)), np.zeros((8, 8))])
+    b = np.ones((2, 8, 8))
+    b[1, 0, :3] = np.nan
+    b[0, 7, 7] = -1.0  # 135 degrees, masked out below
+    m = np.ones((8, 8), dtype=bool)
+    m[7, 7] = False
+    res = sam(a, b, mask=m)
+    assert int(res["count"]) == 64 - 3 - 1
+    assert float(res["sam"]) == pytest.approx(45.0, rel=1e-12)
+    lazy = sam(da.from_array(a, chunks=(1, 3, 5)), b, mask=m).compute()
+    assert float(lazy["sam"]) == pytest.approx(45.0, rel=1e-12)
+
+
+def test_nothing_valid_gives_nan_and_bad_masks_raise():
+    ref, test = _pair(shape=(2, 40, 40))
+    mask = np.ones((2, 40, 40), dtype=bool)
+    mask[1] = False
+    res = ssim(ref, test, data_range=1.0, mask=mask)
+    assert np.isnan(float(res["ssim_band"][1])) and int(res["count"][1]) == 0
+    assert np.isnan(float(mse(ref, test, mask=mask)["mse_band"][1]))
+    with pytest.raises(InvalidParameterError, match="boolean"):
+        ssim(ref, test, data_range=1.0, mask=mask.astype(np.uint8))
+    with pytest.raises(ShapeMismatchError, match="mask"):
+        psnr(ref, test, data_range=1.0, mask=mask[:, :30])
+
+
+@pytest.mark.parametrize("window", ["gaussian", "uniform"])
+def test_ssim_offset_data_stays_accurate(window):
+    """Large offset, small range: moments must not lose the variance to cancellation."""
+    ref, test = _pair(shape=(1, 150, 140))
+    ref, test = ref + 1000.0, test + 1000.0
+    expected = _skimage_ssim(ref, test, window, 1.0)
+    res = ssim(ref, test, data_range=1.0, window=window)
+    np.testing.assert_allclose(res["ssim_band"].values, expected, rtol=0, atol=1e-6)
