@@ -43,7 +43,7 @@ from iqx.errors import InvalidParameterError, UnsupportedDtypeError
 from iqx.kernels import homogeneous as hk
 from iqx.kernels import noise_estimators as ne
 from iqx.metrics import _snr_iquaflow as iqf
-from iqx.parallel import as_scene, is_dask, map_tiles_xr, reduce_blocks
+from iqx.parallel import as_scene, is_dask, map_tiles_xr, reduce_blocks_leading
 from iqx.registry import register_metric
 
 __all__ = ["DEFAULT_METHOD", "METHODS", "combine_bands", "flat_summary", "snr", "snr_map"]
@@ -104,11 +104,33 @@ def _params(method: str, kw: dict[str, Any]) -> dict[str, Any]:
 
 
 def _halo(method: str, p: dict[str, Any]) -> int:
+    """Neighbourhood a measured item needs on each side (the registered halo)."""
     if method == "immerkaer":
         return 1
     if method == "ha":
         return p["block_size"] - 1 + p["radius"]
     return p["block_size"] - 1
+
+
+def _shift(method: str, p: dict[str, Any]) -> int:
+    """How far past its origin an item's neighbourhood ends: the chunk holding
+    ``origin + shift`` owns the item (see :func:`iqx.parallel.reduce_blocks_leading`)."""
+    if method == "immerkaer":
+        return 1
+    if method == "ha":
+        return p["block_size"] - 1 + p["radius"]
+    if method in ("blocks", "pca", "hb"):
+        return p["block_size"] - 1
+    return 0
+
+
+def _lead_halo(method: str, p: dict[str, Any]) -> int:
+    """Leading halo: from an owned item's neighbourhood start to its owner's core start."""
+    if method == "immerkaer":
+        return 2
+    if method == "ha":
+        return p["block_size"] - 1 + 2 * p["radius"]
+    return _shift(method, p)
 
 
 def _valid_block(block: np.ndarray, nodata: Any) -> np.ndarray | None:
@@ -129,11 +151,24 @@ def _core(info: Any, shape: tuple[int, int]) -> tuple[int, int, int, int]:
     return info.halo_top, ny - info.halo_bottom, info.halo_left, nx - info.halo_right
 
 
-def _origins(info: Any, shape: tuple[int, int], size: int, stride: int) -> tuple:
+def _owned_range(start: int, length: int, scene_len: int, shift: int) -> tuple[int, int]:
+    """Global ``[lo, hi)`` of the item origins a chunk owns: ``origin + shift`` in its core,
+    plus every origin up to the scene's end for the last chunk (leading-halo ownership)."""
+    lo = max(start - shift, 0)
+    hi = scene_len if start + length == scene_len else start + length - shift
+    return lo, max(hi, lo)
+
+
+def _origins(info: Any, shape: tuple[int, int], size: int, stride: int, shift: int) -> tuple:
     r0, r1, c0, c1 = _core(info, shape)
-    oys = hk.owned_origins(info.y0, r1 - r0, info.y0 - r0, info.shape[0], size, stride)
-    oxs = hk.owned_origins(info.x0, c1 - c0, info.x0 - c0, info.shape[1], size, stride)
-    return oys, oxs
+    out = []
+    for start, length, ext0, n in (
+        (info.y0, r1 - r0, info.y0 - r0, info.shape[0]),
+        (info.x0, c1 - c0, info.x0 - c0, info.shape[1]),
+    ):
+        lo, hi = _owned_range(start, length, n, shift)
+        out.append(hk.owned_origins(lo, hi - lo, ext0, n, size, stride))
+    return tuple(out)
 
 
 # --------------------------------------------------------------------------------------
@@ -162,7 +197,7 @@ def _chunk(
             )
         size = params.get("block_size", 0)
         if method == "blocks":
-            oys, oxs = _origins(info, band.shape, size, size)
+            oys, oxs = _origins(info, band.shape, size, size, size - 1)
             eps = 1e-6 if band.dtype.kind == "f" else 1.0
             part["blocks"] = hk.block_key_counts(
                 band, valid, use_valid, oys, oxs, size, _SIG_RES, eps, _STD_RES, _STD_BITS
@@ -170,9 +205,12 @@ def _chunk(
         elif method == "immerkaer":
             small_int = band.dtype.kind in "ui" and band.dtype.itemsize <= 2
             imm = ne.immerkaer_sums_int if small_int else ne.immerkaer_sums
-            part["imm"] = imm(band, valid, r0, r1, c0, c1, use_valid)
+            ly0, ly1 = _owned_range(info.y0, r1 - r0, info.shape[0], 1)
+            lx0, lx1 = _owned_range(info.x0, c1 - c0, info.shape[1], 1)
+            oy, ox = info.y0 - r0, info.x0 - c0  # global index of the block's first pixel
+            part["imm"] = imm(band, valid, ly0 - oy, ly1 - oy, lx0 - ox, lx1 - ox, use_valid)
         elif method == "pca":
-            oys, oxs = _origins(info, band.shape, size, size)
+            oys, oxs = _origins(info, band.shape, size, size, size - 1)
             full = valid if use_valid else np.ones(band.shape, dtype=bool)
             xi, ok = ne.patch_texture(band, full, oys, oxs, size)
             iy, ix = np.nonzero(ok)
@@ -183,7 +221,7 @@ def _chunk(
             )
             part["pca"] = {int(k): (int(c), s) for k, c, s in zip(uk, counts, sxx, strict=True)}
         elif method == "hb" and medians is not None:
-            oys, oxs = _origins(info, band.shape, size, params["stride"])
+            oys, oxs = _origins(info, band.shape, size, params["stride"], size - 1)
             part["hb"] = hk.hb_block_stds(band, valid, use_valid, oys, oxs, size, float(medians[b]))
         elif method == "ha":
             full = valid if use_valid else np.ones(band.shape, dtype=bool)
@@ -197,7 +235,7 @@ def _ha_chunk(band: np.ndarray, valid: np.ndarray, info: Any, p: dict[str, Any])
 
     size, radius = p["block_size"], p["radius"]
     npts = 8 * radius
-    oys, oxs = _origins(info, band.shape, size, p["stride"])
+    oys, oxs = _origins(info, band.shape, size, p["stride"], size - 1 + radius)
     empty = {"n_good": 0, "keys": np.empty(0, np.int64), "sums": np.zeros((0, 4))}
     if oys.size == 0 or oxs.size == 0:
         return empty
@@ -700,13 +738,15 @@ def snr(
             _nan_result(f"image {ny}x{nx} is smaller than one {p.get('block_size', 3)}-pixel block")
         ] * scene.sizes["band"]
         return _maybe_delayed(_to_dataset(results, scene, method, p), compute)
-    halo = _halo(method, p)
+    halo = _lead_halo(method, p)
     scene, extra = _merge_small_chunks(scene, extra, halo)
     if method == "hb":
         return _snr_hb(scene, extra, nodata, p, ctx, halo, compute)
     chunk = functools.partial(_chunk, method=method, params=p, nodata=nodata)
     fin = functools.partial(_finalize_all, method=method, p=p, ctx=ctx)
-    res = reduce_blocks(chunk, _combine, fin, scene, halo=halo, extra=extra, compute=compute)
+    res = reduce_blocks_leading(
+        chunk, _combine, fin, scene, halo=halo, extra=extra, compute=compute
+    )
     build = functools.partial(_build, scene=_template(scene), method=method, p=p, curve=curve)
     return build(res) if compute else _delayed_apply(build, res)
 
@@ -772,7 +812,9 @@ def _snr_hb(scene, extra, nodata, p, ctx, halo, compute):
     chunk1 = functools.partial(_chunk, method="hb", params=p, nodata=nodata)
     tmpl = _template(scene)
     lazy = is_dask(scene)
-    medians = reduce_blocks(chunk1, _combine, _hb_medians, scene, extra=extra, compute=not lazy)
+    medians = reduce_blocks_leading(
+        chunk1, _combine, _hb_medians, scene, extra=extra, compute=not lazy
+    )
     if lazy:  # pass 2 needs the global median: the chunk function itself is a delayed value
         import dask
 
@@ -781,7 +823,7 @@ def _snr_hb(scene, extra, nodata, p, ctx, halo, compute):
         )
     else:
         chunk2 = functools.partial(_chunk, method="hb", params=p, nodata=nodata, medians=medians)
-    res = reduce_blocks(
+    res = reduce_blocks_leading(
         chunk2, _combine, _identity, scene, halo=halo, extra=extra, compute=not lazy
     )
     if not lazy:
