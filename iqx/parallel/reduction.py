@@ -149,7 +149,10 @@ def _reduce(
     data = image.data.rechunk({0: -1})
     arrays = [data] + [as_scene(e).data.rechunk(data.chunks) for e in extra]
     chunks_y, chunks_x = data.chunks[1], data.chunks[2]
-    if (halo.y and min(chunks_y) < halo.y) or (halo.x and min(chunks_x) < halo.x):
+    # a halo only reaches into neighbouring chunks: a single chunk along an axis needs none
+    if (len(chunks_y) > 1 and min(chunks_y) < halo.y) or (
+        len(chunks_x) > 1 and min(chunks_x) < halo.x
+    ):
         raise HaloTooLargeError(
             f"halo {halo} larger than the smallest chunk "
             f"({min(chunks_y)} x {min(chunks_x)}); rechunk the scene"
