@@ -81,3 +81,62 @@ class SNRPeakMemory:
 
         with dask.config.set(scheduler="threads", num_workers=2):
             snr(self.scene)
+
+
+def _main() -> None:  # pragma: no cover - a measuring script, not a test
+    """``python -m benchmarks.bench_snr throughput|peakmem [--chunk N]`` (numbers in docs/snr.md).
+
+    ``throughput``: best and median of 7 runs per method on the 4096² scene (1024² dask chunks,
+    threaded scheduler, 2 workers). ``peakmem``: the default method on a 20000² uint16 scene
+    generated per chunk; run it under ``/usr/bin/time -v`` and read "Maximum resident set
+    size" (the script prints the RSS after imports and JIT for reference).
+    """
+    import argparse
+    import resource
+    import time
+
+    import dask
+    import dask.array as da
+
+    from iqx.metrics.snr import snr
+
+    ap = argparse.ArgumentParser()
+    ap.add_argument("what", choices=["throughput", "peakmem"])
+    ap.add_argument("--chunk", type=int, default=2048)
+    ap.add_argument("--methods", default="blocks,hb,immerkaer,pca")
+    args = ap.parse_args()
+    dask.config.set(scheduler="threads", num_workers=2)
+    if args.what == "throughput":
+        img = textured_uint16(4096, 4096, seed=0)
+        lazy = da.from_array(img, chunks=1024)
+        for method in args.methods.split(","):
+            snr(da.from_array(img[:1024, :1024], chunks=512), method)  # jit
+            times = []
+            for _ in range(7):
+                t0 = time.perf_counter()
+                value = float(snr(lazy, method)["snr"][0])
+                times.append(time.perf_counter() - t0)
+            best, med = min(times), float(np.median(times))
+            print(
+                f"{method:10s} best {best:.3f} s ({img.nbytes / best / 1e6:.0f} MB/s)  "
+                f"median {med:.3f} s ({img.nbytes / med / 1e6:.0f} MB/s)  snr {value:.4f}"
+            )
+        t0 = time.perf_counter()
+        iquaflow_style_hb(img)
+        print(f"baseline_hb {time.perf_counter() - t0:.3f} s")
+        return
+    snr(np.full((64, 64), 1000, np.uint16) + np.arange(64, dtype=np.uint16) % 7)  # jit
+    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    rs = da.random.RandomState(0)
+    scene = rs.normal(1000.0, 10.0, size=(20000, 20000), chunks=args.chunk).astype(np.uint16)
+    t0 = time.perf_counter()
+    value = float(snr(scene)["snr"][0])
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(
+        f"20000² chunks {args.chunk}²: {time.perf_counter() - t0:.1f} s, snr {value:.3f} "
+        f"(truth 99.96), RSS after imports+JIT {base:.0f} MB, peak {peak:.0f} MB"
+    )
+
+
+if __name__ == "__main__":
+    _main()

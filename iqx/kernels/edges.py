@@ -25,6 +25,7 @@ __all__ = [
     "CAND_FIELDS",
     "candidate_reach",
     "cell_seeds",
+    "seed_score",
     "sobel",
     "trace_candidates",
 ]
@@ -81,9 +82,67 @@ def sobel(img: np.ndarray, valid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 @ngjit
+def seed_score(gy: np.ndarray, gx: np.ndarray, radius: int) -> np.ndarray:
+    """Edge-likeness of every pixel: gradient magnitude x orientation coherence.
+
+    The score is ``|g| * c`` with ``c = ((l1 - l2) / (l1 + l2))^2`` the coherence of the
+    structure tensor summed over a ``(2 radius + 1)^2`` window (1 on a straight edge, ~0 on
+    corners, blobs and texture), and 0 for pixels that are not a local maximum of ``|g|``
+    across their gradient direction (Canny-style non-maximum suppression). It only depends
+    on a ``radius + 2`` neighbourhood, so it is the same in any block that holds it.
+    """
+    ny, nx = gy.shape
+    mag = np.sqrt(gy * gy + gx * gx)
+    # separable box sums of the structure tensor
+    jyy = np.zeros((ny, nx))
+    jxx = np.zeros((ny, nx))
+    jxy = np.zeros((ny, nx))
+    for r in range(ny):
+        for c in range(radius, nx - radius):
+            a = 0.0
+            b = 0.0
+            d = 0.0
+            for q in range(c - radius, c + radius + 1):
+                a += gy[r, q] * gy[r, q]
+                b += gx[r, q] * gx[r, q]
+                d += gy[r, q] * gx[r, q]
+            jyy[r, c] = a
+            jxx[r, c] = b
+            jxy[r, c] = d
+    out = np.zeros((ny, nx), np.float32)
+    for r in range(max(radius, 1), ny - max(radius, 1)):
+        for c in range(max(radius, 1), nx - max(radius, 1)):
+            m = mag[r, c]
+            if m == 0.0:
+                continue
+            # non-maximum suppression across the edge (nearest of the 4 directions)
+            uy = gy[r, c] / m
+            ux = gx[r, c] / m
+            dy = int(round(uy * 1.082392200292394))  # 1 / cos(22.5 deg)
+            dx = int(round(ux * 1.082392200292394))
+            dy = max(-1, min(1, dy))
+            dx = max(-1, min(1, dx))
+            if m < mag[r + dy, c + dx] or m <= mag[r - dy, c - dx]:
+                continue
+            a = 0.0
+            b = 0.0
+            d = 0.0
+            for q in range(r - radius, r + radius + 1):
+                a += jyy[q, c]
+                b += jxx[q, c]
+                d += jxy[q, c]
+            tr = a + b
+            if tr <= 0.0:
+                continue
+            disc = math.sqrt((a - b) * (a - b) + 4.0 * d * d)
+            coh = disc / tr
+            out[r, c] = m * coh * coh
+    return out
+
+
+@ngjit
 def cell_seeds(
-    gy: np.ndarray,
-    gx: np.ndarray,
+    score: np.ndarray,
     off_y: int,
     off_x: int,
     core_y0: int,
@@ -93,13 +152,15 @@ def cell_seeds(
     scene_ny: int,
     scene_nx: int,
     cell: int,
+    per_cell: int,
+    min_sep: int,
 ) -> np.ndarray:
-    """One seed per scene-aligned cell whose origin lies in the block core.
+    """Up to ``per_cell`` seeds per scene-aligned cell whose origin lies in the block core.
 
     Parameters
     ----------
-    gy, gx : ndarray
-        Gradient of the extended block.
+    score : ndarray
+        Seed score of the extended block (:func:`seed_score`).
     off_y, off_x : int
         Scene coordinates of the extended block's first pixel.
     core_y0, core_y1, core_x0, core_x1 : int
@@ -108,35 +169,49 @@ def cell_seeds(
         Scene size.
     cell : int
         Cell size (px).
+    per_cell : int
+        Largest number of seeds per cell: the highest scores, strongest first.
+    min_sep : int
+        Smallest Chebyshev distance between two seeds of a cell (px).
 
     Returns
     -------
     ndarray of int64, shape (n, 2)
-        Local ``(row, col)`` of each seed (cells with no gradient give none).
+        Local ``(row, col)`` of each seed (cells with no positive score give none).
     """
     first_i = (core_y0 + cell - 1) // cell
     first_j = (core_x0 + cell - 1) // cell
     ni = max(0, (core_y1 - 1) // cell - first_i + 1)
     nj = max(0, (core_x1 - 1) // cell - first_j + 1)
-    out = np.empty((ni * nj, 2), np.int64)
+    out = np.empty((ni * nj * per_cell, 2), np.int64)
     n = 0
     for i in range(first_i, first_i + ni):
         for j in range(first_j, first_j + nj):
             y0 = i * cell
             x0 = j * cell
-            best = 0.0
-            by = -1
-            bx = -1
-            for y in range(y0, min(y0 + cell, scene_ny)):
-                for x in range(x0, min(x0 + cell, scene_nx)):
-                    ly = y - off_y
-                    lx = x - off_x
-                    m = gy[ly, lx] * gy[ly, lx] + gx[ly, lx] * gx[ly, lx]
-                    if m > best:
-                        best = m
-                        by = ly
-                        bx = lx
-            if by >= 0:
+            n0 = n
+            for _ in range(per_cell):
+                best = 0.0
+                by = -1
+                bx = -1
+                for y in range(y0, min(y0 + cell, scene_ny)):
+                    for x in range(x0, min(x0 + cell, scene_nx)):
+                        ly = y - off_y
+                        lx = x - off_x
+                        m = score[ly, lx]
+                        if m <= best:
+                            continue
+                        near = False
+                        for q in range(n0, n):
+                            if abs(out[q, 0] - ly) < min_sep and abs(out[q, 1] - lx) < min_sep:
+                                near = True
+                                break
+                        if not near:
+                            best = m
+                            by = ly
+                            bx = lx
+                if by < 0:
+                    break
                 out[n, 0] = by
                 out[n, 1] = bx
                 n += 1

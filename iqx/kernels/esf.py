@@ -73,6 +73,7 @@ RES_FIELDS = (
     "mtf_nyquist",
     "mtf50",
     "n_pixels",
+    "mtf_nyquist_signed",  # debiased power not clipped at 0: sign(p) sqrt(|p|)
 )
 _NF = len(RES_FIELDS)
 
@@ -717,9 +718,17 @@ def measure_candidates(
             res[k, 0] = 12
             continue
         # noise variance of each normalised ESF bin
+        # (the scatter of the pixels around their bin means, not the plateau spread: on
+        # natural edges the plateaus hold scene structure that is not in the ESF noise)
+        rss = 0.0
+        for i in range(npx):
+            b_ = int((dd[i] + H) * os)
+            if 0 <= b_ < nb:
+                rss += (vv[i] - bval[b_]) ** 2
+        noise_b = math.sqrt(rss / max(npx - nb, 1.0))
         var_b = np.empty(nb)
         for j in range(nb):
-            var_b[j] = (noise / contrast) ** 2 / bcnt[j]
+            var_b[j] = (noise_b / contrast) ** 2 / bcnt[j]
         # OTF on a regular grid (phasor recurrence, no trig in the inner loop), corrected
         # for the bin box and the difference filter; noise variance of each term
         va = 0.0
@@ -759,6 +768,11 @@ def measure_candidates(
             curves[k, q] = math.sqrt(p2) / corr if p2 > 0.0 else 0.0
         res[k, 17] = mtf[10]
         res[k, 18] = mtf[20]
+        re, im = _dft(lsf, w, xl_[0], delta, 0.5)
+        vn = (va - 2.0 * vb * math.cos(math.pi * delta)) / (delta * delta)
+        p2 = (re * re + im * im - vn) / (dc * dc)
+        a = 0.5 * math.pi * delta
+        res[k, 21] = math.copysign(math.sqrt(abs(p2)), p2) / (math.sin(a) / a) ** 2
         for q in range(1, nk):
             if mtf[q] < 0.5:
                 f_lo = (q - 1) * df

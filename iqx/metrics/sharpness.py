@@ -35,7 +35,13 @@ import pandas as pd
 import xarray as xr
 
 from iqx.errors import InvalidParameterError, UnsupportedDtypeError
-from iqx.kernels.edges import candidate_reach, cell_seeds, sobel, trace_candidates
+from iqx.kernels.edges import (
+    candidate_reach,
+    cell_seeds,
+    seed_score,
+    sobel,
+    trace_candidates,
+)
 from iqx.kernels.esf import RES_FIELDS, STATUS, measure_candidates
 from iqx.parallel import BlockInfo, as_scene, reduce_blocks
 from iqx.registry import register_metric
@@ -57,15 +63,18 @@ _R = {name: i for i, name in enumerate(RES_FIELDS)}
 
 DEFAULTS: dict[str, Any] = {
     "cell": 16,
-    "min_length": 12.0,
+    "seeds_per_cell": 3,
+    "seed_separation": 4,
+    "coherence_radius": 2,
+    "min_length": 8.0,
     "max_length": 64,
-    "halfwidth": 7,
+    "halfwidth": 5,
     "plateau": 2.0,
     "taper": 2.0,
-    "oversampling": (8, 6, 5, 4),
-    "min_snr": 10.0,
+    "oversampling": (8, 6, 5, 4, 3, 2),
+    "min_snr": 6.0,
     "max_straightness": 0.5,
-    "max_fit_rms": 0.35,
+    "max_fit_rms": 0.5,
     "max_noise_ratio": 3.0,
     "max_plateau_slope": 0.06,
     "outlier_k": 5.0,
@@ -90,9 +99,12 @@ def _params(kw: dict[str, Any]) -> dict[str, Any]:
             f"unknown sharpness parameter(s) {sorted(unknown)}; known: {sorted(DEFAULTS)}"
         )
     p = {**DEFAULTS, **kw}
-    for key in ("cell", "max_length", "halfwidth", "n_boot"):
+    for key in ("cell", "max_length", "halfwidth", "n_boot", "seeds_per_cell", "seed_separation"):
         if isinstance(p[key], bool) or not isinstance(p[key], int | np.integer) or p[key] < 1:
             raise InvalidParameterError(f"{key} must be a positive integer, got {p[key]!r}")
+    cr = p["coherence_radius"]
+    if isinstance(cr, bool) or not isinstance(cr, int | np.integer) or not 1 <= cr <= 4:
+        raise InvalidParameterError(f"coherence_radius must be an integer in [1, 4], got {cr!r}")
     if p["halfwidth"] < 4:
         raise InvalidParameterError(f"halfwidth must be >= 4 px, got {p['halfwidth']}")
     if not 0 < p["plateau"] < p["halfwidth"] or not 0 < p["taper"] < p["halfwidth"]:
@@ -158,9 +170,10 @@ def _chunk(
             valid &= np.asarray(mask[b if mask.shape[0] > 1 else 0], dtype=bool)
         img = np.where(valid, img, 0.0)
         gy, gx = sobel(img, valid)
+        score = seed_score(gy, gx, p["coherence_radius"])
         seeds = cell_seeds(
-            gy, gx, ext_y0, ext_x0, info.y0, core_y1, info.x0, core_x1,
-            info.shape[0], info.shape[1], p["cell"],
+            score, ext_y0, ext_x0, info.y0, core_y1, info.x0, core_x1,
+            info.shape[0], info.shape[1], p["cell"], p["seeds_per_cell"], p["seed_separation"],
         )  # fmt: skip
         cand = trace_candidates(
             gy, gx, seeds, p["max_length"] // 2, float(p["min_length"]),
@@ -386,6 +399,7 @@ def _finalize(part: dict, p: dict, scene_meta: dict) -> SharpnessResult:
     }
     for name in OUTPUTS:
         table[name] = r[:, _R[name]]
+    table["mtf_nyquist_signed"] = r[:, _R["mtf_nyquist_signed"]]
     edges = pd.DataFrame(table)
     if len(edges):
         mx, my = zip(
@@ -413,6 +427,7 @@ def _finalize(part: dict, p: dict, scene_meta: dict) -> SharpnessResult:
             rejected[b][reasons[i]] = rejected[b].get(reasons[i], 0) + 1
         for name in ("rer", "fwhm", "mtf_nyquist", "mtf_half_nyquist", "mtf50"):
             edges[name] = vals[name]
+        edges["mtf_nyquist_signed"] = vals["mtf_nyquist"]
         edges = edges[ok].reset_index(drop=True)
         curves = vals["curves"][ok]
         band_kept = bkeep[ok]
@@ -461,7 +476,12 @@ def _summary_dataset(
                 continue
             rng = np.random.default_rng(np.random.SeedSequence([p["seed"], b, k]))
             for o in OUTPUTS:
-                st = _stats(edges[o].to_numpy()[sel], rng, p["n_boot"])
+                # MTF@Nyq: statistics of the unclipped debiased estimate (unbiased where
+                # single short edges are at the noise floor), clipped at 0 afterwards
+                src = "mtf_nyquist_signed" if o == "mtf_nyquist" else o
+                st = _stats(edges[src].to_numpy()[sel], rng, p["n_boot"])
+                if o == "mtf_nyquist":
+                    st = {k: max(v, 0.0) if k != "std" and k != "iqr" else v for k, v in st.items()}
                 for s in stats:
                     data[(o, s)][b, k] = st[s]
             mtf[b, k] = np.nanmedian(curves[sel], axis=0)

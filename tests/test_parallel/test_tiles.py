@@ -186,3 +186,39 @@ def test_bad_arguments_raise():
         map_tiles_xr(lambda b, i, m: 0.0, img, tile=8, mask=np.ones((3, 3), bool))
     with pytest.raises(InvalidParameterError):
         map_tiles_xr(lambda b, i: {"a": 1.0}, img, tile=8, outputs={"a": float, "b": float})
+
+
+@pytest.mark.parametrize("chunks", [(1, 64, 64), (1, 17, 23), (1, 100, 9), (1, 128, 128)])
+def test_reduce_blocks_leading_sees_only_the_preceding_halo(chunks):
+    """The leading-halo reduction behind SNR (and map_tiles_xr's graph helpers): blocks carry
+    up to ``halo`` pixels above/left only, and ownership shifting counts each 2 x 2 window
+    (owned by the chunk holding its last pixel) exactly once for any chunking."""
+    from iqx.parallel import as_scene, reduce_blocks_leading
+
+    img = np.arange(128 * 128, dtype=np.float64).reshape(1, 128, 128)
+    ny, nx = img.shape[1:]
+
+    def chunk(block, info):
+        assert info.halo_bottom == 0 and info.halo_right == 0
+        assert info.halo_top == (2 if info.y0 else 0) and info.halo_left == (2 if info.x0 else 0)
+        core = block[:, info.halo_top :, info.halo_left :]
+        assert core[0, 0, 0] == info.y0 * 128 + info.x0
+        # 2x2 windows whose last pixel (origin + 1) is in the core; the last chunk takes the rest
+        r0, c0 = max(info.halo_top - 1, 0), max(info.halo_left - 1, 0)
+        r1 = block.shape[1] - 1
+        c1 = block.shape[2] - 1
+        win = block[:, r0:r1, c0:c1] + block[:, r0 + 1 : r1 + 1, c0 + 1 : c1 + 1]
+        return [float(core.sum()), core.size, float(win.sum()), win[0].size]
+
+    def combine(parts):
+        return [sum(p[k] for p in parts) for k in range(4)]
+
+    lazy = as_scene(da.from_array(img, chunks=chunks))
+    with raise_if_dask_computes():
+        delayed = reduce_blocks_leading(chunk, combine, tuple, lazy, halo=2, compute=False)
+    total, count, wsum, wcount = delayed.compute()
+    windows = img[:, :-1, :-1] + img[:, 1:, 1:]
+    assert count == img.size and total == img.sum()
+    assert wcount == (ny - 1) * (nx - 1) and wsum == windows.sum()
+    eager = reduce_blocks_leading(chunk, combine, tuple, as_scene(img), halo=2)
+    assert eager == (img.sum(), img.size, windows.sum(), (ny - 1) * (nx - 1))
