@@ -118,8 +118,8 @@ def seed_score(gy: np.ndarray, gx: np.ndarray, radius: int) -> np.ndarray:
             # non-maximum suppression across the edge (nearest of the 4 directions)
             uy = gy[r, c] / m
             ux = gx[r, c] / m
-            dy = int(round(uy * 1.082392200292394))  # 1 / cos(22.5 deg)
-            dx = int(round(ux * 1.082392200292394))
+            dy = round(uy * 1.082392200292394)  # 1 / cos(22.5 deg)
+            dx = round(ux * 1.082392200292394)
             dy = max(-1, min(1, dy))
             dx = max(-1, min(1, dx))
             if m < mag[r + dy, c + dx] or m <= mag[r - dy, c - dx]:

@@ -248,3 +248,37 @@ def test_logistic_path_shows_iquaflow_bias():
     assert -0.16 < log.fwhm / t.fwhm - 1 < -0.05
     assert log.mtf_nyquist > t.mtf_nyquist + 0.02
     assert abs(log.rer - t.rer) < 0.04
+
+
+def _jpeg(img: np.ndarray, quality: int) -> np.ndarray:
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(img).save(buf, format="JPEG", quality=quality)
+    return np.asarray(Image.open(io.BytesIO(buf.getvalue())))
+
+
+@pytest.mark.parametrize("angle", [4.0, 11.0, 25.0])
+@pytest.mark.parametrize("quality", [10, 20, 30])
+def test_jpeg_compression_does_not_sharpen(angle, quality):
+    """Strong JPEG (8x8 blocks): RER never above the uncompressed value + 0.02, never > 1."""
+    from iqx.testing.edges import slanted_edge
+
+    img = slanted_edge(256, angle=angle, sigma=0.6, low=60, contrast=130, snr=100,
+                       sampling="area", seed=3)  # fmt: skip
+    u8 = np.clip(np.round(img), 0, 255).astype(np.uint8)
+    clean = float(np.median(sharpness(u8).edges.rer))
+    e = sharpness(_jpeg(u8, quality)).edges
+    assert len(e) >= 1
+    assert float(np.median(e.rer)) <= clean + 0.02
+    assert (e.rer <= 1.0).all() and (e.rer <= clean + 0.05).all()
+
+
+def test_jpeg_block_boundaries_are_not_edges():
+    """A flat noisy image compressed at q10 has 8x8 block steps but no accepted edge."""
+    rng = np.random.default_rng(0)
+    flat = np.clip(120 + 4 * rng.standard_normal((256, 256)), 0, 255).astype(np.uint8)
+    res = sharpness(_jpeg(flat, 10))
+    assert len(res.edges) == 0, res.edges[["x", "y", "angle", "rer", "edge_snr"]]
