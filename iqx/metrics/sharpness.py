@@ -583,13 +583,14 @@ def sharpness(
     compute : bool
         If False, return a ``dask.delayed`` object (building the graph computes nothing).
     **kw
-        Tuning (defaults in ``DEFAULTS``): ``cell`` (seed grid, 16 px), ``min_length`` (12)
-        and ``max_length`` (64 px) of an edge segment, ``halfwidth`` (7 px, ESF extent each
-        side), ``plateau`` (2 px), ``taper`` (2 px), ``oversampling`` ((8, 6, 5, 4)),
-        ``min_snr`` (per-pixel edge SNR 10), ``max_straightness`` (0.5 px), ``max_fit_rms`` (0.35 px),
-        ``max_noise_ratio`` (3), ``max_plateau_slope`` (0.06 of the contrast), ``outlier_k``
-        (5), ``max_outlier_frac`` (0.03), ``max_tail`` (0.25), ``direction_tolerance``
-        (15 deg), ``n_boot`` (500), ``seed`` (0, bootstrap).
+        Tuning (defaults in ``DEFAULTS``): ``cell`` (seed grid, 16 px), ``seeds_per_cell``
+        (3), ``seed_separation`` (4 px), ``coherence_radius`` (2 px, seed score window),
+        ``min_length`` (8) and ``max_length`` (64 px) of an edge segment, ``halfwidth`` (5 px,
+        ESF extent each side), ``plateau`` (2 px), ``taper`` (2 px), ``oversampling``
+        ((8, 6, 5, 4, 3, 2)), ``min_snr`` (per-pixel edge SNR 6), ``max_straightness``
+        (0.5 px), ``max_fit_rms`` (0.5 px), ``max_noise_ratio`` (3), ``max_plateau_slope``
+        (0.06 of the contrast), ``outlier_k`` (5), ``max_outlier_frac`` (0.03), ``max_tail``
+        (0.25), ``direction_tolerance`` (15 deg), ``n_boot`` (500), ``seed`` (0, bootstrap).
 
     Returns
     -------

@@ -21,6 +21,7 @@ import xarray as xr
 
 from iqx.errors import HaloTooLargeError, InvalidParameterError
 from iqx.parallel.backend import as_scene, is_dask, with_data
+from iqx.parallel.chunks import regular_chunks_at_least
 
 __all__ = ["BOUNDARY_MODES", "Halo", "map_overlap_xr"]
 
@@ -60,14 +61,6 @@ def _check_halo(chunks: tuple[tuple[int, ...], ...], halo: Halo) -> list[str]:
         if depth and min(sizes) < depth:
             problems.append(f"{axis}: halo {depth} > smallest chunk {min(sizes)}")
     return problems
-
-
-def _chunks_at_least(size: int, chunk: int) -> tuple[int, ...]:
-    """Regular chunks of ``chunk`` whose last one is merged into its neighbour if too small."""
-    sizes = [chunk] * (size // chunk) + ([size % chunk] if size % chunk else [])
-    if len(sizes) > 1 and sizes[-1] < chunk:
-        sizes[-2] += sizes.pop()
-    return tuple(sizes)
 
 
 def map_overlap_xr(
@@ -135,8 +128,8 @@ def map_overlap_xr(
                 )
             data = data.rechunk(
                 {
-                    1: _chunks_at_least(ny, max(halo.y, max(data.chunks[1]))),
-                    2: _chunks_at_least(nx, max(halo.x, max(data.chunks[2]))),
+                    1: regular_chunks_at_least(ny, max(halo.y, max(data.chunks[1]))),
+                    2: regular_chunks_at_least(nx, max(halo.x, max(data.chunks[2]))),
                 }
             )
         out = data.map_overlap(

@@ -1,8 +1,8 @@
 """Block reductions, flox style: ``chunk`` per block, ``combine`` partials, ``finalize``.
 
 Blind metrics are sparse: a blockwise candidate search (with a small halo) returns a few
-small partial results per chunk, which are combined in a tree and finalised eagerly. Memory
-is bounded by the chunk size, never by the scene size.
+small partial results per chunk, which are combined as a chain in row-major order and
+finalised eagerly. Memory is bounded by the chunk size, never by the scene size.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from dask.highlevelgraph import HighLevelGraph
 
 from iqx.errors import HaloTooLargeError
 from iqx.parallel.backend import as_scene, is_dask
+from iqx.parallel.chunks import merge_chunks_for_halo
 from iqx.parallel.overlap import Halo
 
 __all__ = ["BlockInfo", "reduce_blocks", "reduce_blocks_leading"]
@@ -65,6 +66,7 @@ def reduce_blocks(
     extra: Sequence[xr.DataArray] = (),
     split_every: int = 8,
     compute: bool = True,
+    rechunk: bool = False,
 ) -> R | Any:
     """Reduce a scene block by block.
 
@@ -74,7 +76,13 @@ def reduce_blocks(
     ``finalize(partial)`` turns the last one into the answer.
 
     ``extra`` arrays (e.g. a validity mask) must have the image's shape and are chunked like
-    it. A NumPy-backed image is one block.
+    it (NumPy extras of a dask image included). A NumPy-backed image is one block.
+
+    A halo only reaches into neighbouring chunks, so along an axis with several chunks
+    every chunk must be at least ``halo`` pixels: otherwise :class:`HaloTooLargeError` is
+    raised, unless ``rechunk=True``, which merges the too-short chunks (typically the last,
+    e.g. a 1040-pixel axis in 1024-pixel chunks) into their neighbour and leaves the others
+    alone (:func:`iqx.parallel.chunks.merge_small_chunks`).
 
     For dask input each chunk task receives its own chunk plus copies of the thin halo
     strips of its neighbours (never a view that would keep a whole neighbour alive), and
@@ -84,11 +92,41 @@ def reduce_blocks(
     the scene size. ``combine`` must be associative (it always receives partials in
     row-major order).
 
+    Parameters
+    ----------
+    chunk : callable or dask.delayed.Delayed
+        ``chunk(block, info, *extra_blocks) -> partial``. May be a delayed value (e.g. a
+        ``functools.partial`` built by :func:`iqx.parallel.lazy_call` from a first pass).
+    combine : callable
+        ``combine(list_of_partials) -> partial``, associative.
+    finalize : callable
+        ``finalize(partial) -> result``.
+    image : xarray.DataArray
+        Scene ``(band, y, x)``; the band axis is always one chunk.
+    halo : int, (int, int) or Halo
+        Neighbour pixels each block is extended by.
+    extra : sequence of xarray.DataArray
+        Arrays of the image's shape passed block by block after ``info``.
+    split_every : int
+        Partials merged per ``combine`` call (the running result included).
+    compute : bool
+        Compute now, or return a delayed value.
+    rechunk : bool
+        Merge chunks thinner than the halo into their neighbour instead of raising.
+
     Returns
     -------
     The finalised result, or a ``dask.delayed.Delayed`` if ``compute=False``.
+
+    Raises
+    ------
+    HaloTooLargeError
+        If a chunk is thinner than the halo along an axis with several chunks and
+        ``rechunk`` is False.
     """
-    return _reduce(chunk, combine, finalize, image, halo, extra, split_every, compute, True)
+    return _reduce(
+        chunk, combine, finalize, image, halo, extra, split_every, compute, True, rechunk
+    )
 
 
 def reduce_blocks_leading(
@@ -101,6 +139,7 @@ def reduce_blocks_leading(
     extra: Sequence[xr.DataArray] = (),
     split_every: int = 8,
     compute: bool = True,
+    rechunk: bool = False,
 ) -> R | Any:
     """:func:`reduce_blocks` with a *leading* halo only: streaming memory for any scene.
 
@@ -120,9 +159,11 @@ def reduce_blocks_leading(
     with ``halo = 2``), and the last chunk along an axis also owns the items that reach
     the scene's end. Every item is then measured exactly once for any chunking.
 
-    Parameters and returns are those of :func:`reduce_blocks`.
+    Parameters, returns and ``rechunk`` are those of :func:`reduce_blocks`.
     """
-    return _reduce(chunk, combine, finalize, image, halo, extra, split_every, compute, False)
+    return _reduce(
+        chunk, combine, finalize, image, halo, extra, split_every, compute, False, rechunk
+    )
 
 
 def _reduce(
@@ -135,6 +176,7 @@ def _reduce(
     split_every: int,
     compute: bool,
     after: bool,
+    rechunk: bool = False,
 ) -> Any:
     image = as_scene(image)
     halo = Halo.of(halo)
@@ -147,7 +189,9 @@ def _reduce(
         return result if compute else dask.delayed(lambda r: r)(result)
 
     data = image.data.rechunk({0: -1})
-    arrays = [data] + [as_scene(e).data.rechunk(data.chunks) for e in extra]
+    if rechunk:
+        data = merge_chunks_for_halo(data, halo.y, halo.x)
+    arrays = [data] + [_like(as_scene(e).data, data) for e in extra]
     chunks_y, chunks_x = data.chunks[1], data.chunks[2]
     # a halo only reaches into neighbouring chunks: a single chunk along an axis needs none
     if (len(chunks_y) > 1 and min(chunks_y) < halo.y) or (
@@ -155,10 +199,17 @@ def _reduce(
     ):
         raise HaloTooLargeError(
             f"halo {halo} larger than the smallest chunk "
-            f"({min(chunks_y)} x {min(chunks_x)}); rechunk the scene"
+            f"({min(chunks_y)} x {min(chunks_x)}); rechunk the scene or pass rechunk=True"
         )
     result = _reduction_graph(chunk, combine, finalize, arrays, halo, (ny, nx), split_every, after)
     return result.compute() if compute else result
+
+
+def _like(array: Any, data: da.Array) -> da.Array:
+    """``array`` (dask or NumPy) as a dask array chunked like ``data``."""
+    if not isinstance(array, da.Array):
+        array = da.from_array(np.asarray(array), chunks=data.chunks)
+    return array.rechunk(data.chunks)
 
 
 def _side(offset: int, depth: int) -> slice:
