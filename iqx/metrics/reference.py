@@ -29,7 +29,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-import dask.array as da
 import numpy as np
 import xarray as xr
 
@@ -49,7 +48,18 @@ from iqx.kernels.similarity import (
     uniform_window,
     window_radius,
 )
-from iqx.parallel import BlockInfo, as_scene, is_dask, map_overlap_xr, reduce_blocks
+from iqx.parallel import (
+    BlockInfo,
+    as_scene,
+    coarsen_halve,
+    is_dask,
+    lazy_array,
+    map_overlap_xr,
+    merge_chunks_for_halo,
+    rechunk_like,
+    reduce_blocks,
+    to_dask_blocks,
+)
 from iqx.registry import register_metric
 
 __all__ = [
@@ -153,60 +163,21 @@ def _pair(reference: Any, test: Any) -> tuple[xr.DataArray, xr.DataArray]:
     return ref, tst
 
 
-class _Blocks:
-    """Read-only window onto a NumPy array for :func:`dask.array.from_array`.
-
-    ``from_array`` copies an ndarray it is given (and hashes it unless ``name=False``);
-    iqx computes NumPy input eagerly, so the chunks can simply be views.
-    """
-
-    def __init__(self, array: np.ndarray) -> None:
-        self.array = array
-        self.shape = array.shape
-        self.dtype = array.dtype
-        self.ndim = array.ndim
-
-    def __getitem__(self, index: Any) -> np.ndarray:
-        return self.array[index]
-
-
-def _as_dask(scene: xr.DataArray, like: da.Array | None = None) -> da.Array:
+def _as_dask(scene: xr.DataArray, like: Any = None) -> Any:
+    """The scene's data as a dask array (NumPy wrapped without a copy), one band chunk."""
     data = scene.data
-    if not isinstance(data, da.Array):
-        array = np.asarray(data)
-        data = da.from_array(
-            _Blocks(array),
-            chunks=like.chunks if like is not None else (-1, DEFAULT_CHUNK, DEFAULT_CHUNK),
-            name=False,
-            asarray=False,
-            fancy=False,
-            meta=np.empty((0,) * array.ndim, dtype=array.dtype),
-        )
+    if not is_dask(data):
+        chunks = like.chunks if like is not None else (-1, DEFAULT_CHUNK, DEFAULT_CHUNK)
+        data = to_dask_blocks(np.asarray(data), chunks)
     data = data.rechunk({0: -1})
     if like is not None:
         data = data.rechunk(like.chunks)
     return data
 
 
-def _merge_small(sizes: Sequence[int], minimum: int) -> tuple[int, ...]:
-    """Merge chunks smaller than ``minimum`` into their neighbour (explicit, documented)."""
-    out: list[int] = []
-    for s in sizes:
-        if out and (s < minimum or out[-1] < minimum):
-            out[-1] += s
-        else:
-            out.append(s)
-    return tuple(out)
-
-
-def _dask_pair(
-    ref: xr.DataArray, tst: xr.DataArray, min_chunk: int = 0
-) -> tuple[da.Array, da.Array]:
+def _dask_pair(ref: xr.DataArray, tst: xr.DataArray) -> tuple[Any, Any]:
+    """Both scenes as dask arrays chunked alike (NumPy input wrapped without a copy)."""
     a = _as_dask(ref)
-    if min_chunk:
-        a = a.rechunk(
-            {1: _merge_small(a.chunks[1], min_chunk), 2: _merge_small(a.chunks[2], min_chunk)}
-        )
     return a, _as_dask(tst, like=a)
 
 
@@ -251,10 +222,8 @@ def _validity(ref: xr.DataArray, tst: xr.DataArray, mask: Any) -> _Validity:
                 f"{ref.shape[1]}, {ref.shape[2]})"
             )
         m = scene.data
-        if isinstance(m, da.Array):
-            m = da.broadcast_to(m, ref.shape)
-        else:
-            m = np.broadcast_to(np.asarray(m), ref.shape)
+        # a dask mask stays lazy (NumPy's dispatch calls dask's broadcast_to)
+        m = np.broadcast_to(m if is_dask(m) else np.asarray(m), ref.shape)
     floating = any(np.issubdtype(s.dtype, np.floating) for s in (ref, tst))
     return _Validity(_nodata(ref), _nodata(tst), m, floating)
 
@@ -274,8 +243,8 @@ def _valid_elements(a: Any, b: Any, v: _Validity) -> Any:
             valid = part if valid is None else valid & part
     if v.mask is not None:
         mask = v.mask
-        if isinstance(a, da.Array):
-            mask = da.asarray(mask).rechunk(a.chunks)
+        if is_dask(a):
+            mask = rechunk_like(mask, a)
         valid = mask if valid is None else valid & mask
     return valid
 
@@ -383,14 +352,14 @@ def _identity(x: np.ndarray) -> np.ndarray:
 
 
 def _ssim_sums(
-    a: da.Array,
-    b: da.Array,
+    a: Any,
+    b: Any,
     win: _SSIMWindow,
     c1: float,
     c2: float,
     cs_only: bool,
     validity: _Validity | None = None,
-) -> da.Array:
+) -> Any:
     """Lazy ``(band, 2)`` array of (sum, count) of SSIM (or CS) over the validity region."""
     active = validity is not None and validity.active
     chunk = functools.partial(
@@ -405,18 +374,26 @@ def _ssim_sums(
     ref = xr.DataArray(a, dims=("band", "y", "x"))
     extra = [xr.DataArray(b, dims=("band", "y", "x"))]
     if active and validity.mask is not None:
-        mask = da.asarray(validity.mask).rechunk(a.chunks)
+        mask = rechunk_like(validity.mask, a)
         extra.append(xr.DataArray(mask, dims=("band", "y", "x")))
+    # chunks thinner than the window radius are merged into a neighbour (explicitly)
     delayed = reduce_blocks(
-        chunk, _sum_parts, _identity, ref, halo=win.radius, extra=tuple(extra), compute=False
+        chunk,
+        _sum_parts,
+        _identity,
+        ref,
+        halo=win.radius,
+        extra=tuple(extra),
+        compute=False,
+        rechunk=True,
     )
-    return da.from_delayed(delayed, shape=(a.shape[0], 2), dtype=np.float64)
+    return lazy_array(delayed, shape=(a.shape[0], 2), dtype=np.float64)
 
 
-def _mean_of(sums: da.Array) -> da.Array:
-    """``sum / count`` per band; NaN for a band without any counted pixel."""
+def _mean_of(sums: Any) -> Any:
+    """``sum / count`` per band; NaN for a band without any counted pixel (lazy for dask)."""
     count = sums[:, 1]
-    return da.where(count > 0, sums[:, 0] / da.maximum(count, 1), np.nan)
+    return np.where(count > 0, sums[:, 0] / np.maximum(count, 1), np.nan)
 
 
 def _check_size(shape: tuple[int, ...], win: _SSIMWindow, what: str) -> None:
@@ -519,7 +496,7 @@ def ssim(
     L = resolve_data_range(ref, tst, data_range)
     c1, c2 = ssim_constants(L, k1, k2)
     lazy = is_dask(ref) or is_dask(tst)
-    a, b = _dask_pair(ref, tst, min_chunk=win.radius)
+    a, b = _dask_pair(ref, tst)
     sums = _ssim_sums(a, b, win, c1, c2, cs_only=False, validity=_validity(ref, tst, mask))
     per_band = _mean_of(sums)
     ds = xr.Dataset(
@@ -535,24 +512,6 @@ def ssim(
 
 
 # -- MS-SSIM -------------------------------------------------------------------------------
-
-
-def _even(sizes: Sequence[int], total: int) -> tuple[int, ...]:
-    c = max(sizes)
-    c += c % 2
-    c = max(c, 2)
-    out = [c] * (total // c)
-    if total % c:
-        out.append(total % c)
-    return tuple(out)
-
-
-def _halve(a: da.Array) -> da.Array:
-    """2 x 2 block mean in float64; an odd trailing row/column is dropped."""
-    ny, nx = a.shape[1] // 2 * 2, a.shape[2] // 2 * 2
-    a = a[:, :ny, :nx].astype(np.float64)
-    a = a.rechunk({1: _even(a.chunks[1], ny), 2: _even(a.chunks[2], nx)})
-    return da.coarsen(np.mean, a, {1: 2, 2: 2})
 
 
 @register_metric(
@@ -626,14 +585,15 @@ def ms_ssim(
     terms = []
     for j in range(m):
         if j:
-            a, b = _halve(a), _halve(b)
-        mc = win.radius
-        a = a.rechunk({1: _merge_small(a.chunks[1], mc), 2: _merge_small(a.chunks[2], mc)})
+            a, b = coarsen_halve(a), coarsen_halve(b)
+        # merged chunks carry over to the next scale's halving (the layout is part of the
+        # arithmetic: keep it stable)
+        a = merge_chunks_for_halo(a, win.radius, win.radius)
         b = b.rechunk(a.chunks)
         sums = _ssim_sums(a, b, win, c1, c2, cs_only=j < m - 1)
         terms.append(sums[:, 0] / sums[:, 1])
-    cs = da.stack(terms, axis=1)  # (band, scale)
-    per_band = da.prod(da.maximum(cs, 0.0) ** w[None, :], axis=1)
+    cs = np.stack(terms, axis=1)  # (band, scale); lazy: NumPy dispatches to dask
+    per_band = np.prod(np.maximum(cs, 0.0) ** w[None, :], axis=1)
     ds = xr.Dataset(
         {
             "ms_ssim": ((), per_band.mean()),
@@ -675,8 +635,8 @@ class _SqErr:
 
 def _safe_div(num: Any, den: Any) -> Any:
     """``num / den`` where ``den > 0``, NaN elsewhere (no warning), NumPy or dask."""
-    if isinstance(num, da.Array) or isinstance(den, da.Array):
-        return da.where(den > 0, num / da.maximum(den, 1), np.nan)
+    if is_dask(num) or is_dask(den):
+        return np.where(den > 0, num / np.maximum(den, 1), np.nan)
     den = np.asarray(den)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(den > 0, num / np.maximum(den, 1), np.nan)
@@ -694,12 +654,11 @@ def _sq_err_stats(ref: xr.DataArray, tst: xr.DataArray, mask: Any) -> _SqErr:
         band = sq.mean(axis=(1, 2))
         count = np.full(a.shape[0], a.shape[1] * a.shape[2], dtype=np.int64)
         return _SqErr(band, band.mean(), count, lazy, a, b, None)
-    where = da.where if lazy else np.where
-    sse = where(valid, sq, 0.0).sum(axis=(1, 2))
+    sse = np.where(valid, sq, 0.0).sum(axis=(1, 2))
     count = valid.sum(axis=(1, 2)).astype(np.int64)
     band = _safe_div(sse, count)
     # equal counts (e.g. nothing masked): the band mean, bit for bit the unmasked value
-    pooled = where((count == count[0]).all(), band.mean(), _safe_div(sse.sum(), count.sum()))
+    pooled = np.where((count == count[0]).all(), band.mean(), _safe_div(sse.sum(), count.sum()))
     return _SqErr(band, pooled, count, lazy, a, b, valid)
 
 
@@ -712,7 +671,7 @@ def _psnr_db(mse_value: Any, data_range: float) -> Any:
     """``10 log10(L² / MSE)``; ``inf`` for a zero MSE without a warning, lazily for dask."""
     if isinstance(mse_value, xr.DataArray):
         return mse_value.copy(data=_psnr_db(mse_value.data, data_range))
-    if isinstance(mse_value, da.Array):
+    if is_dask(mse_value):
         return mse_value.map_blocks(_db_block, data_range, dtype=np.float64)
     return _db_block(mse_value, data_range)
 
@@ -861,8 +820,7 @@ def ergas(reference: Any, test: Any, *, ratio: float, mask: Any = None) -> xr.Da
     if st.valid is None:
         mean_ref = st.a.astype(np.float64).mean(axis=(1, 2))
     else:
-        where = da.where if lazy else np.where
-        total = where(st.valid, st.a.astype(np.float64), 0.0).sum(axis=(1, 2))
+        total = np.where(st.valid, st.a.astype(np.float64), 0.0).sum(axis=(1, 2))
         mean_ref = _safe_div(total, st.count)
     with np.errstate(divide="ignore"):
         value = 100.0 * ratio * np.sqrt((band / mean_ref**2).mean())
@@ -936,8 +894,7 @@ def sam(
     a, b = _dask_pair(ref, tst) if lazy else (np.asarray(ref.data), np.asarray(tst.data))
     elements = _valid_elements(a, b, _validity(ref, tst, mask))
     if elements is not None:  # invalid values never enter the sums
-        where = da.where if lazy else np.where
-        a, b = where(elements, a, 0), where(elements, b, 0)
+        a, b = np.where(elements, a, 0), np.where(elements, b, 0)
     angle, valid = _spectral_angle(a, b)
     if elements is not None:
         valid = valid & elements.all(axis=0)
@@ -971,7 +928,7 @@ def _coarsen_nanmean(arr: xr.DataArray, scene: xr.DataArray, tile: tuple[int, in
     """Tile means (NaN ignored) on a coarse grid with tile-centre coordinates."""
     ty, tx = tile
     data = arr.data
-    if isinstance(data, da.Array):
+    if is_dask(data):
         cy = max(ty, (max(data.chunks[1]) // ty) * ty)
         cx = max(tx, (max(data.chunks[2]) // tx) * tx)
         data = data.rechunk({1: cy, 2: cx})
@@ -1046,7 +1003,7 @@ def ssim_map(
     nb = ref.shape[0]
     if lazy:
         a, b = _dask_pair(ref, tst)
-        stacked = da.concatenate([a.astype(np.float64), b.astype(np.float64)], axis=0)
+        stacked = np.concatenate([a.astype(np.float64), b.astype(np.float64)], axis=0)
         stacked = stacked.rechunk({0: -1})
     else:
         stacked = np.concatenate(

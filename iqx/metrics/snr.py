@@ -26,8 +26,10 @@ chunk owns the blocks whose *last* pixel lies in its core (the last chunk along 
 owns those reaching the scene's end), and a leading halo of ``block - 1`` pixels (above and
 to the left only) lets it see them whole; so the answer is the same for NumPy input and for
 any chunking, and since a chunk needs only chunks read before it, peak memory is a few
-chunks per thread whatever the scene size. :func:`snr_map` evaluates :func:`snr` per tile
-through :func:`iqx.parallel.map_tiles_xr`.
+chunks per thread whatever the scene size. A chunk thinner than the halo (e.g. the last 16
+rows of a 1040-pixel scene in 1024-pixel chunks) is merged into its neighbour explicitly
+(``reduce_blocks_leading(..., rechunk=True)``), so no ordinary chunking fails.
+:func:`snr_map` evaluates :func:`snr` per tile through :func:`iqx.parallel.map_tiles_xr`.
 """
 
 from __future__ import annotations
@@ -47,7 +49,7 @@ from iqx.errors import InvalidParameterError, UnsupportedDtypeError
 from iqx.kernels import homogeneous as hk
 from iqx.kernels import noise_estimators as ne
 from iqx.metrics import _snr_iquaflow as iqf
-from iqx.parallel import as_scene, is_dask, map_tiles_xr, reduce_blocks_leading
+from iqx.parallel import as_scene, is_dask, lazy_call, map_tiles_xr, reduce_blocks_leading
 from iqx.registry import register_metric
 
 __all__ = ["DEFAULT_METHOD", "METHODS", "combine_bands", "flat_summary", "snr", "snr_map"]
@@ -749,38 +751,15 @@ def snr(
         ] * scene.sizes["band"]
         return _maybe_delayed(_to_dataset(results, scene, method, p), compute)
     halo = _lead_halo(method, p)
-    scene, extra = _merge_small_chunks(scene, extra, halo)
     if method == "hb":
         return _snr_hb(scene, extra, nodata, p, ctx, halo, compute)
     chunk = functools.partial(_chunk, method=method, params=p, nodata=nodata)
     fin = functools.partial(_finalize_all, method=method, p=p, ctx=ctx)
     res = reduce_blocks_leading(
-        chunk, _combine, fin, scene, halo=halo, extra=extra, compute=compute
+        chunk, _combine, fin, scene, halo=halo, extra=extra, compute=compute, rechunk=True
     )
     build = functools.partial(_build, scene=_template(scene), method=method, p=p, curve=curve)
-    return build(res) if compute else _delayed_apply(build, res)
-
-
-def _merge_small_chunks(scene: xr.DataArray, extra: tuple, halo: int) -> tuple:
-    """Explicitly merge chunks smaller than the halo into their neighbour (never silent data
-    movement beyond that: chunks already >= halo are left alone)."""
-    if not is_dask(scene):
-        return scene, extra
-    new = {}
-    for axis, dim in ((1, "y"), (2, "x")):
-        sizes = list(scene.data.chunks[axis])
-        if min(sizes) >= halo or len(sizes) == 1:
-            continue
-        merged: list[int] = []
-        for s in sizes:
-            if merged and (s < halo or merged[-1] < halo):
-                merged[-1] += s
-            else:
-                merged.append(s)
-        new[dim] = tuple(merged)
-    if not new:
-        return scene, extra
-    return scene.chunk(new), tuple(e.chunk(new) if is_dask(e) else e for e in extra)
+    return build(res) if compute else lazy_call(build, res)
 
 
 def _template(scene: xr.DataArray) -> xr.DataArray:
@@ -800,14 +779,8 @@ def _build(
     return _to_dataset(results, scene, method, p)
 
 
-def _delayed_apply(func: Any, *args: Any) -> Any:
-    import dask
-
-    return dask.delayed(func)(*args)
-
-
 def _maybe_delayed(ds: xr.Dataset, compute: bool) -> Any:
-    return ds if compute else _delayed_apply(lambda d: d, ds)
+    return ds if compute else lazy_call(_identity, ds)
 
 
 def _snr_hb(scene, extra, nodata, p, ctx, halo, compute):
@@ -823,22 +796,20 @@ def _snr_hb(scene, extra, nodata, p, ctx, halo, compute):
     tmpl = _template(scene)
     lazy = is_dask(scene)
     medians = reduce_blocks_leading(
-        chunk1, _combine, _hb_medians, scene, extra=extra, compute=not lazy
+        chunk1, _combine, _hb_medians, scene, extra=extra, compute=not lazy, rechunk=True
     )
     if lazy:  # pass 2 needs the global median: the chunk function itself is a delayed value
-        import dask
-
-        chunk2 = dask.delayed(functools.partial)(
-            _chunk, method="hb", params=p, nodata=nodata, medians=medians
+        chunk2 = lazy_call(
+            functools.partial, _chunk, method="hb", params=p, nodata=nodata, medians=medians
         )
     else:
         chunk2 = functools.partial(_chunk, method="hb", params=p, nodata=nodata, medians=medians)
     res = reduce_blocks_leading(
-        chunk2, _combine, _identity, scene, halo=halo, extra=extra, compute=not lazy
+        chunk2, _combine, _identity, scene, halo=halo, extra=extra, compute=not lazy, rechunk=True
     )
     if not lazy:
         return _maybe_delayed(_hb_build(res, medians, tmpl, p), compute)
-    out = _delayed_apply(_hb_build, res, medians, tmpl, p)
+    out = lazy_call(_hb_build, res, medians, tmpl, p)
     return out.compute() if compute else out
 
 

@@ -18,7 +18,7 @@ import xarray as xr
 
 from iqx.kernels.noise import add_noise_block
 from iqx.modifiers._base import Modifier, check_float, check_int, check_numeric, int_range
-from iqx.parallel import block_rng, is_dask, map_blocks_xr
+from iqx.parallel import block_rng, map_blocks_xr, recompute_independently
 from iqx.registry import register_modifier
 
 __all__ = ["GaussianNoise", "SNRNoise", "gaussian_noise", "snr_noise"]
@@ -40,20 +40,6 @@ def _std_normal_block(
     block: np.ndarray, *, block_id: tuple[int, ...], seed: int, dtype: Any
 ) -> np.ndarray:
     return _draw(block, block_id, seed).astype(dtype, copy=False)
-
-
-def _recomputed(image: xr.DataArray) -> xr.DataArray:
-    """The scene under new graph keys, so the mean pass reads it again.
-
-    Without this, every chunk would stay in memory until the global mean is known (the
-    noise step needs both); recomputing keeps memory bounded by a few chunks at the cost
-    of a second read of the scene.
-    """
-    if not is_dask(image):
-        return image
-    from dask.graph_manipulation import clone
-
-    return image.copy(data=clone(image.data, assume_layers=False))
 
 
 @register_modifier(
@@ -140,7 +126,7 @@ class SNRNoise(Modifier):
         lo, hi = int_range(image)
         p = self._params
         nodata = image.attrs.get("nodata")
-        src = _recomputed(image)
+        src = recompute_independently(image)
         valid = src if nodata is None else src.where(src != nodata)
         mean = valid.mean(dtype=np.float64)
         # snr_noise_sigma's formula on a lazy 0-d mean (independent noises add in quadrature)

@@ -4,10 +4,11 @@ Each axis is resampled with Pillow's convolution resampling (coefficients from
 :func:`iqx.kernels.resample.resample_coefficients`; pixel-area alignment, anti-aliased when
 downsampling): the x axis first, then y, accumulating in float64 in tap order exactly like
 Pillow does, so float32 results equal ``PIL.Image.resize`` on mode ``F`` images. Each output
-chunk is computed (numba) from the input window its taps read, with the same arithmetic as
-on the whole image, so the result is identical for NumPy input and for any chunking, and
-memory stays bounded by a few chunks (output chunks follow the input chunks, scaled). Integer outputs are rounded half to even and clipped to the
-data range; ``nearest`` copies samples unchanged.
+chunk is computed (numba) from the input window its taps read
+(:func:`iqx.parallel.map_regrid_xr`), with the same arithmetic as on the whole image, so the
+result is identical for NumPy input and for any chunking, and memory stays bounded by a few
+chunks (output chunks follow the input chunks, scaled). Integer outputs are rounded half to
+even and clipped to the data range; ``nearest`` copies samples unchanged.
 
 Georeferencing follows the grid: the affine ``transform``'s pixel terms are scaled by
 ``n_in / n_out`` per axis (the outer corner stays), ``x``/``y`` coordinates are recomputed at
@@ -16,8 +17,6 @@ the new pixel centres and ``attrs["gsd"]`` (if present) is scaled.
 
 from __future__ import annotations
 
-import functools
-import itertools
 from typing import Any, ClassVar
 
 import numpy as np
@@ -32,7 +31,7 @@ from iqx.modifiers._base import (
     check_numeric,
     int_range,
 )
-from iqx.parallel import is_dask
+from iqx.parallel import map_regrid_xr
 from iqx.registry import register_modifier
 
 __all__ = ["Resample", "resample", "resample_to_shape"]
@@ -42,60 +41,6 @@ def _tables(n_in: int, n_out: int, method: str) -> tuple[np.ndarray, np.ndarray]
     if n_in == n_out:  # Pillow skips an unchanged axis: identity taps give the same values
         return np.arange(n_in, dtype=np.int64)[:, None], np.ones((n_in, 1))
     return resample_coefficients(n_in, n_out, method)
-
-
-def _out_bounds(in_chunks: tuple[int, ...], n_in: int, n_out: int) -> list[int]:
-    bounds = np.concatenate([[0], np.cumsum(in_chunks)])
-    out = sorted({round(int(b) * n_out / n_in) for b in bounds} | {0, n_out})
-    return out
-
-
-def _regrid(data: Any, tables: dict[str, Any], lo: float, hi: float) -> Any:
-    """Dask: every output chunk is computed from the input window its taps read.
-
-    Output chunks follow the input chunks (scaled); each output chunk is one task on the
-    sliced window, so memory stays bounded by a few chunks and the arithmetic is the same
-    as on the whole image (chunk-invariant).
-    """
-    import dask.array as da
-
-    idx_y, w_y, idx_x, w_x = tables["y"] + tables["x"]
-    ny_o, nx_o = idx_y.shape[0], idx_x.shape[0]
-    yb = _out_bounds(data.chunks[1], data.shape[1], ny_o)
-    xb = _out_bounds(data.chunks[2], data.shape[2], nx_o)
-    band_blocks = []
-    b0 = 0
-    for cb in data.chunks[0]:
-        rows = []
-        for y0, y1 in itertools.pairwise(yb):
-            iy = idx_y[y0:y1]
-            ys0, ys1 = int(iy.min()), int(iy.max()) + 1
-            row = []
-            for x0, x1 in itertools.pairwise(xb):
-                ix = idx_x[x0:x1]
-                xs0, xs1 = int(ix.min()), int(ix.max()) + 1
-                window = data[b0 : b0 + cb, ys0:ys1, xs0:xs1].rechunk(-1)
-                fn = functools.partial(
-                    resample_window,
-                    idx_y=iy - ys0,
-                    w_y=w_y[y0:y1],
-                    idx_x=ix - xs0,
-                    w_x=w_x[x0:x1],
-                    lo=lo,
-                    hi=hi,
-                )
-                row.append(
-                    window.map_blocks(
-                        fn,
-                        chunks=(cb, y1 - y0, x1 - x0),
-                        dtype=data.dtype,
-                        meta=np.array((), dtype=data.dtype),
-                    )
-                )
-            rows.append(row)
-        band_blocks.append(da.block(rows))
-        b0 += cb
-    return band_blocks[0] if len(band_blocks) == 1 else da.concatenate(band_blocks, axis=0)
 
 
 def _new_coord(image: xr.DataArray, dim: str, n_out: int) -> np.ndarray | None:
@@ -123,11 +68,10 @@ def resample_to_shape(
     ny, nx = image.sizes["y"], image.sizes["x"]
     tables = {"y": _tables(ny, ny_out, method), "x": _tables(nx, nx_out, method)}
     lo, hi = int_range(image)
-    if is_dask(image):
-        res = _regrid(image.data, tables, lo, hi)
-    else:
-        (iy, wy), (ix, wx) = tables["y"], tables["x"]
-        res = resample_window(np.asarray(image.data), iy, wy, ix, wx, lo=lo, hi=hi)
+    # one task per output chunk, on the input window its taps read (chunk-invariant)
+    res = map_regrid_xr(
+        resample_window, image, y=tables["y"], x=tables["x"], kwargs={"lo": lo, "hi": hi}
+    ).data
     coords: dict[str, Any] = {}
     if "band" in image.coords:
         coords["band"] = image.coords["band"]

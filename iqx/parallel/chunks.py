@@ -38,7 +38,8 @@ def regular_chunks_at_least(size: int, chunk: int) -> tuple[int, ...]:
     """
     sizes = [chunk] * (size // chunk) + ([size % chunk] if size % chunk else [])
     if len(sizes) > 1 and sizes[-1] < chunk:
-        sizes[-2] += sizes.pop()
+        last = sizes.pop()  # (``sizes[-2] += sizes.pop()`` would index after the pop)
+        sizes[-1] += last
     return tuple(sizes)
 
 

@@ -90,17 +90,13 @@ def _regrid_dask(
                 ix = idx_x[x0:x1]
                 xs0, xs1 = int(ix.min()), int(ix.max()) + 1
                 window = data[b0 : b0 + cb, ys0:ys1, xs0:xs1].rechunk(-1)
+                tables_y = (iy - ys0, *(t[y0:y1] for t in rest_y))
+                tables_x = (ix - xs0, *(t[x0:x1] for t in rest_x))
                 fn = functools.partial(
-                    kernel,
-                    iy - ys0,
-                    *(t[y0:y1] for t in rest_y),
-                    ix - xs0,
-                    *(t[x0:x1] for t in rest_x),
-                    **kwargs,
+                    _call_on_window, kernel=kernel, args=(*tables_y, *tables_x), kwargs=kwargs
                 )
                 row.append(
                     window.map_blocks(
-                        _call_on_window,
                         fn,
                         chunks=(cb, y1 - y0, x1 - x0),
                         dtype=dtype,
@@ -113,9 +109,15 @@ def _regrid_dask(
     return band_blocks[0] if len(band_blocks) == 1 else da.concatenate(band_blocks, axis=0)
 
 
-def _call_on_window(window: np.ndarray, fn: Callable[..., np.ndarray]) -> np.ndarray:
-    """``fn`` is ``kernel`` with every argument but the window bound."""
-    return fn(window)
+def _call_on_window(
+    window: np.ndarray,
+    *,
+    kernel: Callable[..., np.ndarray],
+    args: tuple[np.ndarray, ...],
+    kwargs: dict[str, Any],
+) -> np.ndarray:
+    """``kernel(window, *args, **kwargs)``: the window first, then its sliced tables."""
+    return kernel(window, *args, **kwargs)
 
 
 def map_regrid_xr(
