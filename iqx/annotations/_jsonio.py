@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import json
-import math
 import os
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
+from iqx._json import to_jsonable
 from iqx.errors import AnnotationError, PathNotFoundError
 
 __all__ = ["read_json", "to_jsonable", "write_json", "write_text"]
@@ -41,23 +39,6 @@ def read_json(path: str | os.PathLike[str], what: str = "annotation file") -> An
         ) from exc
     except UnicodeDecodeError as exc:
         raise AnnotationError(f"{path}: {what} is not UTF-8 text ({exc})") from exc
-
-
-def to_jsonable(value: Any) -> Any:
-    """NumPy scalars/arrays, paths, sets and non-finite floats made JSON-safe (NaN -> None)."""
-    if isinstance(value, dict):
-        return {str(k): to_jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple | set | frozenset):
-        return [to_jsonable(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return to_jsonable(value.tolist())
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, os.PathLike):
-        return os.fspath(value)
-    return value
 
 
 def write_text(path: str | os.PathLike[str], text: str) -> Path:

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
-import math
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
+from iqx._json import to_jsonable
 from iqx.errors import DatasetLayoutError, InvalidParameterError
 from iqx.io._atomic import atomic_file
 
@@ -30,24 +28,6 @@ MANIFEST_NAME = "iqx_manifest.json"
 MANIFEST_VERSION = 1
 
 
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return _jsonable(value.tolist())
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, Path):
-        return str(value)
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if value is None or isinstance(value, bool | int | float | str):
-        return value
-    raise TypeError(f"{type(value).__name__} value {value!r} is not JSON-serialisable")
-
-
 def canonical_config(config: Mapping[str, Any], *, what: str = "config") -> dict[str, Any]:
     """``config`` as plain JSON types (NumPy scalars, tuples → lists), keys sorted.
 
@@ -56,7 +36,7 @@ def canonical_config(config: Mapping[str, Any], *, what: str = "config") -> dict
     if not isinstance(config, Mapping):
         raise InvalidParameterError(f"{what} must be a dict, got {type(config).__name__}")
     try:
-        return json.loads(json.dumps(_jsonable(config), sort_keys=True))
+        return json.loads(json.dumps(to_jsonable(config, strict=True), sort_keys=True))
     except TypeError as exc:
         raise InvalidParameterError(f"{what} must be JSON-serialisable: {exc}") from exc
 
@@ -85,7 +65,7 @@ def write_manifest(folder: str | os.PathLike[str], manifest: Mapping[str, Any]) 
     """Write ``manifest`` as ``<folder>/iqx_manifest.json`` atomically; return its path."""
     path = Path(folder) / MANIFEST_NAME
     try:
-        text = json.dumps(_jsonable(manifest), indent=2, allow_nan=False)
+        text = json.dumps(to_jsonable(manifest, strict=True), indent=2, allow_nan=False)
     except TypeError as exc:
         raise InvalidParameterError(f"{path}: manifest is not JSON-serialisable: {exc}") from exc
     with atomic_file(path, overwrite=True) as tmp:
