@@ -87,10 +87,7 @@ FORBIDDEN = {
 }
 
 # (file relative to the package, forbidden import it may still use) -- temporary exceptions
-ALLOWED = {
-    # TODO(lead): port sharpness to iqx.parallel helpers
-    ("metrics/sharpness.py", "dask"),
-}
+ALLOWED: set[tuple[str, str]] = set()
 
 
 def _imports(path: Path) -> set[str]:

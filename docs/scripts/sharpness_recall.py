@@ -47,9 +47,10 @@ def main() -> None:
     ]
     golden = json.loads((DATA / "iquaflow_fixtures/iquaflow_1.0.1_golden.json").read_text())
     print(
-        "| file | edges x/y/other | RER | FWHM | MTF@Nyq | MTF@Nyq/2 | time | IQUAFLOW edges | RER | FWHM | MTF@Nyq |"
+        "| file | edges x/y/other | RER | FWHM | MTF@Nyq | MTF@Nyq pooled [CI] | MTF@Nyq/2 | time "
+        "| IQUAFLOW edges | RER | FWHM | MTF@Nyq |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for f in files:
         img = read(f)
         t = time.perf_counter()
@@ -58,7 +59,15 @@ def main() -> None:
         n = "/".join(str(int(ds.n_edges.sel(direction=d).sum())) for d in ("x", "y", "other"))
         v = {
             o: float(np.nanmean(ds[o].sel(direction="all").values))
-            for o in ("rer", "fwhm", "mtf_nyquist", "mtf_half_nyquist")
+            for o in (
+                "rer",
+                "fwhm",
+                "mtf_nyquist",
+                "mtf_half_nyquist",
+                "mtf_nyquist_pooled",
+                "mtf_nyquist_pooled_ci_low",
+                "mtf_nyquist_pooled_ci_high",
+            )
         }
         g = ["–"] * 4
         key = next((k for k in golden["files"] if k.endswith(f.name)), None)
@@ -71,6 +80,8 @@ def main() -> None:
             ]
         print(
             f"| {f.name} | {n} | {v['rer']:.3f} | {v['fwhm']:.2f} | {v['mtf_nyquist']:.3f} | "
+            f"{v['mtf_nyquist_pooled']:.3f} [{v['mtf_nyquist_pooled_ci_low']:.3f}, "
+            f"{v['mtf_nyquist_pooled_ci_high']:.3f}] | "
             f"{v['mtf_half_nyquist']:.3f} | {dt:.1f} s | " + " | ".join(g) + " |"
         )
 

@@ -27,6 +27,8 @@ __all__ = [
     "cell_seeds",
     "seed_score",
     "sobel",
+    "greedy_nms",
+    "overlap_components",
     "trace_candidates",
 ]
 
@@ -82,6 +84,30 @@ def sobel(img: np.ndarray, valid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 @ngjit
+def _row_sums(
+    gyr: np.ndarray,
+    gxr: np.ndarray,
+    radius: int,
+    a_out: np.ndarray,
+    b_out: np.ndarray,
+    d_out: np.ndarray,
+) -> None:
+    """Structure-tensor sums of one row over ``2 radius + 1`` columns."""
+    nx = gyr.shape[0]
+    for c in range(radius, nx - radius):
+        a = 0.0
+        b = 0.0
+        d = 0.0
+        for q in range(c - radius, c + radius + 1):
+            a += gyr[q] * gyr[q]
+            b += gxr[q] * gxr[q]
+            d += gyr[q] * gxr[q]
+        a_out[c] = a
+        b_out[c] = b
+        d_out[c] = d
+
+
+@ngjit
 def seed_score(gy: np.ndarray, gx: np.ndarray, radius: int) -> np.ndarray:
     """Edge-likeness of every pixel: gradient magnitude x orientation coherence.
 
@@ -93,25 +119,23 @@ def seed_score(gy: np.ndarray, gx: np.ndarray, radius: int) -> np.ndarray:
     """
     ny, nx = gy.shape
     mag = np.sqrt(gy * gy + gx * gx)
-    # separable box sums of the structure tensor
-    jyy = np.zeros((ny, nx))
-    jxx = np.zeros((ny, nx))
-    jxy = np.zeros((ny, nx))
-    for r in range(ny):
-        for c in range(radius, nx - radius):
-            a = 0.0
-            b = 0.0
-            d = 0.0
-            for q in range(c - radius, c + radius + 1):
-                a += gy[r, q] * gy[r, q]
-                b += gx[r, q] * gx[r, q]
-                d += gy[r, q] * gx[r, q]
-            jyy[r, c] = a
-            jxx[r, c] = b
-            jxy[r, c] = d
+    # separable box sums of the structure tensor: row sums over 2 radius + 1 columns in a
+    # ring buffer of 2 radius + 1 rows (memory O(nx), same summation order as full maps)
+    k = 2 * radius + 1
+    jyy = np.zeros((k, nx))
+    jxx = np.zeros((k, nx))
+    jxy = np.zeros((k, nx))
     out = np.zeros((ny, nx), np.float32)
-    for r in range(max(radius, 1), ny - max(radius, 1)):
-        for c in range(max(radius, 1), nx - max(radius, 1)):
+    e = max(radius, 1)
+    slots = np.empty(k, np.int64)
+    done = 0  # rows whose sums are in the buffer: [done - k, done)
+    for r in range(e, ny - e):
+        while done <= r + radius:
+            _row_sums(gy[done], gx[done], radius, jyy[done % k], jxx[done % k], jxy[done % k])
+            done += 1
+        for i in range(k):
+            slots[i] = (r - radius + i) % k
+        for c in range(e, nx - e):
             m = mag[r, c]
             if m == 0.0:
                 continue
@@ -127,7 +151,8 @@ def seed_score(gy: np.ndarray, gx: np.ndarray, radius: int) -> np.ndarray:
             a = 0.0
             b = 0.0
             d = 0.0
-            for q in range(r - radius, r + radius + 1):
+            for i in range(k):
+                q = slots[i]
                 a += jyy[q, c]
                 b += jxx[q, c]
                 d += jxy[q, c]
@@ -429,3 +454,151 @@ def trace_candidates(
         elif rms > max_rms:
             out[k, 9] = 2
     return out
+
+
+# ---------------------------------------------------------------------------------------
+# de-duplication of overlapping measurements (non-maximum suppression)
+# ---------------------------------------------------------------------------------------
+@ngjit
+def _clash(
+    i: int,
+    j: int,
+    geo: np.ndarray,
+    cos_max: float,
+    halfwidth: float,
+) -> bool:
+    """Does segment ``i`` overlap the (kept) segment ``j``? Same band, directions within
+    ``acos(cos_max)``, centre of ``i`` within ``halfwidth`` of ``j``'s line across it and
+    the two overlapping along it (measured in ``j``'s frame)."""
+    if geo[i, 6] != geo[j, 6]:
+        return False
+    tyj = geo[j, 2]
+    txj = geo[j, 3]
+    if abs(geo[i, 2] * tyj + geo[i, 3] * txj) < cos_max:
+        return False
+    dy = geo[i, 0] - geo[j, 0]
+    dx = geo[i, 1] - geo[j, 1]
+    along = abs(dy * tyj + dx * txj)
+    across = abs(dy * txj - dx * tyj)
+    return across < halfwidth and along < geo[i, 4] + geo[j, 4]
+
+
+@ngjit
+def _buckets(geo: np.ndarray, size: float) -> tuple[np.ndarray, np.ndarray, int, int]:
+    """Grid-hash bucket ``(row, col)`` of each segment centre (buckets of ``size`` px)."""
+    n = geo.shape[0]
+    y0 = 1e300
+    x0 = 1e300
+    y1 = -1e300
+    x1 = -1e300
+    for i in range(n):
+        y0 = min(y0, geo[i, 0])
+        x0 = min(x0, geo[i, 1])
+        y1 = max(y1, geo[i, 0])
+        x1 = max(x1, geo[i, 1])
+    by = np.empty(n, np.int64)
+    bx = np.empty(n, np.int64)
+    for i in range(n):
+        by[i] = int((geo[i, 0] - y0) / size)
+        bx[i] = int((geo[i, 1] - x0) / size)
+    nby = int((y1 - y0) / size) + 1 if n else 0
+    nbx = int((x1 - x0) / size) + 1 if n else 0
+    return by, bx, nby, nbx
+
+
+@ngjit
+def greedy_nms(
+    geo: np.ndarray, order: np.ndarray, cos_max: float, halfwidth: float, reach: float
+) -> np.ndarray:
+    """Greedy non-maximum suppression of segments, in ``order``.
+
+    Parameters
+    ----------
+    geo : ndarray, shape (n, 7)
+        ``cy, cx, ty, tx, half_length, status, band`` per segment.
+    order : ndarray of int64
+        Visiting order (best first); a segment is kept unless it overlaps (:func:`_clash`)
+        a segment kept before it.
+    cos_max, halfwidth : float
+        Direction and across-distance limits of an overlap.
+    reach : float
+        Upper bound of the centre distance of two overlapping segments (grid-hash size).
+
+    Returns
+    -------
+    ndarray of bool
+        Kept segments.
+    """
+    n = geo.shape[0]
+    kept = np.zeros(n, np.bool_)
+    if n == 0:
+        return kept
+    by, bx, nby, nbx = _buckets(geo, reach)
+    head = np.full(nby * nbx, -1, np.int64)
+    nxt = np.full(n, -1, np.int64)
+    for i in order:
+        clash = False
+        for yy in range(max(by[i] - 1, 0), min(by[i] + 2, nby)):
+            for xx in range(max(bx[i] - 1, 0), min(bx[i] + 2, nbx)):
+                j = head[yy * nbx + xx]
+                while j >= 0:
+                    if _clash(i, j, geo, cos_max, halfwidth):
+                        clash = True
+                        break
+                    j = nxt[j]
+                if clash:
+                    break
+            if clash:
+                break
+        if not clash:
+            kept[i] = True
+            b = by[i] * nbx + bx[i]
+            nxt[i] = head[b]
+            head[b] = i
+    return kept
+
+
+@ngjit
+def _find(parent: np.ndarray, i: int) -> int:
+    while parent[i] != i:
+        parent[i] = parent[parent[i]]
+        i = parent[i]
+    return i
+
+
+@ngjit
+def overlap_components(
+    geo: np.ndarray, cos_max: float, halfwidth: float, reach: float
+) -> np.ndarray:
+    """Connected components of the overlap graph (either direction of :func:`_clash`).
+
+    Greedy suppression restricted to one component gives the same answer as over the whole
+    set, so components can be settled independently (and early, once no later segment can
+    join them). Returns a component label (a representative index) per segment.
+    """
+    n = geo.shape[0]
+    parent = np.arange(n)
+    if n == 0:
+        return parent
+    by, bx, nby, nbx = _buckets(geo, reach)
+    head = np.full(nby * nbx, -1, np.int64)
+    nxt = np.full(n, -1, np.int64)
+    for i in range(n):
+        for yy in range(max(by[i] - 1, 0), min(by[i] + 2, nby)):
+            for xx in range(max(bx[i] - 1, 0), min(bx[i] + 2, nbx)):
+                j = head[yy * nbx + xx]
+                while j >= 0:
+                    if _clash(i, j, geo, cos_max, halfwidth) or _clash(
+                        j, i, geo, cos_max, halfwidth
+                    ):
+                        ri = _find(parent, i)
+                        rj = _find(parent, j)
+                        if ri != rj:
+                            parent[max(ri, rj)] = min(ri, rj)
+                    j = nxt[j]
+        b = by[i] * nbx + bx[i]
+        nxt[i] = head[b]
+        head[b] = i
+    for i in range(n):
+        parent[i] = _find(parent, i)
+    return parent

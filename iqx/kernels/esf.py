@@ -24,13 +24,14 @@ Pure NumPy + numba (ISO 12233 / sfrmat style, measured along the edge normal):
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
 
 from iqx.kernels._numba import ngjit
 
-__all__ = ["RES_FIELDS", "STATUS", "measure_candidates", "sg_coefficients"]
+__all__ = ["RES_FIELDS", "STATUS", "dft_tables", "measure_candidates", "sg_coefficients"]
 
 #: Reason codes of the per-edge ``status`` column.
 STATUS = {
@@ -74,8 +75,67 @@ RES_FIELDS = (
     "mtf50",
     "n_pixels",
     "mtf_nyquist_signed",  # debiased power not clipped at 0: sign(p) sqrt(|p|)
+    "otf_nyquist_re",  # corrected OTF at 0.5 cy/px (phase at the ESF 50 % point), real part
+    "otf_nyquist_im",  # imaginary part
+    "noise_power_nyquist",  # noise power of that OTF value (its expected |.|^2 bias)
 )
 _NF = len(RES_FIELDS)
+
+
+_DF = 0.025  # step of the regular frequency grid of the per-edge OTF (cy/px)
+
+
+@functools.lru_cache(maxsize=16)
+def _dft_tables(oversamplings: tuple, halfwidth: int, freqs: tuple) -> tuple:
+    n_os = len(oversamplings)
+    nl = 2 * halfwidth * max(oversamplings) - 1
+    nk = int(2.0 / _DF + 0.5) + 1
+    f = np.asarray(freqs, dtype=np.float64)
+    sig_max = 2.0 * halfwidth / 2.5631
+    nx = int(2.0 * (3.0 * sig_max + 1.0) * 2 * max(oversamplings)) + 2
+    cg = np.zeros((n_os, nl, nk))
+    sg = np.zeros((n_os, nl, nk))
+    cf = np.zeros((n_os, nl, len(f)))
+    sf = np.zeros((n_os, nl, len(f)))
+    corr_g = np.ones((n_os, nk))
+    corr_f = np.ones((n_os, len(f)))
+    ec = np.zeros((n_os, nk, nx))
+    es = np.zeros((n_os, nk, nx))
+    fg = np.arange(nk) * _DF
+    for i, o in enumerate(oversamplings):
+        delta = 1.0 / o
+        j = np.arange(nl)[:, None] * delta
+        cg[i] = np.cos(2.0 * np.pi * fg[None, :] * j)
+        sg[i] = np.sin(2.0 * np.pi * fg[None, :] * j)
+        cf[i] = np.cos(2.0 * np.pi * f[None, :] * j)
+        sf[i] = np.sin(2.0 * np.pi * f[None, :] * j)
+        for arr, fr in ((corr_g, fg), (corr_f, f)):
+            a = np.pi * fr * delta
+            with np.errstate(invalid="ignore", divide="ignore"):
+                arr[i] = np.where(fr > 0.0, (np.sin(a) / a) ** 2, 1.0)
+        x = np.arange(nx) * (0.5 * delta)
+        ec[i] = np.cos(2.0 * np.pi * fg[:, None] * x[None, :])
+        es[i] = np.sin(2.0 * np.pi * fg[:, None] * x[None, :])
+    out = (cg, sg, corr_g, cf, sf, corr_f, ec, es)
+    for a in out:
+        a.setflags(write=False)
+    return out
+
+
+def dft_tables(oversamplings: np.ndarray, halfwidth: int, freqs: np.ndarray) -> tuple:
+    """Cosine/sine kernels of the per-edge DFTs for :func:`measure_candidates` (cached).
+
+    For each oversampling ``os`` (bin width ``delta = 1/os``): ``cos/sin(2 pi f j delta)``
+    for the regular grid ``f = 0, 0.025, ... 2`` cy/px and for ``freqs``, the bin-box and
+    difference-filter corrections ``sinc(f delta)^2``, and ``cos/sin(2 pi f i delta/2)``
+    for the LSF rebuilt on a half-bin grid (FWHM). Read-only, a few MB, built once per
+    process and parameter set.
+    """
+    return _dft_tables(
+        tuple(int(o) for o in oversamplings),
+        int(halfwidth),
+        tuple(float(v) for v in np.asarray(freqs, dtype=np.float64)),
+    )
 
 
 @ngjit
@@ -327,6 +387,7 @@ def measure_candidates(
     max_outlier_frac: float,
     max_tail: float,
     max_fit_rms: float,
+    tables: tuple,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Measure every candidate of :func:`iqx.kernels.edges.trace_candidates` with status 0.
 
@@ -352,15 +413,20 @@ def measure_candidates(
         Frequencies (cycles/px) of the returned MTF curves.
     min_snr, max_noise_ratio, max_plateau_slope, outlier_k, max_outlier_frac, max_tail, max_fit_rms : float
         Gate thresholds (see :func:`iqx.metrics.sharpness`).
+    tables : tuple of ndarray
+        :func:`dft_tables` ``(oversamplings, halfwidth, freqs)``: the DFT kernels of every
+        bin width (the per-edge DFTs are then matrix products, no trigonometry per term).
 
     Returns
     -------
     res : ndarray, shape (n, len(RES_FIELDS))
     curves : ndarray of float32, shape (n, len(freqs))
-        Per-edge MTF (NaN when not measured).
+        Per-edge MTF, *signed*: ``sign(P) sqrt(|P|)`` of the noise-debiased power ``P``
+        (clip at 0 for the MTF); NaN when not measured.
     esfs : ndarray of float32, shape (n, 2 * H * 8)
         Per-edge normalised ESF on the grid of its bin width (NaN padded).
     """
+    t_cg, t_sg, t_corr_g, t_cf, t_sf, t_corr_f, lv_c, lv_s = tables
     n = cand.shape[0]
     H = float(halfwidth)
     nmax = 2 * halfwidth * 8
@@ -538,6 +604,7 @@ def measure_candidates(
             continue
         # variable oversampling: finest bin width with no empty bin
         os = 0
+        oi = 0
         for q in range(oversamplings.shape[0]):
             o = oversamplings[q]
             nb = int(2 * halfwidth * o)
@@ -548,6 +615,7 @@ def measure_candidates(
                     cnt[b] += 1
             if cnt.min() >= 1:
                 os = o
+                oi = q
                 break
         if os == 0:
             res[k, 0] = 6
@@ -741,38 +809,57 @@ def measure_candidates(
         df = 0.025
         fmax = min(2.0, 0.4 / delta)
         nk = int(fmax / df + 0.5) + 1
+        nf = freqs.shape[0]
+        # DFTs of the windowed LSF on the regular grid and at ``freqs``: matrix products with
+        # the tables (sum_j v_j exp(-2 pi i f j delta)), then the phase of the first sample
+        va_ = np.zeros(nk)
+        vb_ = np.zeros(nk)
+        fa_ = np.zeros(nf)
+        fb_ = np.zeros(nf)
+        for j in range(nl):
+            v = lsf[j] * w[j]
+            if v == 0.0:
+                continue
+            for q in range(nk):
+                va_[q] += v * t_cg[oi, j, q]
+                vb_[q] += v * t_sg[oi, j, q]
+            for q in range(nf):
+                fa_[q] += v * t_cf[oi, j, q]
+                fb_[q] += v * t_sf[oi, j, q]
         ore = np.empty(nk)
         oim = np.empty(nk)
         mtf = np.empty(nk)
+        nyq_p2 = 0.0
         for q in range(nk):
             f = q * df
-            re, im = _dft(lsf, w, xl_[0], delta, f)
-            vn = (va - 2.0 * vb * math.cos(2.0 * math.pi * f * delta)) / (delta * delta)
-            corr = 1.0
-            if f > 0.0:
-                a = math.pi * f * delta
-                corr = (math.sin(a) / a) ** 2
+            ph = 2.0 * math.pi * f * xl_[0]
+            cph = math.cos(ph)
+            sph = math.sin(ph)
+            re = va_[q] * cph - vb_[q] * sph
+            im = -va_[q] * sph - vb_[q] * cph
+            vn = (va - 2.0 * vb * t_cg[oi, 1, q]) / (delta * delta)
+            corr = t_corr_g[oi, q]
             ore[q] = re / dc / corr
             oim[q] = im / dc / corr
             p2 = (re * re + im * im - vn) / (dc * dc)
             mtf[q] = math.sqrt(p2) / corr if p2 > 0.0 else 0.0
-        for q in range(freqs.shape[0]):
-            f = freqs[q]
-            re, im = _dft(lsf, w, xl_[0], delta, f)
-            vn = (va - 2.0 * vb * math.cos(2.0 * math.pi * f * delta)) / (delta * delta)
-            corr = 1.0
-            if f > 0.0:
-                a = math.pi * f * delta
-                corr = (math.sin(a) / a) ** 2
+            if q == 20:  # 0.5 cy/px
+                nyq_p2 = p2
+                res[k, 22] = ore[q]
+                res[k, 23] = oim[q]
+                res[k, 24] = vn / (dc * dc) / (corr * corr)
+        for q in range(nf):
+            ph = 2.0 * math.pi * freqs[q] * xl_[0]
+            cph = math.cos(ph)
+            sph = math.sin(ph)
+            re = fa_[q] * cph - fb_[q] * sph
+            im = -fa_[q] * sph - fb_[q] * cph
+            vn = (va - 2.0 * vb * t_cf[oi, 1, q]) / (delta * delta)
             p2 = (re * re + im * im - vn) / (dc * dc)
-            curves[k, q] = math.sqrt(p2) / corr if p2 > 0.0 else 0.0
+            curves[k, q] = math.copysign(math.sqrt(abs(p2)), p2) / t_corr_f[oi, q]
         res[k, 17] = mtf[10]
         res[k, 18] = mtf[20]
-        re, im = _dft(lsf, w, xl_[0], delta, 0.5)
-        vn = (va - 2.0 * vb * math.cos(math.pi * delta)) / (delta * delta)
-        p2 = (re * re + im * im - vn) / (dc * dc)
-        a = 0.5 * math.pi * delta
-        res[k, 21] = math.copysign(math.sqrt(abs(p2)), p2) / (math.sin(a) / a) ** 2
+        res[k, 21] = math.copysign(math.sqrt(abs(nyq_p2)), nyq_p2) / t_corr_g[oi, 20]
         for q in range(1, nk):
             if mtf[q] < 0.5:
                 f_lo = (q - 1) * df
@@ -807,6 +894,7 @@ def measure_candidates(
         step = 0.5 * delta
         nxs = int(2.0 * xs / step) + 1
         lv = np.zeros(nxs)
+        tabled = nxs <= lv_c.shape[2]
         for q in range(nk):
             f = q * df
             g = math.exp(-2.0 * math.pi * math.pi * s * s * f * f)
@@ -816,6 +904,13 @@ def measure_candidates(
             ph0 = -2.0 * math.pi * f * xs
             zr = math.cos(ph0)
             zi = math.sin(ph0)
+            if tabled:
+                # (cr + i ci) exp(i ph0) exp(2 pi i f i step), the last factor tabled
+                ar = cr * zr - ci * zi
+                ai = cr * zi + ci * zr
+                for i in range(nxs):
+                    lv[i] += ar * lv_c[oi, q, i] - ai * lv_s[oi, q, i]
+                continue
             rr = math.cos(2.0 * math.pi * f * step)
             ri = math.sin(2.0 * math.pi * f * step)
             for i in range(nxs):

@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 import xarray as xr
 
-from iqx.errors import HaloTooLargeError, InvalidParameterError, UnsupportedDtypeError
+from iqx.errors import InvalidParameterError, UnsupportedDtypeError
 from iqx.metrics import sharpness, sharpness_map
 from iqx.metrics.sharpness import flat_summary, sharpness_halo
 from iqx.registry import metrics
@@ -89,9 +89,22 @@ def test_under_distributed_client(scene, eager, dask_client):
     pd.testing.assert_frame_equal(res.edges, eager.edges, check_exact=True)
 
 
-def test_halo_too_large_raises(scene):
-    with pytest.raises(HaloTooLargeError):
-        sharpness(da.from_array(scene, chunks=32))
+def test_chunks_thinner_than_the_halo_are_merged(scene, eager):
+    """Chunks below the 65-px halo (here all of them) are merged instead of raising."""
+    assert sharpness_halo() > 32
+    res = sharpness(da.from_array(scene, chunks=32))
+    pd.testing.assert_frame_equal(res.edges, eager.edges, check_exact=True)
+
+
+def test_short_last_chunk_is_measured():
+    """An ordinary 1040^2 image in 1024-px chunks (last chunk 16 px < halo) is measured,
+    identically to the NumPy path."""
+    img = parcel_scene(1040, sigma=SIGMA, snr=80, seed=7)
+    ref = sharpness(img)
+    res = sharpness(da.from_array(img, chunks=1024))
+    assert len(ref.edges) > 100
+    pd.testing.assert_frame_equal(res.edges, ref.edges, check_exact=True)
+    assert res.rejected == ref.rejected
 
 
 def test_directions():
@@ -282,3 +295,36 @@ def test_jpeg_block_boundaries_are_not_edges():
     flat = np.clip(120 + 4 * rng.standard_normal((256, 256)), 0, 255).astype(np.uint8)
     res = sharpness(_jpeg(flat, 10))
     assert len(res.edges) == 0, res.edges[["x", "y", "angle", "rer", "edge_snr"]]
+
+
+# ---------------------------------------------------------------- pooled MTF at Nyquist
+@pytest.mark.parametrize("sigma", [0.6, 0.8])
+def test_pooled_mtf_nyquist_matches_truth(sigma):
+    """Pooled MTF@Nyq per direction (from the mean OTF at Nyquist over edges) is within
+    0.02 of the analytic truth on a multi-edge scene, with a CI that holds it."""
+    img = parcel_scene(768, sigma=sigma, snr=60, seed=11)
+    res = sharpness(img)
+    t = edge_truth(sigma)
+    ds = res.dataset.sel(band=1)
+    for d in ("x", "y", "other", "all"):
+        n = int(ds.n_edges.sel(direction=d))
+        v = float(ds.mtf_nyquist_pooled.sel(direction=d))
+        assert n >= 5, d
+        assert abs(v - t.mtf_nyquist) < 0.02, (d, v, t.mtf_nyquist)
+        lo = float(ds.mtf_nyquist_pooled_ci_low.sel(direction=d))
+        hi = float(ds.mtf_nyquist_pooled_ci_high.sel(direction=d))
+        assert lo <= v <= hi
+
+
+def test_flat_summary_uses_pooled_nyquist_from_5_edges(scene, eager):
+    s = eager.flat_summary()
+    ds = eager.dataset.sel(band=1)
+    for d in ("x", "y"):
+        assert int(ds.n_edges.sel(direction=d)) >= 5
+        assert s[f"mtf_nyquist_{d}"] == float(ds.mtf_nyquist_pooled.sel(direction=d))
+    # fewer than 5 edges: the median of the per-edge values
+    one = sharpness(slanted_edge(160, angle=5.0, sigma=0.7, snr=100, seed=1), max_length=140)
+    assert len(one.edges) == 1
+    assert one.flat_summary()["mtf_nyquist_x"] == float(
+        one.dataset.mtf_nyquist.sel(band=1, direction="x")
+    )
