@@ -3,10 +3,15 @@
 Run once by hand: ``python -m benchmarks.bench_reference`` prints, for each window, the best
 of 3 iqx runs (lazy 1024² chunks, and NumPy input with iqx's default chunking) against one
 skimage run in the same process, and the speed-up. The issue's target is >= 15x.
+
+``python -m benchmarks.bench_reference errors`` prints best-of-5 times of the single-pass
+error metrics: PSNR on the 4096² pair against skimage's (target: not slower), and MSE,
+ERGAS and SAM on a 4-band 2048² float32 pair (dask 1024² chunks and NumPy input).
 """
 
 from __future__ import annotations
 
+import sys
 import time
 
 import dask.array as da
@@ -91,6 +96,81 @@ class PSNR:
 
         peak_signal_noise_ratio(self.ref, self.test, data_range=1.0)
 
+    def time_iqx_psnr_numpy(self) -> None:
+        from iqx.metrics import psnr
+
+        psnr(self.ref, self.test, data_range=1.0)
+
+
+def _bands_pair(n: int, nbands: int = 4) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(1)
+    ref = rng.uniform(10, 20, (nbands, n, n)).astype(np.float32)
+    test = (ref * (1 + 0.05 * rng.standard_normal(ref.shape))).astype(np.float32)
+    return ref, test
+
+
+#: keyword arguments of the error metrics timed on the 4-band pair
+ERROR_METRICS = {"mse": {}, "ergas": {"ratio": 0.25}, "sam": {}}
+
+
+class ErrorMetrics:
+    """iqx mse / ergas / sam on a 4-band 2048² float32 pair (single-pass block sums)."""
+
+    params = tuple(ERROR_METRICS)
+    param_names = ("metric",)
+
+    def setup(self, metric: str) -> None:
+        import iqx.metrics
+
+        self.ref, self.test = _bands_pair(size(2048))
+        c = chunk(1024)
+        self.lazy_ref = da.from_array(self.ref, chunks=(-1, c, c))
+        self.lazy_test = da.from_array(self.test, chunks=(-1, c, c))
+        self.func = getattr(iqx.metrics, metric)
+        self.kw = ERROR_METRICS[metric]
+        self.func(self.ref[:, :64, :64], self.test[:, :64, :64], **self.kw)  # JIT
+
+    def time_iqx(self, metric: str) -> None:
+        self.func(self.lazy_ref, self.lazy_test, **self.kw).compute()
+
+    def time_iqx_numpy(self, metric: str) -> None:
+        self.func(self.ref, self.test, **self.kw)
+
+
+def main_errors(repeat: int = 5) -> None:  # pragma: no cover - manual measurement
+    """Best of ``repeat`` runs: PSNR vs skimage (4096²), then mse/ergas/sam (4 x 2048²)."""
+    from skimage.metrics import peak_signal_noise_ratio
+
+    import iqx.metrics
+    from iqx.metrics import psnr
+
+    n = size(4096)
+    ref, test = _pair(n)
+    lr, lt = da.from_array(ref, chunks=chunk(1024)), da.from_array(test, chunks=chunk(1024))
+    psnr(lr, lt, data_range=1.0).compute()  # JIT, imports
+    psnr(ref, test, data_range=1.0)
+    sk = min(_timed(lambda: peak_signal_noise_ratio(ref, test, data_range=1.0)) for _ in range(5))
+    lazy = min(_timed(lambda: psnr(lr, lt, data_range=1.0).compute()) for _ in range(repeat))
+    eager = min(_timed(lambda: psnr(ref, test, data_range=1.0)) for _ in range(repeat))
+    print(
+        f"psnr {n}² float32: skimage {1e3 * sk:.1f} ms; iqx dask 1024² chunks "
+        f"{1e3 * lazy:.1f} ms (x{sk / lazy:.2f}), NumPy input {1e3 * eager:.1f} ms "
+        f"(x{sk / eager:.2f})"
+    )
+    m = size(2048)
+    r4, t4 = _bands_pair(m)
+    c = chunk(1024)
+    l4r, l4t = da.from_array(r4, chunks=(-1, c, c)), da.from_array(t4, chunks=(-1, c, c))
+    for name, kw in ERROR_METRICS.items():
+        func = getattr(iqx.metrics, name)
+        func(l4r, l4t, **kw).compute()
+        lazy = min(_timed(lambda f=func, kw=kw: f(l4r, l4t, **kw).compute()) for _ in range(repeat))
+        eager = min(_timed(lambda f=func, kw=kw: f(r4, t4, **kw)) for _ in range(repeat))
+        print(
+            f"{name} 4 x {m}² float32: iqx dask 1024² chunks {1e3 * lazy:.1f} ms, "
+            f"NumPy input {1e3 * eager:.1f} ms"
+        )
+
 
 def main() -> None:  # pragma: no cover - manual measurement
     from skimage.metrics import structural_similarity
@@ -128,4 +208,4 @@ def _timed(func) -> float:  # pragma: no cover
 
 
 if __name__ == "__main__":  # pragma: no cover
-    main()
+    main_errors() if sys.argv[1:] == ["errors"] else main()

@@ -38,6 +38,7 @@ from iqx.errors import (
     ShapeMismatchError,
     UnsupportedDtypeError,
 )
+from iqx.kernels.error_sums import spectral_angle_sums, squared_error_sums
 from iqx.kernels.similarity import (
     gaussian_window,
     pixel_validity,
@@ -226,27 +227,6 @@ def _validity(ref: xr.DataArray, tst: xr.DataArray, mask: Any) -> _Validity:
         m = np.broadcast_to(m if is_dask(m) else np.asarray(m), ref.shape)
     floating = any(np.issubdtype(s.dtype, np.floating) for s in (ref, tst))
     return _Validity(_nodata(ref), _nodata(tst), m, floating)
-
-
-def _valid_elements(a: Any, b: Any, v: _Validity) -> Any:
-    """Boolean (band, y, x) validity of NumPy or dask arrays ``a``, ``b`` (None: all valid)."""
-    if not v.active:
-        return None
-    valid = None
-    for arr, nodata in ((a, v.nodata_ref), (b, v.nodata_test)):
-        parts = []
-        if np.issubdtype(arr.dtype, np.floating):
-            parts.append(np.isfinite(arr))
-        if nodata is not None:
-            parts.append(arr != nodata)
-        for part in parts:
-            valid = part if valid is None else valid & part
-    if v.mask is not None:
-        mask = v.mask
-        if is_dask(a):
-            mask = rechunk_like(mask, a)
-        valid = mask if valid is None else valid & mask
-    return valid
 
 
 def resolve_data_range(reference: Any, test: Any = None, data_range: float | None = None) -> float:
@@ -620,19 +600,6 @@ def _sq_err(a: Any, b: Any) -> Any:
     return d * d
 
 
-@dataclass
-class _SqErr:
-    """Squared-error statistics of a pair, masked or not."""
-
-    band: Any  # per-band MSE
-    pooled: Any  # MSE pooled over every valid element of every band
-    count: Any  # valid elements per band
-    lazy: bool
-    a: Any
-    b: Any
-    valid: Any  # (band, y, x) bool, or None when every element is valid
-
-
 def _safe_div(num: Any, den: Any) -> Any:
     """``num / den`` where ``den > 0``, NaN elsewhere (no warning), NumPy or dask."""
     if is_dask(num) or is_dask(den):
@@ -642,24 +609,140 @@ def _safe_div(num: Any, den: Any) -> Any:
         return np.where(den > 0, num / np.maximum(den, 1), np.nan)
 
 
-def _sq_err_stats(ref: xr.DataArray, tst: xr.DataArray, mask: Any) -> _SqErr:
-    lazy = is_dask(ref) or is_dask(tst)
-    if lazy:
+def _error_sums_chunk(
+    block_a: np.ndarray,
+    info: BlockInfo,
+    block_b: np.ndarray,
+    *mask: np.ndarray,
+    kernel: Any,
+    **kwargs: Any,
+) -> np.ndarray:
+    """One block's partial sums: ``kernel(a, b, mask, **kwargs)``."""
+    return kernel(block_a, block_b, mask[0] if mask else None, **kwargs)
+
+
+def _pack(sums: np.ndarray, finish: Any) -> np.ndarray:
+    """The arrays ``finish(sums)`` returns, raveled one after the other (float64)."""
+    return np.concatenate([np.ravel(np.asarray(x, dtype=np.float64)) for x in finish(sums)])
+
+
+@dataclass(frozen=True)
+class _ErrorSums:
+    """A pair's validity rules and the lazy results of one single-pass block reduction."""
+
+    lazy: bool  # an input was dask-backed: the Dataset stays lazy
+    validity: _Validity
+    npix: int  # pixels per band
+
+    def reduce(
+        self,
+        ref: xr.DataArray,
+        tst: xr.DataArray,
+        kernel: Any,
+        finish: Any,
+        shapes: Sequence[tuple[int, ...]],
+        **kw: Any,
+    ) -> list[Any]:
+        """Lazy arrays of ``shapes``: ``finish`` of the block sums of ``kernel``, added.
+
+        ``kernel(a, b, mask, nodata_a=, nodata_b=, check_finite=, **kw)`` is one of
+        :mod:`iqx.kernels.error_sums`; ``finish`` (NumPy, run once on the summed partials)
+        returns arrays of ``shapes``. Everything after the kernels is NumPy in the final
+        task, so the graph has one layer per output, whatever the metric's arithmetic.
+        NumPy input is split into :data:`DEFAULT_CHUNK` views to run on every core.
+        """
         a, b = _dask_pair(ref, tst)
-    else:
-        a, b = np.asarray(ref.data), np.asarray(tst.data)
-    valid = _valid_elements(a, b, _validity(ref, tst, mask))
-    sq = _sq_err(a, b)
-    if valid is None:
-        band = sq.mean(axis=(1, 2))
-        count = np.full(a.shape[0], a.shape[1] * a.shape[2], dtype=np.int64)
-        return _SqErr(band, band.mean(), count, lazy, a, b, None)
-    sse = np.where(valid, sq, 0.0).sum(axis=(1, 2))
-    count = valid.sum(axis=(1, 2)).astype(np.int64)
+        extra = [xr.DataArray(b, dims=("band", "y", "x"))]
+        v = self.validity
+        if v.mask is not None:
+            # views for eager NumPy input (like the images), a dask copy in a lazy graph
+            lazy_mask = is_dask(v.mask) or self.lazy
+            m = rechunk_like(v.mask, a) if lazy_mask else to_dask_blocks(v.mask, a.chunks)
+            extra.append(xr.DataArray(m, dims=("band", "y", "x")))
+        chunk = functools.partial(
+            _error_sums_chunk,
+            kernel=kernel,
+            nodata_a=v.nodata_ref,
+            nodata_b=v.nodata_test,
+            check_finite=v.floating,
+            **kw,
+        )
+        sizes = [math.prod(s) for s in shapes]
+        delayed = reduce_blocks(
+            chunk,
+            _sum_parts,
+            functools.partial(_pack, finish=finish),
+            xr.DataArray(a, dims=("band", "y", "x")),
+            extra=tuple(extra),
+            compute=False,
+        )
+        packed = lazy_array(delayed, shape=(sum(sizes),), dtype=np.float64)
+        offsets = np.cumsum([0, *sizes])
+        return [
+            packed[o : o + n].reshape(s) for o, n, s in zip(offsets, sizes, shapes, strict=False)
+        ]
+
+
+def _error_sums(ref: xr.DataArray, tst: xr.DataArray, mask: Any) -> _ErrorSums:
+    return _ErrorSums(
+        is_dask(ref) or is_dask(tst), _validity(ref, tst, mask), ref.shape[1] * ref.shape[2]
+    )
+
+
+def _mse_of(sums: np.ndarray, active: bool, npix: int) -> tuple[np.ndarray, Any, np.ndarray]:
+    """Per-band MSE, pooled MSE and per-band count from ``squared_error_sums`` totals."""
+    sse = sums[:, 0]
+    if not active:  # every element counts
+        count = np.full(len(sse), float(npix))
+        band = sse / npix
+        return band, band.mean(), count
+    count = sums[:, 1]
     band = _safe_div(sse, count)
     # equal counts (e.g. nothing masked): the band mean, bit for bit the unmasked value
-    pooled = np.where((count == count[0]).all(), band.mean(), _safe_div(sse.sum(), count.sum()))
-    return _SqErr(band, pooled, count, lazy, a, b, valid)
+    if (count == count[0]).all():
+        return band, band.mean(), count
+    return band, _safe_div(sse.sum(), count.sum()), count
+
+
+def _sq_err_stats(
+    ref: xr.DataArray, tst: xr.DataArray, mask: Any, transform: Any = None
+) -> tuple[bool, Any, Any, Any]:
+    """``(lazy, per-band, pooled, count)`` MSE of a pair from one pass over it.
+
+    ``transform`` (NumPy, e.g. ``sqrt``) is applied to the per-band and pooled MSE in the
+    reduction's final task. ``count`` is int64.
+    """
+    es = _error_sums(ref, tst, mask)
+    nb = ref.shape[0]
+    finish = functools.partial(
+        _finish_mse, active=es.validity.active, npix=es.npix, transform=transform
+    )
+    band, pooled, count = es.reduce(ref, tst, squared_error_sums, finish, [(nb,), (), (nb,)])
+    return es.lazy, band, pooled, count.astype(np.int64)
+
+
+def _finish_mse(
+    sums: np.ndarray, active: bool, npix: int, transform: Any = None
+) -> tuple[Any, ...]:
+    band, pooled, count = _mse_of(sums, active, npix)
+    if transform is not None:
+        band, pooled = transform(band), transform(pooled)
+    return band, pooled, count
+
+
+def _finish_ergas(sums: np.ndarray, active: bool, npix: int, ratio: float) -> tuple[Any, ...]:
+    band, _, count = _mse_of(sums, active, npix)
+    mean_ref = _safe_div(sums[:, 2], count) if active else sums[:, 2] / npix
+    with np.errstate(divide="ignore"):
+        value = 100.0 * ratio * np.sqrt((band / mean_ref**2).mean())
+    return value, np.sqrt(band), mean_ref
+
+
+def _finish_sam(sums: np.ndarray, degrees: bool) -> tuple[Any, ...]:
+    value = _safe_div(sums[0], sums[1])
+    if degrees:
+        value = value * (180.0 / np.pi)
+    return value, sums[1]
 
 
 def _db_block(mse_value: Any, data_range: float) -> np.ndarray:
@@ -701,13 +784,13 @@ def mse(reference: Any, test: Any, *, mask: Any = None) -> xr.Dataset:
         (valid pixels per band). A band without a valid pixel gives NaN.
     """
     ref, tst = _pair(reference, test)
-    st = _sq_err_stats(ref, tst, mask)
+    lazy, band, pooled, count = _sq_err_stats(ref, tst, mask)
     ds = xr.Dataset(
-        {"mse": ((), st.pooled), "mse_band": (("band",), st.band), "count": (("band",), st.count)},
+        {"mse": ((), pooled), "mse_band": (("band",), band), "count": (("band",), count)},
         coords=_band_coords(ref),
         attrs={"metric": "mse"},
     )
-    return _finish(ds, st.lazy)
+    return _finish(ds, lazy)
 
 
 @register_metric(
@@ -722,17 +805,13 @@ def rmse(reference: Any, test: Any, *, mask: Any = None) -> xr.Dataset:
     ``mask`` and the nodata rule as in :func:`mse`; ``count`` is the valid pixels per band.
     """
     ref, tst = _pair(reference, test)
-    st = _sq_err_stats(ref, tst, mask)
+    lazy, band, pooled, count = _sq_err_stats(ref, tst, mask, transform=np.sqrt)
     ds = xr.Dataset(
-        {
-            "rmse": ((), np.sqrt(st.pooled)),
-            "rmse_band": (("band",), np.sqrt(st.band)),
-            "count": (("band",), st.count),
-        },
+        {"rmse": ((), pooled), "rmse_band": (("band",), band), "count": (("band",), count)},
         coords=_band_coords(ref),
         attrs={"metric": "rmse"},
     )
-    return _finish(ds, st.lazy)
+    return _finish(ds, lazy)
 
 
 @register_metric(
@@ -767,17 +846,15 @@ def psnr(
     """
     ref, tst = _pair(reference, test)
     L = resolve_data_range(ref, tst, data_range)
-    st = _sq_err_stats(ref, tst, mask)
+    lazy, band, pooled, count = _sq_err_stats(
+        ref, tst, mask, transform=functools.partial(_db_block, data_range=L)
+    )
     ds = xr.Dataset(
-        {
-            "psnr": ((), _psnr_db(st.pooled, L)),
-            "psnr_band": (("band",), _psnr_db(st.band, L)),
-            "count": (("band",), st.count),
-        },
+        {"psnr": ((), pooled), "psnr_band": (("band",), band), "count": (("band",), count)},
         coords=_band_coords(ref),
         attrs={"metric": "psnr", "data_range": L},
     )
-    return _finish(ds, st.lazy)
+    return _finish(ds, lazy)
 
 
 @register_metric(
@@ -815,39 +892,24 @@ def ergas(reference: Any, test: Any, *, ratio: float, mask: Any = None) -> xr.Da
     if not (isinstance(ratio, int | float) and ratio > 0 and math.isfinite(ratio)):
         raise InvalidParameterError(f"ratio (h/l pixel-size ratio) must be > 0, got {ratio!r}")
     ref, tst = _pair(reference, test)
-    st = _sq_err_stats(ref, tst, mask)
-    band, lazy = st.band, st.lazy
-    if st.valid is None:
-        mean_ref = st.a.astype(np.float64).mean(axis=(1, 2))
-    else:
-        total = np.where(st.valid, st.a.astype(np.float64), 0.0).sum(axis=(1, 2))
-        mean_ref = _safe_div(total, st.count)
-    with np.errstate(divide="ignore"):
-        value = 100.0 * ratio * np.sqrt((band / mean_ref**2).mean())
+    es = _error_sums(ref, tst, mask)
+    nb = ref.shape[0]
+    finish = functools.partial(
+        _finish_ergas, active=es.validity.active, npix=es.npix, ratio=float(ratio)
+    )
+    value, rmse_band, mean_ref = es.reduce(
+        ref, tst, squared_error_sums, finish, [(), (nb,), (nb,)], reference_sum=True
+    )
     ds = xr.Dataset(
         {
             "ergas": ((), value),
-            "rmse_band": (("band",), np.sqrt(band)),
+            "rmse_band": (("band",), rmse_band),
             "mean_band": (("band",), mean_ref),
         },
         coords=_band_coords(ref),
         attrs={"metric": "ergas", "ratio": float(ratio), "references": _WALD2000},
     )
-    return _finish(ds, lazy)
-
-
-def _spectral_angle(a: Any, b: Any) -> tuple[Any, Any]:
-    """Per-pixel angle (radians) and validity (both spectra non-zero)."""
-    a = a.astype(np.float64)
-    b = b.astype(np.float64)
-    dot = (a * b).sum(axis=0)
-    na = np.sqrt((a * a).sum(axis=0))
-    nb = np.sqrt((b * b).sum(axis=0))
-    valid = (na > 0) & (nb > 0)
-    denom = na * nb
-    cosang = dot / (denom + (~valid))  # denominators of invalid pixels become 1
-    angle = np.arccos(np.clip(cosang, -1.0, 1.0))
-    return angle, valid
+    return _finish(ds, es.lazy)
 
 
 @register_metric(
@@ -890,23 +952,14 @@ def sam(
         raise InvalidParameterError(
             f"sam needs at least 2 bands, {_label(ref, 'reference')} has {ref.shape[0]}"
         )
-    lazy = is_dask(ref) or is_dask(tst)
-    a, b = _dask_pair(ref, tst) if lazy else (np.asarray(ref.data), np.asarray(tst.data))
-    elements = _valid_elements(a, b, _validity(ref, tst, mask))
-    if elements is not None:  # invalid values never enter the sums
-        a, b = np.where(elements, a, 0), np.where(elements, b, 0)
-    angle, valid = _spectral_angle(a, b)
-    if elements is not None:
-        valid = valid & elements.all(axis=0)
-    count = valid.sum()
-    value = np.where(valid, angle, 0.0).sum() / count
-    if unit == "degrees":
-        value = value * (180.0 / np.pi)
+    es = _error_sums(ref, tst, mask)
+    finish = functools.partial(_finish_sam, degrees=unit == "degrees")
+    value, count = es.reduce(ref, tst, spectral_angle_sums, finish, [(), ()])
     ds = xr.Dataset(
-        {"sam": ((), value), "count": ((), count)},
+        {"sam": ((), value), "count": ((), count.astype(np.int64))},
         attrs={"metric": "sam", "unit": unit, "references": _KRUSE1993},
     )
-    return _finish(ds, lazy)
+    return _finish(ds, es.lazy)
 
 
 # -- maps ----------------------------------------------------------------------------------

@@ -492,3 +492,171 @@ def test_ssim_offset_data_stays_accurate(window):
     expected = _skimage_ssim(ref, test, window, 1.0)
     res = ssim(ref, test, data_range=1.0, window=window)
     np.testing.assert_allclose(res["ssim_band"].values, expected, rtol=0, atol=1e-6)
+
+
+# -- single-pass error sums (MSE / RMSE / PSNR / ERGAS / SAM) -----------------------------
+
+
+def _holey_pair(dtype="float32"):
+    """Float pair with NaN/inf in both images, a test nodata value and a (y, x) mask."""
+    rng = np.random.default_rng(7)
+    ref = rng.uniform(10, 20, size=(3, 70, 83)).astype(dtype)
+    test = (ref * (1 + 0.05 * rng.standard_normal(ref.shape))).astype(dtype)
+    ref[0, 3:6, 10:20] = np.nan
+    ref[2, 40, 7] = np.inf
+    test[1, 50:52, :] = -np.inf
+    test[:, 60:63, 70:75] = -9999.0  # nodata of the test
+    mask = np.ones((70, 83), dtype=bool)
+    mask[20:24, 30:60] = False
+    r = xr.DataArray(ref, dims=("band", "y", "x"))
+    t = xr.DataArray(test, dims=("band", "y", "x"), attrs={"nodata": -9999.0})
+    valid = np.isfinite(ref) & np.isfinite(test) & (test != -9999.0) & mask[None]
+    return r, t, mask, valid
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_error_metrics_with_nan_inf_nodata_and_mask_equal_skimage(dtype):
+    r, t, mask, valid = _holey_pair(dtype)
+    # skimage subtracts float32 in float32: give it float64, as iqx computes
+    ref, test = r.values.astype(np.float64), t.values.astype(np.float64)
+    res_m, res_p = mse(r, t, mask=mask), psnr(r, t, data_range=20.0, mask=mask)
+    for b in range(3):
+        x, y = ref[b][valid[b]], test[b][valid[b]]
+        assert float(res_m["mse_band"][b]) == pytest.approx(mean_squared_error(x, y), rel=1e-12)
+        assert float(res_p["psnr_band"][b]) == pytest.approx(
+            peak_signal_noise_ratio(x, y, data_range=20.0), rel=1e-12
+        )
+    np.testing.assert_array_equal(res_m["count"], valid.sum(axis=(1, 2)))
+    assert res_m["count"].dtype == np.int64
+    pooled = mean_squared_error(ref[valid], test[valid])
+    assert float(res_m["mse"]) == pytest.approx(pooled, rel=1e-12)
+    assert float(rmse(r, t, mask=mask)["rmse"]) == pytest.approx(np.sqrt(pooled), rel=1e-12)
+    # ERGAS from its definition on the valid elements
+    res_e = ergas(r, t, ratio=0.25, mask=mask)
+    rm = [np.sqrt(mean_squared_error(ref[b][valid[b]], test[b][valid[b]])) for b in range(3)]
+    mu = [ref[b][valid[b]].mean() for b in range(3)]
+    np.testing.assert_allclose(res_e["rmse_band"], rm, rtol=1e-12)
+    np.testing.assert_allclose(res_e["mean_band"], mu, rtol=1e-12)
+    expected = 100 * 0.25 * np.sqrt(np.mean((np.array(rm) / np.array(mu)) ** 2))
+    assert float(res_e["ergas"]) == pytest.approx(expected, rel=1e-12)
+    # SAM over pixels valid in every band
+    px = valid.all(axis=0)
+    a, b = ref[:, px], test[:, px]
+    cos = (a * b).sum(0) / (np.sqrt((a * a).sum(0)) * np.sqrt((b * b).sum(0)))
+    res_s = sam(r, t, mask=mask)
+    assert int(res_s["count"]) == px.sum()
+    assert float(res_s["sam"]) == pytest.approx(
+        np.degrees(np.arccos(np.clip(cos, -1, 1)).mean()), rel=1e-9
+    )
+
+
+def test_error_metrics_are_chunk_invariant():
+    r, t, mask, _ = _holey_pair()
+    calls = [
+        (mse, {"mask": mask}),
+        (rmse, {"mask": mask}),
+        (psnr, {"data_range": 20.0, "mask": mask}),
+        (ergas, {"ratio": 0.25, "mask": mask}),
+        (sam, {"mask": mask}),
+        (psnr, {"data_range": 20.0}),
+        (ergas, {"ratio": 0.5}),
+        (sam, {}),
+    ]
+    for func, kw in calls:
+        whole = func(r, t, **kw)
+        for cy, cx in CHUNKINGS:
+            lazy = func(r.chunk({"band": -1, "y": cy, "x": cx}), t, **kw).compute()
+            for name in whole.data_vars:
+                if name == "count":
+                    np.testing.assert_array_equal(lazy[name], whole[name])
+                else:
+                    np.testing.assert_allclose(lazy[name], whole[name], rtol=1e-12)
+
+
+def test_error_metrics_mixed_dtypes_and_uint_nodata():
+    r, t, valid = _nodata_pair()
+    t32 = t.astype(np.float32)  # uint16 reference, float32 test (nodata attr kept)
+    res = mse(r, t32)
+    for b in range(2):
+        x, y = r.values[b][valid[b]], t32.values[b][valid[b]].astype(np.float64)
+        assert float(res["mse_band"][b]) == pytest.approx(mean_squared_error(x, y), rel=1e-12)
+    e = ergas(r, t, ratio=0.5)
+    mu = [r.values[b][valid[b]].mean() for b in range(2)]
+    np.testing.assert_allclose(e["mean_band"], mu, rtol=1e-12)
+
+
+def test_float64_difference_overflow_is_inf_not_invalid():
+    """Finite float64 values whose difference overflows count (as in skimage: inf)."""
+    ref = np.array([[[1e308, 1.0], [2.0, 3.0]]])
+    test = np.array([[[-1e308, 1.0], [2.0, 3.0]]])
+    res = mse(ref, test)
+    assert int(res["count"][0]) == 4
+    with np.errstate(over="ignore"):
+        assert np.isinf(float(res["mse"])) and np.isinf(mean_squared_error(ref, test))
+    # float32 input cannot overflow in float64: NaN/inf in either image is what is excluded
+    a = np.array([[[np.nan, 1.0, np.inf, 2.0]]], dtype=np.float32)
+    b = np.array([[[1.0, np.inf, np.inf, 4.0]]], dtype=np.float32)
+    res = mse(a, b)
+    assert int(res["count"][0]) == 1 and float(res["mse"]) == 4.0
+
+
+def test_error_sums_kernel_on_views_and_broadcast_masks():
+    from iqx.kernels.error_sums import spectral_angle_sums, squared_error_sums
+
+    rng = np.random.default_rng(3)
+    big_a = rng.uniform(0, 100, (3, 50, 60)).astype(np.float32)
+    big_b = big_a + rng.standard_normal(big_a.shape).astype(np.float32)
+    a, b = big_a[:, 5:40, 7:51], big_b[:, 5:40, 7:51]  # non-contiguous views
+    mask2d = rng.random((35, 44)) > 0.2
+    cases = [
+        (a, b),
+        (a[:, ::-1, ::2], b[:, ::-1, ::2]),  # negative and non-unit strides: copied
+        (a.astype(">f4"), b),  # non-native byte order: converted
+    ]
+    for x, y in cases:
+        x64, y64 = x.astype(np.float64), y.astype(np.float64)
+        out = squared_error_sums(x, y, reference_sum=True)
+        np.testing.assert_allclose(out[:, 0], ((x64 - y64) ** 2).sum(axis=(1, 2)), rtol=1e-12)
+        np.testing.assert_allclose(out[:, 2], x64.sum(axis=(1, 2)), rtol=1e-12)
+        assert (out[:, 1] == x.shape[1] * x.shape[2]).all()
+    m = np.broadcast_to(mask2d, a.shape)  # zero band stride
+    out = squared_error_sums(a, b, m, nodata_a=float(a[0, 0, 0]))
+    ok = m & (a != a[0, 0, 0])
+    d = a.astype(np.float64) - b
+    np.testing.assert_allclose(out[:, 0], np.where(ok, d * d, 0).sum(axis=(1, 2)), rtol=1e-12)
+    np.testing.assert_array_equal(out[:, 1], ok.sum(axis=(1, 2)))
+    s = spectral_angle_sums(a, b, mask2d)
+    a64, b64 = a.astype(np.float64)[:, mask2d], b.astype(np.float64)[:, mask2d]
+    cos = (a64 * b64).sum(0) / np.sqrt((a64 * a64).sum(0) * (b64 * b64).sum(0))
+    assert s[1] == mask2d.sum()
+    assert s[0] == pytest.approx(np.arccos(np.clip(cos, -1, 1)).sum(), rel=1e-9)
+    empty = squared_error_sums(a[:, :0], b[:, :0])
+    assert empty.shape == (3, 3) and not empty.any()
+
+
+def test_error_metrics_are_lazy_and_run_under_distributed(dask_client):
+    r, t, mask, _ = _holey_pair()
+    a = r.chunk({"band": -1, "y": 30, "x": 40})
+    lazy_mask = xr.DataArray(da.from_array(mask, chunks=25), dims=("y", "x"))
+    with raise_if_dask_computes():
+        results = {
+            "mse": mse(a, t, mask=lazy_mask),
+            "rmse": rmse(a, t, mask=mask),
+            "psnr": psnr(a, t, data_range=20.0, mask=lazy_mask),
+            "ergas": ergas(a, t, ratio=0.25, mask=lazy_mask),
+            "sam": sam(a, t, mask=mask),
+        }
+    for name, ds in results.items():
+        assert isinstance(ds[name].data, da.Array), name
+    eager = {
+        "mse": mse(r, t, mask=mask),
+        "rmse": rmse(r, t, mask=mask),
+        "psnr": psnr(r, t, data_range=20.0, mask=mask),
+        "ergas": ergas(r, t, ratio=0.25, mask=mask),
+        "sam": sam(r, t, mask=mask),
+    }
+    for name, ds in results.items():
+        computed = ds.compute()
+        for var in eager[name].data_vars:
+            np.testing.assert_allclose(computed[var], eager[name][var], rtol=1e-12)
+        assert computed.attrs == eager[name].attrs
