@@ -1,7 +1,10 @@
 """One-tile JPEG and JPEG 2000 round trips (libjpeg-turbo and OpenJPEG via imagecodecs).
 
 Each function works on one ``(band, y, x)`` NumPy block and knows nothing about chunking.
-imagecodecs is imported on first use (it is the optional ``codecs`` extra).
+imagecodecs is imported on first use (it is the optional ``codecs`` extra). Without it, 8-bit
+JPEG falls back to Pillow, which bundles the same libjpeg-turbo with the same standard tables
+and defaults: the streams and decoded pixels are byte-identical (tested), so the core install
+can run JPEG studies; 12-bit JPEG and JPEG 2000 need the extra.
 
 Band handling (the same for a whole image and for one chunk):
 
@@ -39,6 +42,40 @@ JPEG_SUBSAMPLING: dict[str, tuple[int, int]] = {
 
 def _ic(feature: str) -> ModuleType:
     return import_optional("imagecodecs", feature)
+
+
+def _jpeg_backend(bits: int) -> ModuleType | None:
+    """imagecodecs when installed; ``None`` (use Pillow) for 8-bit JPEG without it."""
+    try:
+        import imagecodecs
+    except ImportError:
+        if bits == 8:
+            return None
+        return _ic(f"{bits}-bit JPEG")
+    return imagecodecs
+
+
+def _pillow_encode(plane: np.ndarray, quality: int, subsampling: str) -> bytes:
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    image = Image.fromarray(plane)
+    options = {"quality": int(quality)}
+    if image.mode == "RGB":
+        options["subsampling"] = subsampling
+    image.save(buf, format="JPEG", **options)
+    return buf.getvalue()
+
+
+def _pillow_decode(stream: bytes) -> np.ndarray:
+    import io
+
+    from PIL import Image
+
+    with Image.open(io.BytesIO(stream)) as image:
+        return np.asarray(image)
 
 
 def jpeg_mcu(n_bands: int, subsampling: str, per_band: bool = False) -> tuple[int, int]:
@@ -86,8 +123,10 @@ def jpeg_encode_block(
     list of bytes
         One stream for a colour block, one per band otherwise.
     """
-    ic = _ic("JPEG compression")
+    ic = _jpeg_backend(bits)
     colour = block.shape[0] == 3 and not per_band
+    if ic is None:
+        return [_pillow_encode(p, quality, subsampling) for p in _planes(block, colour)]
     ss = subsampling.replace(":", "")
     kwargs = {"level": int(quality)}
     if bits != 8:
@@ -102,8 +141,15 @@ def jpeg_encode_block(
 
 
 def _jpeg_decode(streams: list[bytes], shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
-    ic = _ic("JPEG compression")
+    ic = _jpeg_backend(np.dtype(dtype).itemsize * 8)
     out = np.empty(shape, dtype=dtype)
+    if ic is None:
+        if len(streams) == 1 and shape[0] == 3:
+            out[...] = np.moveaxis(_pillow_decode(streams[0]), -1, 0)
+        else:
+            for b, s in enumerate(streams):
+                out[b] = _pillow_decode(s)
+        return out
     if len(streams) == 1 and shape[0] == 3:
         out[...] = np.moveaxis(ic.jpeg8_decode(streams[0]), -1, 0)
     else:

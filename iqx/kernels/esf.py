@@ -30,6 +30,7 @@ import math
 import numpy as np
 
 from iqx.kernels._numba import ngjit
+from iqx.kernels.edges import segments_clash
 
 __all__ = ["RES_FIELDS", "STATUS", "dft_tables", "measure_candidates", "sg_coefficients"]
 
@@ -369,6 +370,23 @@ def _rotate(ty: float, tx: float, beta: float) -> tuple[float, float]:
 
 
 @ngjit
+def _duplicate(
+    cand: np.ndarray, res: np.ndarray, g0: int, k: int, cos_max: float, across: float
+) -> bool:
+    """Does candidate ``k`` overlap an accepted candidate in rows ``g0 .. k-1``?"""
+    for j in range(g0, k):
+        # centre offset: integer seed offset + seed-relative floats (block independent)
+        dy = (cand[k, 0] - cand[j, 0]) + (cand[k, 2] - cand[j, 2])
+        dx = (cand[k, 1] - cand[j, 1]) + (cand[k, 3] - cand[j, 3])
+        if res[j, 0] == 0 and segments_clash(
+            dy, dx, cand[k, 4], cand[k, 5], cand[k, 6], cand[j, 4], cand[j, 5], cand[j, 6],
+            cos_max, across,
+        ):  # fmt: skip
+            return True
+    return False
+
+
+@ngjit
 def measure_candidates(
     img: np.ndarray,
     valid: np.ndarray,
@@ -388,8 +406,17 @@ def measure_candidates(
     max_tail: float,
     max_fit_rms: float,
     tables: tuple,
+    group: np.ndarray,
+    dup_cos: float,
+    dup_across: float,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Measure every candidate of :func:`iqx.kernels.edges.trace_candidates` with status 0.
+
+    Candidates of one ``group`` (consecutive rows, e.g. the seeds of one cell, best first)
+    that overlap an *accepted* earlier candidate of their group
+    (:func:`iqx.kernels.edges.segments_clash` on the traced lines, with ``dup_cos`` and
+    ``dup_across``) are duplicates of it and are not measured (status -1): the global
+    de-duplication would drop them anyway. Candidates with ``group < 0`` are all measured.
 
     Parameters
     ----------
@@ -416,6 +443,11 @@ def measure_candidates(
     tables : tuple of ndarray
         :func:`dft_tables` ``(oversamplings, halfwidth, freqs)``: the DFT kernels of every
         bin width (the per-edge DFTs are then matrix products, no trigonometry per term).
+    group : ndarray of int64
+        De-duplication group of each candidate (see above).
+    dup_cos, dup_across : float
+        Overlap limits of the in-group de-duplication (cosine of the largest angle, largest
+        distance across, px).
 
     Returns
     -------
@@ -434,9 +466,15 @@ def measure_candidates(
     curves = np.full((n, freqs.shape[0]), np.nan, np.float32)
     esfs = np.full((n, nmax), np.nan, np.float32)
     ny, nx = img.shape
+    g0 = 0  # first row of the current group
     for k in range(n):
+        if k == 0 or group[k] != group[k - 1]:
+            g0 = k
         res[k, 0] = cand[k, 9]
         if cand[k, 9] != 0:
+            continue
+        if group[k] >= 0 and _duplicate(cand, res, g0, k, dup_cos, dup_across):
+            res[k, 0] = -1
             continue
         sy = int(cand[k, 0])
         sx = int(cand[k, 1])
