@@ -92,25 +92,17 @@ def _row_sums(
     a_out: np.ndarray,
     b_out: np.ndarray,
     d_out: np.ndarray,
-    pyy: np.ndarray,
-    pxx: np.ndarray,
-    pxy: np.ndarray,
 ) -> None:
-    """Structure-tensor sums of one row over ``2 radius + 1`` columns (float32 products
-    summed in float64, left to right; ``pyy, pxx, pxy`` are scratch rows)."""
+    """Structure-tensor sums of one row over ``2 radius + 1`` columns."""
     nx = gyr.shape[0]
-    for q in range(nx):
-        pyy[q] = gyr[q] * gyr[q]
-        pxx[q] = gxr[q] * gxr[q]
-        pxy[q] = gyr[q] * gxr[q]
     for c in range(radius, nx - radius):
         a = 0.0
         b = 0.0
         d = 0.0
         for q in range(c - radius, c + radius + 1):
-            a += pyy[q]
-            b += pxx[q]
-            d += pxy[q]
+            a += gyr[q] * gyr[q]
+            b += gxr[q] * gxr[q]
+            d += gyr[q] * gxr[q]
         a_out[c] = a
         b_out[c] = b
         d_out[c] = d
@@ -127,27 +119,20 @@ def seed_score(gy: np.ndarray, gx: np.ndarray, radius: int) -> np.ndarray:
     on a ``radius + 2`` neighbourhood, so it is the same in any block that holds it.
     """
     ny, nx = gy.shape
-    mag = np.empty((ny, nx), np.float32)
-    for r in range(ny):
-        for c in range(nx):
-            mag[r, c] = np.sqrt(gy[r, c] * gy[r, c] + gx[r, c] * gx[r, c])
+    mag = np.sqrt(gy * gy + gx * gx)
     # separable box sums of the structure tensor: row sums over 2 radius + 1 columns in a
     # ring buffer of 2 radius + 1 rows (memory O(nx), same summation order as full maps)
     k = 2 * radius + 1
     jyy = np.zeros((k, nx))
     jxx = np.zeros((k, nx))
     jxy = np.zeros((k, nx))
-    pyy = np.empty(nx, np.float32)
-    pxx = np.empty(nx, np.float32)
-    pxy = np.empty(nx, np.float32)
     out = np.zeros((ny, nx), np.float32)
     e = max(radius, 1)
     slots = np.empty(k, np.int64)
     done = 0  # rows whose sums are in the buffer: [done - k, done)
     for r in range(e, ny - e):
         while done <= r + radius:
-            q = done % k
-            _row_sums(gy[done], gx[done], radius, jyy[q], jxx[q], jxy[q], pyy, pxx, pxy)
+            _row_sums(gy[done], gx[done], radius, jyy[done % k], jxx[done % k], jxy[done % k])
             done += 1
         for i in range(k):
             slots[i] = (r - radius + i) % k
@@ -182,51 +167,6 @@ def seed_score(gy: np.ndarray, gx: np.ndarray, radius: int) -> np.ndarray:
 
 
 @ngjit
-def _cell_best(
-    score: np.ndarray,
-    off_y: int,
-    off_x: int,
-    y0: int,
-    x0: int,
-    scene_ny: int,
-    scene_nx: int,
-    cell: int,
-    per_cell: int,
-    min_sep: int,
-    out: np.ndarray,
-    n: int,
-) -> int:
-    """Append the seeds of the cell at scene ``(y0, x0)`` to ``out[n:]``; new ``n``."""
-    n0 = n
-    for _ in range(per_cell):
-        best = 0.0
-        by = -1
-        bx = -1
-        for y in range(y0, min(y0 + cell, scene_ny)):
-            for x in range(x0, min(x0 + cell, scene_nx)):
-                ly = y - off_y
-                lx = x - off_x
-                m = score[ly, lx]
-                if m <= best:
-                    continue
-                near = False
-                for q in range(n0, n):
-                    if abs(out[q, 0] - ly) < min_sep and abs(out[q, 1] - lx) < min_sep:
-                        near = True
-                        break
-                if not near:
-                    best = m
-                    by = ly
-                    bx = lx
-        if by < 0:
-            break
-        out[n, 0] = by
-        out[n, 1] = bx
-        n += 1
-    return n
-
-
-@ngjit
 def cell_seeds(
     score: np.ndarray,
     off_y: int,
@@ -240,10 +180,8 @@ def cell_seeds(
     cell: int,
     per_cell: int,
     min_sep: int,
-    group: int = 1,
 ) -> np.ndarray:
-    """Up to ``per_cell`` seeds per scene-aligned cell, for the cells of every group of
-    ``group x group`` cells whose origin lies in the block core.
+    """Up to ``per_cell`` seeds per scene-aligned cell whose origin lies in the block core.
 
     Parameters
     ----------
@@ -261,33 +199,48 @@ def cell_seeds(
         Largest number of seeds per cell: the highest scores, strongest first.
     min_sep : int
         Smallest Chebyshev distance between two seeds of a cell (px).
-    group : int
-        Cells per side of a group (the unit of ownership; groups of the scene's edge may
-        be partial).
 
     Returns
     -------
     ndarray of int64, shape (n, 2)
-        Local ``(row, col)`` of each seed (cells with no positive score give none), group
-        by group (row-major), cell by cell within a group, strongest first within a cell.
+        Local ``(row, col)`` of each seed (cells with no positive score give none).
     """
-    gc = group * cell
-    first_i = (core_y0 + gc - 1) // gc
-    first_j = (core_x0 + gc - 1) // gc
-    ni = max(0, (core_y1 - 1) // gc - first_i + 1)
-    nj = max(0, (core_x1 - 1) // gc - first_j + 1)
-    out = np.empty((ni * nj * group * group * per_cell, 2), np.int64)
+    first_i = (core_y0 + cell - 1) // cell
+    first_j = (core_x0 + cell - 1) // cell
+    ni = max(0, (core_y1 - 1) // cell - first_i + 1)
+    nj = max(0, (core_x1 - 1) // cell - first_j + 1)
+    out = np.empty((ni * nj * per_cell, 2), np.int64)
     n = 0
-    for gi in range(first_i, first_i + ni):
-        for gj in range(first_j, first_j + nj):
-            for si in range(group):
-                for sj in range(group):
-                    y0 = (gi * group + si) * cell
-                    x0 = (gj * group + sj) * cell
-                    if y0 >= scene_ny or x0 >= scene_nx:
-                        continue
-                    n = _cell_best(score, off_y, off_x, y0, x0, scene_ny, scene_nx, cell,
-                                   per_cell, min_sep, out, n)  # fmt: skip
+    for i in range(first_i, first_i + ni):
+        for j in range(first_j, first_j + nj):
+            y0 = i * cell
+            x0 = j * cell
+            n0 = n
+            for _ in range(per_cell):
+                best = 0.0
+                by = -1
+                bx = -1
+                for y in range(y0, min(y0 + cell, scene_ny)):
+                    for x in range(x0, min(x0 + cell, scene_nx)):
+                        ly = y - off_y
+                        lx = x - off_x
+                        m = score[ly, lx]
+                        if m <= best:
+                            continue
+                        near = False
+                        for q in range(n0, n):
+                            if abs(out[q, 0] - ly) < min_sep and abs(out[q, 1] - lx) < min_sep:
+                                near = True
+                                break
+                        if not near:
+                            best = m
+                            by = ly
+                            bx = lx
+                if by < 0:
+                    break
+                out[n, 0] = by
+                out[n, 1] = bx
+                n += 1
     return out[:n]
 
 

@@ -8,7 +8,8 @@ Natural step edges are found block by block (a sparse reduction, see ``docs/shar
 2. **Measurement** (per candidate, numba, :mod:`iqx.kernels.esf`): ISO 12233-style slanted
    edge along the edge normal: centroid + slope refinement, variable-oversampling ESF,
    contrast / SNR / homogeneity / flatness / outlier / isolation gates, RER, FWHM and MTF
-   corrected for the bin and derivative filters.
+   corrected for the bin and derivative filters. A cell's seeds are measured longest trace
+   first; one whose traced line overlaps an accepted one of its cell is skipped (duplicate).
 3. **Selection** (eager, on the small table): overlapping measurements of the same edge are
    reduced to one (non-maximum suppression, longest accepted first); values are split by
    direction (``x``: near-vertical edges whose profile runs along x, within +-15 degrees,
@@ -34,8 +35,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from iqx.kernels._numba import ngjit
 from iqx.errors import InvalidParameterError, UnsupportedDtypeError
+from iqx.kernels._numba import ngjit
 from iqx.kernels.edges import (
     candidate_reach,
     cell_seeds,
@@ -128,7 +129,7 @@ def _params(kw: dict[str, Any]) -> dict[str, Any]:
 def sharpness_halo(**kw: Any) -> int:
     """Halo (px) a block needs so that every candidate of its core is measured whole."""
     p = _params(kw)
-    return int(_GROUP * p["cell"] + candidate_reach(p["max_length"], p["halfwidth"]) + 4)
+    return int(p["cell"] + candidate_reach(p["max_length"], p["halfwidth"]) + 4)
 
 
 def _check_dtype(scene: xr.DataArray) -> None:
@@ -156,8 +157,10 @@ def _nodata(scene: xr.DataArray) -> float | None:
 _GEO = ("cy", "cx", "ty", "tx", "half_length", "status", "band")
 _COS_NMS = math.cos(math.radians(20))
 #: Skip the measurement of a seed whose trace overlaps an accepted one of the same cell.
-_DEDUP_IN_CELL = __import__("os").environ.get("IQX_DEDUP", "1") == "1"
-_GROUP = int(__import__("os").environ.get("IQX_G", "1"))
+#: (Larger groups, 2x2 or 4x4 cells owned together, measure 18-35 % fewer candidates but
+#: lose an edge here and there: A suppresses B in its group, A is then suppressed by a
+#: longer edge D of another group that does not overlap B. docs/sharpness.md, "Speed".)
+_DEDUP_IN_CELL = True
 
 
 def _chunk(
@@ -191,7 +194,6 @@ def _chunk(
         seeds = cell_seeds(
             score, ext_y0, ext_x0, info.y0, core_y1, info.x0, core_x1,
             info.shape[0], info.shape[1], p["cell"], p["seeds_per_cell"], p["seed_separation"],
-            _GROUP,
         )  # fmt: skip
         del score
         cand = trace_candidates(
@@ -203,10 +205,9 @@ def _chunk(
         # the seeds of one cell, longest trace first (then strongest seed): one that overlaps
         # an accepted one before it is a duplicate and is not measured (cells lie wholly in
         # one block, the offsets are block independent: chunk invariant)
-        gc = _GROUP * p["cell"]
-        ci = (cand[:, 0].astype(np.int64) + ext_y0) // gc
-        cj = (cand[:, 1].astype(np.int64) + ext_x0) // gc
-        group = ci * (info.shape[1] // gc + 1) + cj
+        ci = (cand[:, 0].astype(np.int64) + ext_y0) // p["cell"]
+        cj = (cand[:, 1].astype(np.int64) + ext_x0) // p["cell"]
+        group = ci * (info.shape[1] // p["cell"] + 1) + cj
         if not _DEDUP_IN_CELL:
             group[:] = -1
         order = np.lexsort((np.arange(len(cand)), -cand[:, 6], group))
