@@ -52,15 +52,22 @@ TAG_HISTORY = "IQX_HISTORY"
 _MAX_BLOCKS_CHECKED = 20_000
 
 
+_FILTER_INSTALLED = threading.Event()
+
+
 def rio_open(path: str | Path) -> Any:
     """``rasterio.open(path)`` with GDAL errors turned into :class:`RasterReadError`."""
     import rasterio
     from rasterio.errors import NotGeoreferencedWarning, RasterioError
 
+    # ``warnings.catch_warnings`` is not thread-safe (chunks are read from several threads
+    # at once), so the warning is silenced with a filter installed once instead: iqx gives
+    # plain images the identity transform on purpose and says so in ``attrs``.
+    if not _FILTER_INSTALLED.is_set():
+        warnings.filterwarnings("ignore", category=NotGeoreferencedWarning)
+        _FILTER_INSTALLED.set()
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", NotGeoreferencedWarning)
-            return rasterio.open(path)
+        return rasterio.open(path)
     except RasterioError as exc:
         raise RasterReadError(f"{path}: not a readable raster image ({exc})") from exc
 
