@@ -60,14 +60,17 @@ def rio_open(path: str | Path) -> Any:
     import rasterio
     from rasterio.errors import NotGeoreferencedWarning, RasterioError
 
-    # ``warnings.catch_warnings`` is not thread-safe (chunks are read from several threads
-    # at once), so the warning is silenced with a filter installed once instead: iqx gives
-    # plain images the identity transform on purpose and says so in ``attrs``.
+    # iqx gives plain images the identity transform on purpose (and says so in ``attrs``).
+    # ``warnings.catch_warnings`` is not thread-safe (chunks are read from several threads at
+    # once: one thread leaving the block restores the filters another one relies on), so a
+    # filter is also installed once for the whole process.
     if not _FILTER_INSTALLED.is_set():
         warnings.filterwarnings("ignore", category=NotGeoreferencedWarning)
         _FILTER_INSTALLED.set()
     try:
-        return rasterio.open(path)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", NotGeoreferencedWarning)
+            return rasterio.open(path)
     except RasterioError as exc:
         raise RasterReadError(f"{path}: not a readable raster image ({exc})") from exc
 
