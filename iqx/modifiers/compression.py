@@ -116,9 +116,8 @@ def _jpeg_block(
     return _rescale(out, work_bits, src_bits, block.dtype)
 
 
-def _jpeg_size(
+def _jpeg_streams(
     block: np.ndarray,
-    info: Any,
     *,
     quality: int,
     subsampling: str,
@@ -126,12 +125,17 @@ def _jpeg_size(
     per_band: bool,
     src_bits: int,
     rescale: bool,
-) -> tuple[int, int]:
+) -> list[bytes]:
+    """The JPEG stream(s) of one block, after the same rescaling as :func:`_jpeg_block`."""
     work_bits = bits if rescale else src_bits
     coded = _rescale(block, src_bits, work_bits, _codec_dtype(bits))
-    streams = jpeg_encode_block(
+    return jpeg_encode_block(
         coded, quality=quality, subsampling=subsampling, bits=bits, per_band=per_band
     )
+
+
+def _jpeg_size(block: np.ndarray, info: Any, **kw: Any) -> tuple[int, int]:
+    streams = _jpeg_streams(block, **kw)
     return sum(len(s) for s in streams), len(streams)
 
 
@@ -262,18 +266,7 @@ class JPEG(Modifier):
         write a ``.jpg`` file holding exactly the modifier's bitstream.
         """
         scene = as_scene(np.asarray(image))
-        kw = self._setup(scene)
-        work_bits = kw["bits"] if kw["rescale"] else kw["src_bits"]
-        coded = _rescale(
-            np.asarray(scene.data), kw["src_bits"], work_bits, _codec_dtype(kw["bits"])
-        )
-        return jpeg_encode_block(
-            coded,
-            quality=kw["quality"],
-            subsampling=kw["subsampling"],
-            bits=kw["bits"],
-            per_band=kw["per_band"],
-        )
+        return _jpeg_streams(np.asarray(scene.data), **self._setup(scene))
 
 
 def jpeg(
@@ -370,15 +363,20 @@ class JPEG2000(Modifier):
     def check(self, image: xr.DataArray) -> None:
         self._kw(image)
 
-    def apply(self, image: xr.DataArray) -> xr.DataArray:
+    def _prepared(self, image: xr.DataArray) -> tuple[xr.DataArray, dict[str, Any]]:
+        # a 3-band scene is one 3-component codestream: its bands must share a chunk
         kw = self._kw(image)
         if image.sizes["band"] == 3 and is_dask(image) and len(image.data.chunks[0]) > 1:
             image = image.chunk({"band": -1})
+        return image, kw
+
+    def apply(self, image: xr.DataArray) -> xr.DataArray:
+        image, kw = self._prepared(image)
         return map_blocks_xr(_j2k_block, image, kwargs=kw)
 
     def encoded_sizes(self, image: xr.DataArray, finalize: Any = None) -> Any:
         """Lazy ``(bytes, streams)`` of every chunk's codestream(s), summed (a Delayed)."""
-        kw = self._kw(image)
+        image, kw = self._prepared(image)
         return reduce_blocks(
             functools.partial(_j2k_size, **kw),
             _sum_pairs,

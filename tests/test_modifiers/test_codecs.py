@@ -160,3 +160,19 @@ def test_data_volume_chain_counts_quantize_before_codec():
     assert vol["bit_depth"] == 12 and vol["raw_bits"] == 64 * 64 * 12
     with pytest.raises(InvalidParameterError, match="codec"):
         M.data_volume(scene, M.quantize(bits=8))
+
+
+def test_jpeg2000_volume_of_split_band_chunks_counts_one_colour_stream():
+    """A 3-band scene is one 3-component codestream per chunk, however its bands are chunked:
+    the data volume must count the same streams the modifier encodes."""
+    import dask.array as da
+
+    from iqx.modifiers import data_volume, jpeg2000
+    from iqx.parallel import as_scene
+
+    rng = np.random.default_rng(3)
+    img = rng.integers(0, 255, (3, 64, 64), dtype=np.uint8)
+    whole = data_volume(as_scene(da.from_array(img, chunks=(3, 64, 64))), jpeg2000(psnr=35))
+    split = data_volume(as_scene(da.from_array(img, chunks=(1, 64, 64))), jpeg2000(psnr=35))
+    assert split["streams"] == whole["streams"] == 1
+    assert split["compressed_bytes"] == whole["compressed_bytes"]
