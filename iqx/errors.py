@@ -10,16 +10,22 @@ from __future__ import annotations
 __all__ = [
     "AnnotationError",
     "DatasetLayoutError",
+    "ExperimentError",
     "HaloTooLargeError",
     "IqxError",
     "InvalidParameterError",
     "ManifestConflictError",
     "MissingExtraError",
     "NotMeasurableError",
+    "OutputExistsError",
     "PathNotFoundError",
     "RasterReadError",
+    "RasterWriteError",
     "ShapeMismatchError",
+    "TaskFailedError",
+    "TrackingError",
     "UnknownOperationError",
+    "UnsafeOutputError",
     "UnsupportedDtypeError",
 ]
 
@@ -42,6 +48,18 @@ class PathNotFoundError(IqxError, FileNotFoundError):
 
 class RasterReadError(IqxError, OSError):
     """A raster file is corrupt, truncated, or not an image at all."""
+
+
+class RasterWriteError(IqxError, OSError):
+    """Writing a raster or store failed (disk full, read-only, ...); names the destination."""
+
+
+class OutputExistsError(InvalidParameterError, FileExistsError):
+    """The output exists and replacing it was not asked for (``overwrite=True``)."""
+
+
+class UnsafeOutputError(InvalidParameterError):
+    """The output would land on or inside an input (a dataset, its images folder, a file)."""
 
 
 class DatasetLayoutError(IqxError, ValueError):
@@ -86,3 +104,20 @@ class MissingExtraError(IqxError, ImportError):
         )
         self.package = package
         self.extra = extra
+
+
+class ExperimentError(IqxError, RuntimeError):
+    """An experiment cannot start or continue (bad set-up, another process owns it)."""
+
+
+class TrackingError(ExperimentError, ConnectionError):
+    """The MLflow tracking store is unreachable or refuses a request."""
+
+
+class TaskFailedError(ExperimentError):
+    """A training task failed; ``reason`` says why and ``detail`` holds e.g. a stderr tail."""
+
+    def __init__(self, reason: str, detail: str = "") -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.detail = detail

@@ -61,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
     say(f"writing the sample dataset into {out / 'sample'}")
     ds = write_sample_dataset(out / "sample", n_images=args.images, size=args.size)
     info = dataset_info(ds.data_path)
-    table = sweep(ds, args.modifier or DEFAULT_SETTINGS, progress=say)
+    table = sweep(ds, args.modifier or DEFAULT_SETTINGS, workdir=out.resolve(), progress=say)
     best = cheapest_setting(table, TARGETS, relative_to_original=("rer_x", "rer_y"))
     table.to_csv(out / "results.csv", index=False)
     summary = {"dataset": info, "targets": TARGETS, "cheapest": best}

@@ -1,103 +1,41 @@
 """A quality-versus-data-volume sweep over modified copies of one dataset.
 
-For every modifier, :func:`sweep` writes (or reuses) the ``<name>#<modifier>`` copy, then
-measures per image: data volume (bits per pixel, compression ratio), full-reference
-similarity against the original (PSNR, SSIM) and blind quality (SNR, RER, MTF at Nyquist).
-:func:`cheapest_setting` then picks the fewest bits per pixel that still meet a target.
+:func:`sweep` is the image-metrics special case of an experiment: an
+:class:`~iqx.experiment.setup.ExperimentSetup` whose task is the built-in
+:class:`~iqx.experiment.measure.MeasureTask`, with the unmodified dataset as baseline. Every
+setting is an ordinary MLflow run (logged, resumed and searched like a training-script run);
+the table it returns is the experiment's run table. :func:`cheapest_setting` then picks the
+fewest bits per pixel that still meet a target.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from iqx.datasets import Dataset, open_dataset
-from iqx.datasets.compare import compare_datasets
-from iqx.datasets.modify import modify
 from iqx.errors import InvalidParameterError
-from iqx.metrics.sharpness import flat_summary as sharpness_summary
-from iqx.metrics.snr import flat_summary as snr_summary
-from iqx.modifiers import Modifier, as_modifier
+from iqx.experiment.measure import BLIND_COLUMNS
+from iqx.modifiers import Modifier
 
 __all__ = ["BLIND_COLUMNS", "cheapest_setting", "sweep"]
 
-#: blind-quality columns measured on every image
-BLIND_COLUMNS = (
-    "snr",
-    "rer_x",
-    "rer_y",
-    "mtf_nyquist_x",
-    "mtf_nyquist_y",
-    "n_edges_x",
-    "n_edges_y",
-)
-
-
-def _blind(ds: Dataset) -> pd.DataFrame:
-    rows = {}
-    for path in ds.image_files:
-        scene = ds.open_image(path.name)
-        row = {**snr_summary(scene), **sharpness_summary(scene)}
-        rows[path.name] = {k: row.get(k) for k in BLIND_COLUMNS}
-    frame = pd.DataFrame.from_dict(rows, orient="index", dtype=float)
-    frame.index.name = "image"
-    return frame
-
-
-def _stored_bits(chain: Sequence[Mapping[str, Any]], depth: int) -> int:
-    """Bits per sample a downlink needs after ``chain`` (a bit quantization lowers it)."""
-    for step in chain:
-        if step.get("id") == "quantize" and step.get("bits"):
-            depth = min(depth, int(step["bits"]))
-    return depth
-
-
-def _volume(ds: Dataset, source: Dataset) -> pd.DataFrame:
-    """Bits per pixel of every image of ``ds``: codec streams when known, else raw samples."""
-    files = {f["file"]: f for f in (ds.manifest or {}).get("files", [])}
-    rows = {}
-    for path in ds.image_files:
-        info = files.get(path.name, {})
-        scene = ds.open_image(path.name)
-        ny, nx = int(scene.sizes["y"]), int(scene.sizes["x"])
-        bands = int(scene.sizes["band"])
-        depth = int(scene.attrs.get("bit_depth") or np.dtype(scene.dtype).itemsize * 8)
-        src = source.open_image(path.name)
-        src_pixels = int(src.sizes["y"]) * int(src.sizes["x"])
-        src_bits = (
-            src_pixels
-            * int(src.sizes["band"])
-            * int(src.attrs.get("bit_depth") or np.dtype(src.dtype).itemsize * 8)
-        )
-        if "compressed_bytes" in info:
-            bits = 8.0 * float(info["compressed_bytes"])
-            kind = "codec stream"
-        else:
-            bits = float(
-                ny * nx * bands * _stored_bits((ds.manifest or {}).get("chain", []), depth)
-            )
-            kind = "raw samples"
-        rows[path.name] = {
-            "bits_per_pixel": bits / src_pixels,
-            "compression_ratio": src_bits / bits if bits else np.inf,
-            "volume_kind": kind,
-        }
-    frame = pd.DataFrame.from_dict(rows, orient="index")
-    frame.index.name = "image"
-    return frame
-
 
 def sweep(
-    dataset: Dataset | str,
+    dataset: Any,
     modifiers: Sequence[Modifier | Mapping[str, Any] | str],
     *,
     reference_metrics: Iterable[str] = ("psnr", "ssim"),
+    blind: Iterable[str] = ("snr", "sharpness"),
+    experiment_name: str | None = None,
+    tracking_uri: str | None = None,
+    workdir: str | os.PathLike[str] = ".",
     progress: Callable[[str], None] | None = None,
 ) -> pd.DataFrame:
-    """Measure data volume and quality of ``dataset`` under every modifier.
+    """Measure data volume and quality of ``dataset`` under every modifier, as MLflow runs.
 
     Parameters
     ----------
@@ -109,35 +47,45 @@ def sweep(
         (reused when they already exist with the same configuration).
     reference_metrics : iterable of str
         Full-reference metrics computed against the original images.
+    blind : iterable of str
+        Blind metric families (``"snr"``, ``"sharpness"``).
+    experiment_name : str, optional
+        MLflow experiment (default: ``sweep-<dataset name>``).
+    tracking_uri : str, optional
+        Where runs go (default: ``$MLFLOW_TRACKING_URI``, else ``<workdir>/mlflow.db``).
+    workdir : path-like
+        Folder of the default SQLite store.
     progress : callable, optional
         Called with a short message before each step.
 
     Returns
     -------
     pandas.DataFrame
-        One row per (setting, image): ``setting`` (the modifier's folder name; ``original``
-        for the source), ``image``, ``bits_per_pixel``, ``compression_ratio``,
-        ``volume_kind``, the reference metrics and :data:`BLIND_COLUMNS`.
+        The run table (one row per setting): ``setting`` (the modifier's folder name;
+        ``original`` for the source), ``bits_per_pixel``, ``compression_ratio``,
+        ``data_bytes``, the mean over images of the reference metrics and of
+        :data:`BLIND_COLUMNS`, and the run's ``run_id``/``status``.
     """
-    say = progress or (lambda message: None)
-    source = dataset if isinstance(dataset, Dataset) else open_dataset(dataset)
-    say(f"measuring original {source.name}")
-    original = _volume(source, source).join(_blind(source))
-    for metric in reference_metrics:
-        original[metric] = np.inf if metric == "psnr" else 1.0
-    frames = [original.assign(setting="original")]
-    for spec in modifiers:
-        mod = as_modifier(spec)
-        say(f"applying {mod!r}")
-        derived = modify(source, mod)
-        say(f"measuring {derived.name}")
-        ref = compare_datasets(source, derived, metrics=list(reference_metrics))
-        frames.append(
-            _volume(derived, source).join(ref).join(_blind(derived)).assign(setting=mod.folder_name)
-        )
-    table = pd.concat(frames).reset_index()
-    first = ["setting", "image", "bits_per_pixel", "compression_ratio", "volume_kind"]
-    return table[first + [c for c in table.columns if c not in first]]
+    from iqx.experiment.measure import MeasureTask
+    from iqx.experiment.setup import ExperimentSetup
+
+    source = os.fspath(getattr(dataset, "data_path", dataset))
+    setup = ExperimentSetup(
+        experiment_name or f"sweep-{os.path.basename(os.path.abspath(source))}",
+        MeasureTask(blind=blind, reference=reference_metrics),
+        dataset,
+        list(modifiers),
+        include_reference=True,
+        cloud_options={"tracking_uri": tracking_uri} if tracking_uri else None,
+        max_parallel=1,
+        workdir=workdir,
+        progress=progress,
+        log_interval=0,
+    )
+    setup.execute()
+    table = setup.run_table()
+    first = ["setting", "bits_per_pixel", "compression_ratio", "data_bytes"]
+    return table[[c for c in first if c in table] + [c for c in table if c not in first]]
 
 
 def cheapest_setting(

@@ -1,0 +1,99 @@
+"""Fixtures of the experiment tests: a small dataset, the probe script, MLflow stores.
+
+``mlflow_server`` is a real ``mlflow server`` (SQLite backend, one worker) started on a free
+port of 127.0.0.1 for the session and stopped at its end.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+SCRIPTS = Path(__file__).parent / "scripts"
+
+
+@pytest.fixture(scope="session")
+def probe_script() -> Path:
+    return SCRIPTS / "train_probe.py"
+
+
+@pytest.fixture(scope="session")
+def _tiny_source(tmp_path_factory):
+    from iqx.experiment.sample_dataset import write_sample_dataset
+
+    root = tmp_path_factory.mktemp("tiny_source")
+    write_sample_dataset(root / "tiny", n_images=2, size=96, seed=1)
+    return root / "tiny"
+
+
+@pytest.fixture
+def tiny_dataset(tmp_path, _tiny_source) -> Path:
+    """A 2-image, 96x96 8-bit GeoTIFF dataset in IQUAFLOW layout, fresh per test."""
+    dst = tmp_path / "data" / "tiny"
+    shutil.copytree(_tiny_source, dst)
+    return dst
+
+
+@pytest.fixture
+def sqlite_uri(tmp_path) -> str:
+    return f"sqlite:///{(tmp_path / 'mlflow.db').as_posix()}"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def mlflow_server(tmp_path_factory):
+    """URI of a real MLflow tracking server on 127.0.0.1 (SQLite backend, artifacts proxied)."""
+    root = tmp_path_factory.mktemp("mlflow_server")
+    port = _free_port()
+    exe = Path(sys.executable).with_name("mlflow")
+    cmd = [
+        str(exe),
+        "server",
+        "--backend-store-uri",
+        f"sqlite:///{(root / 'server.db').as_posix()}",
+        "--artifacts-destination",
+        str(root / "artifacts"),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        "1",
+    ]
+    log = open(root / "server.log", "wb")
+    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    uri = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 180
+    while True:
+        try:
+            with urllib.request.urlopen(uri + "/health", timeout=2) as r:
+                if r.status == 200:
+                    break
+        except OSError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            log.close()
+            text = (root / "server.log").read_text(errors="replace")[-3000:]
+            pytest.fail(f"mlflow server did not start: {text}")
+        time.sleep(0.5)
+    yield uri
+    os.killpg(proc.pid, 15)
+    try:
+        proc.wait(20)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, 9)
+    log.close()
