@@ -83,7 +83,7 @@ def test_timeout_kills_the_script_and_its_children(tmp_path):
 
 def test_missing_script_and_bad_timeout(tmp_path):
     task = PythonScriptTaskExecution(tmp_path / "nope.py")
-    with pytest.raises(PathNotFoundError, match="nope.py"):
+    with pytest.raises(PathNotFoundError, match=r"nope\.py"):
         task.check()
     with pytest.raises(TaskFailedError, match="does not exist"):
         task.execute(_request(tmp_path))

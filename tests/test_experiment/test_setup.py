@@ -128,7 +128,7 @@ def test_bad_input_is_refused_before_work(tiny_dataset, probe_script, sqlite_uri
             ["jpeg:quality=50"],
             cloud_options={"traking_uri": sqlite_uri},
         )
-    with pytest.raises(PathNotFoundError, match="missing.py"):
+    with pytest.raises(PathNotFoundError, match=r"missing\.py"):
         ExperimentSetup(
             "e",
             PythonScriptTaskExecution(tmp_path / "missing.py"),
