@@ -98,9 +98,10 @@ def discover(
     DatasetLayoutError
         If several image sub-folders make the images folder ambiguous.
     """
-    path = Path(path)
+    path = Path(path).expanduser()
     if not path.exists():
         raise PathNotFoundError(f"{path}: dataset folder or annotation file not found")
+    path = path.resolve()  # "." has no name and no parent: derived names need the real ones
     single: Path | None = None
     if path.is_file():
         single, data_path = path, path.parent
@@ -139,9 +140,10 @@ def discover(
         )
 
     if images_dir is not None:
-        img_dir: Path | None = Path(images_dir)
+        img_dir: Path | None = Path(images_dir).expanduser()
         if not img_dir.is_dir():
             raise PathNotFoundError(f"{img_dir}: images folder not found")
+        img_dir = img_dir.resolve()
     else:
         img_dir = Path(dataset.data_input) if dataset is not None else None
         if img_dir is None:

@@ -75,6 +75,17 @@ def _polygonal_part(geom: Any) -> Any:
     return polys[0] if len(polys) == 1 else shapely.MultiPolygon(polys)
 
 
+def nonfinite_geometries(geoms: Any) -> np.ndarray:
+    """Boolean mask of the geometries holding a NaN or infinite coordinate (GEOS fails on them)."""
+    import shapely
+
+    arr = np.asarray(geoms, dtype=object)
+    coords, index = shapely.get_coordinates(arr, return_index=True)
+    bad = np.zeros(arr.shape[0], dtype=bool)
+    bad[index[~np.isfinite(coords).all(axis=1)]] = True
+    return bad
+
+
 def repair_geometry(geom: Any, method: Repair = "make_valid") -> Any:
     """Repair one invalid geometry.
 
@@ -239,6 +250,8 @@ def sanitize_geojson(
         "ERR_GEO_EMPTY",
         lambda i: "geometry is null" if geoms[i] is None else "geometry is empty",
     )
+    nonfinite = nonfinite_geometries(np.where(keep, geoms, None))
+    drop(nonfinite, "ERR_GEO_COORDS", lambda i: "a coordinate is NaN or infinite")
 
     fixed, details = repair_geometries(np.where(keep, geoms, None), repair)
     for d in details:

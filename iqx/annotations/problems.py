@@ -101,6 +101,7 @@ CODES: dict[str, tuple[str, str]] = {
         "row removed",
     ),
     "ERR_GEO_EMPTY": ("the geometry is missing (null) or empty", "row removed"),
+    "ERR_GEO_COORDS": ("a coordinate of the geometry is NaN or infinite", "row removed"),
     "ERR_GEO_INVALID": (
         "the geometry is invalid (self-intersection, bow-tie, bad ring)",
         "geometry repaired (shapely.make_valid by default, or buffer(0)); removed if the repair is empty",

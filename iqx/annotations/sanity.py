@@ -17,7 +17,7 @@ from iqx.annotations._images import ImageIndex
 from iqx.annotations._jsonio import write_json
 from iqx.annotations._layout import Layout, discover
 from iqx.annotations.problems import Problem, SanityReport
-from iqx.errors import AnnotationError, InvalidParameterError
+from iqx.errors import AnnotationError, InvalidParameterError, OutputExistsError
 
 __all__ = ["SanityCheck", "sanity_check"]
 
@@ -52,6 +52,10 @@ class SanityCheck:
         ``buffer(0)`` (may drop parts of self-intersecting polygons).
     check_files : bool
         Check that image files exist, are readable, and match the recorded width/height.
+    overwrite : bool
+        Replace files already in ``output_path`` (sanitized annotations, reports). Without
+        it, :meth:`autofix` refuses to replace anything. The output never lies inside the
+        dataset (or its images folder) and never is an annotation file being checked.
 
     Examples
     --------
@@ -70,6 +74,7 @@ class SanityCheck:
         geojson: Any = None,
         repair: str = "make_valid",
         check_files: bool = True,
+        overwrite: bool = False,
     ) -> None:
         if repair not in _geo.REPAIR_METHODS:
             raise InvalidParameterError(
@@ -79,7 +84,8 @@ class SanityCheck:
         self.data_path = self.layout.data_path
         if output_path is None:
             output_path = self.data_path.parent / f"{self.data_path.name}_sanitized"
-        self.output_path = Path(output_path)
+        self.output_path = Path(output_path).expanduser().resolve()
+        self.overwrite = bool(overwrite)
         self.repair = repair
         self.check_files = check_files
         if not self.layout.annotation_files:
@@ -90,17 +96,26 @@ class SanityCheck:
         self._images: ImageIndex | None = None
 
     def _check_output(self) -> None:
-        out = self.output_path.resolve()
-        if out == self.data_path.resolve():
-            raise InvalidParameterError(
-                f"{self.output_path}: the output folder must differ from the dataset folder "
-                "(the input is never edited)"
+        """The output is no input (dataset, images, masks, annotation file) and inside none."""
+        from iqx.io._atomic import check_output_path
+
+        layout = self.layout
+        inputs = [self.data_path, *layout.annotation_files]
+        inputs += [p for p in (layout.images_dir, layout.mask_dir) if p is not None]
+        check_output_path(self.output_path, inputs, what="sanity output folder")
+        if self.output_path.exists() and not self.output_path.is_dir():
+            raise InvalidParameterError(f"{self.output_path}: the output must be a folder")
+
+    def _check_targets(self, targets: list[Path]) -> None:
+        if self.overwrite:
+            return
+        taken = [t for t in targets if t.exists() or t.is_symlink()]
+        if taken:
+            names = ", ".join(t.name for t in taken[:4]) + (" ..." if len(taken) > 4 else "")
+            raise OutputExistsError(
+                f"{self.output_path}: would replace {names}; pass --overwrite / "
+                "overwrite=True to replace them, or choose another output folder"
             )
-        for f in self.layout.annotation_files:
-            if (out / f.name) == f.resolve():
-                raise InvalidParameterError(
-                    f"{self.output_path}: writing there would overwrite {f}"
-                )
 
     @property
     def images(self) -> ImageIndex | None:
@@ -147,6 +162,10 @@ class SanityCheck:
                 outputs.append((self.output_path / path.name, "geojson", clean))
             report.files.append(summary)
         if write:
+            self._check_targets(
+                [t for t, _, _ in outputs]
+                + [self.output_path / f"sanity_report.{ext}" for ext in ("json", "txt")]
+            )
             self.output_path.mkdir(parents=True, exist_ok=True)
             for target, kind, clean in outputs:
                 if kind == "coco":

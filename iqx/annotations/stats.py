@@ -209,7 +209,8 @@ class DatasetStats:
     # ------------------------------------------------------------------ stats
     def _image_stats(self) -> dict[str, Any]:
         df = self.images_frame()
-        ok = df[df["readable"]]
+        readable = df["readable"].to_numpy(bool)  # an empty object column would select columns
+        ok = df[readable]
         w, h = ok["width"].to_numpy(float), ok["height"].to_numpy(float)
         with np.errstate(divide="ignore", invalid="ignore"):
             ar = np.where(h > 0, w / h, np.nan)
@@ -218,7 +219,7 @@ class DatasetStats:
             "folder": os.fspath(self.layout.images_dir) if self.layout.images_dir else None,
             "count": len(df),
             "readable": len(ok),
-            "unreadable": df.loc[~df["readable"], "file_name"].tolist(),
+            "unreadable": df.loc[~readable, "file_name"].tolist(),
             "mean_width": float(w.mean()) if len(w) else None,
             "mean_height": float(h.mean()) if len(h) else None,
             "width": summary(w, self.bins),

@@ -16,7 +16,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         description=(
             "Check a dataset's COCO / GeoJSON annotations (IQUAFLOW's error codes and more), "
             "write sanitized copies and sanity_report.json/.txt to --output. The input is "
-            "never edited. Exit status: 0 no problem, 1 problems found (and fixed in the "
+            "never edited: the output may not lie inside the dataset, and files already in it "
+            "are replaced only with --overwrite. Exit status: 0 no problem, 1 problems found (and fixed in the "
             "copy), 2 error."
         ),
     )
@@ -32,6 +33,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--images", help="images folder (default: discovered)")
     p.add_argument("--check-only", action="store_true", help="report the problems, write nothing")
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace files already in the output folder (refused otherwise)",
+    )
     p.add_argument(
         "--no-file-check",
         action="store_true",
@@ -50,6 +56,7 @@ def run(args: argparse.Namespace) -> int:
         images_dir=args.images,
         repair=args.repair,
         check_files=not args.no_file_check,
+        overwrite=args.overwrite,
     )
     report = sc.check() if args.check_only else sc.autofix()
     if args.format == "json":

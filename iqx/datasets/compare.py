@@ -29,6 +29,7 @@ from iqx.registry import metrics as metric_registry
 
 __all__ = [
     "DEFAULT_METRICS",
+    "check_reference_metric",
     "compare_datasets",
     "compare_images",
     "compare_paths",
@@ -48,6 +49,45 @@ def _few(names: Sequence[str]) -> str:
     return shown + (f" ... ({len(names) - _SHOWN} more)" if len(names) > _SHOWN else "")
 
 
+def check_reference_metric(metric_id: str) -> Any:
+    """The registered target of ``metric_id`` if it compares two images; else raise.
+
+    A function metric compares images when its first two parameters are required
+    positional ones (``psnr(reference, test, ...)``); ``snr(image, method=...)`` does not.
+
+    Raises
+    ------
+    InvalidParameterError
+        For blind (no-reference) metrics and run metrics, naming the command to use.
+    """
+    target = metric_registry.get(metric_id).target
+    blind = (
+        f"metric {metric_id!r} is a no-reference (blind) metric: it measures one image and "
+        "cannot compare two; use `iqx measure` (or iqx.metrics) for it"
+    )
+    if inspect.isclass(target):
+        if issubclass(target, RunMetric):
+            raise InvalidParameterError(
+                f"metric {metric_id!r} scores a training run's predictions "
+                "(apply(predictions, gt_path)), not a pair of images"
+            )
+        if issubclass(target, ArrayMetric) and not target.requires_reference:
+            raise InvalidParameterError(blind)
+        return target
+    try:
+        params = list(inspect.signature(target).parameters.values())
+    except (TypeError, ValueError):  # pragma: no cover - builtins without a signature
+        return target
+    positional = [
+        p
+        for p in params[:2]
+        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.default is p.empty
+    ]
+    if len(positional) < 2:
+        raise InvalidParameterError(blind)
+    return target
+
+
 def evaluate_reference_metric(
     metric_id: str, reference: xr.DataArray, test: xr.DataArray, **options: Any
 ) -> xr.Dataset:
@@ -58,19 +98,9 @@ def evaluate_reference_metric(
     metric requires but is not given (e.g. ERGAS's ``ratio``) raises
     :class:`~iqx.errors.InvalidParameterError`.
     """
-    target = metric_registry.get(metric_id).target
+    target = check_reference_metric(metric_id)
     if inspect.isclass(target):
-        if issubclass(target, RunMetric):
-            raise InvalidParameterError(
-                f"metric {metric_id!r} scores a training run's predictions "
-                "(apply(predictions, gt_path)), not a pair of images"
-            )
-        if issubclass(target, ArrayMetric):
-            if not target.requires_reference:
-                raise InvalidParameterError(
-                    f"metric {metric_id!r} is a no-reference metric; it cannot compare images"
-                )
-            return target()(test, reference=reference)
+        return target()(test, reference=reference)
     func = target
     params = inspect.signature(func).parameters
     missing = [
@@ -253,6 +283,9 @@ def compare_paths(
     from iqx.errors import PathNotFoundError
     from iqx.io import open_scene
 
+    metrics = list(metrics)
+    for metric_id in metrics:  # before any image is opened
+        check_reference_metric(metric_id)
     ref_p, test_p = Path(reference), Path(test)
     for p in (ref_p, test_p):
         if not p.exists():

@@ -5,31 +5,58 @@ its name and every image its file name; annotations and the ``_mask`` folder are
 transformed); ``iqx_manifest.json`` records the source, the step, its config, the chain of
 configs since the original dataset, per-file info and totals.
 
-Atomic and idempotent: everything is built in ``<name>#<step>.iqx-tmp-<uuid>`` next to the
-final folder, the manifest is written last, then the folder is renamed. Re-running with the
-same config returns the existing dataset without work; a different config (or a folder with
-no manifest) raises :class:`ManifestConflictError` unless ``overwrite=True``.
+Atomic and idempotent: everything is built in ``<name>#<step>.iqx-tmp-<owner>-<uuid>`` next
+to the final folder, the manifest is written last, then the folder is renamed. Re-running
+with the same config returns the existing dataset without work *if its files still match the
+manifest* (present, same byte counts); a copy with a deleted or truncated file is rebuilt. A
+different config (or a folder with no manifest) raises :class:`ManifestConflictError` unless
+``overwrite=True``. Identical concurrent runs all succeed (the first rename wins, the others
+accept its result); leftovers of killed runs are removed by the next run
+(:func:`iqx.io._atomic.clean_stale`). Paths are resolved first and the output may never lie
+inside the source dataset.
 """
 
 from __future__ import annotations
 
+import errno
+import os
 import shutil
+import warnings
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 from iqx.datasets.layout import Dataset, open_dataset
-from iqx.datasets.manifest import build_manifest, canonical_config, read_manifest, write_manifest
+from iqx.datasets.manifest import (
+    build_manifest,
+    canonical_config,
+    read_manifest,
+    verify_manifest_files,
+    write_manifest,
+)
 from iqx.errors import (
     DatasetLayoutError,
     InvalidParameterError,
     IqxError,
     ManifestConflictError,
+    OutputExistsError,
 )
-from iqx.io._atomic import _remove, replace_dir, tmp_sibling
+from iqx.io._atomic import (
+    _remove,
+    check_output_path,
+    clean_stale,
+    replace_dir,
+    tmp_sibling,
+    write_error,
+)
 from iqx.io._sched import compute_kwargs
 
-__all__ = ["copy_dataset", "copy_file", "derive_dataset", "derived_name"]
+__all__ = ["check_name_length", "copy_dataset", "copy_file", "derive_dataset", "derived_name"]
+
+#: errors of the destination (not of the source): reported with the destination's name
+_WRITE_ERRNOS = frozenset({errno.ENOSPC, errno.EROFS, errno.EDQUOT, errno.EFBIG})
+#: bytes a temporary sibling adds to a folder name (``.iqx-tmp-<owner>-<uuid>``)
+_TMP_SUFFIX_BYTES = 48
 
 ProcessFile = Callable[[Path, Path], Mapping[str, Any] | None]
 
@@ -37,6 +64,25 @@ ProcessFile = Callable[[Path, Path], Mapping[str, Any] | None]
 def derived_name(source: Dataset, step: str) -> str:
     """``<source name>#<step>``, the folder name of a derived dataset."""
     return f"{source.name}#{step}"
+
+
+def check_name_length(parent: Path, name: str) -> None:
+    """Raise :class:`InvalidParameterError` if ``name`` (plus a temporary suffix) is too long.
+
+    The limit is the file system's ``NAME_MAX`` (usually 255 bytes) at ``parent``, checked
+    before any work so a long chain fails at once with the name, not half-way with ENAMETOOLONG.
+    """
+    try:
+        limit = os.pathconf(parent if parent.exists() else parent.parent, "PC_NAME_MAX")
+    except (OSError, ValueError, AttributeError):
+        limit = 255
+    size = len(name.encode("utf-8")) + _TMP_SUFFIX_BYTES
+    if size > limit:
+        raise InvalidParameterError(
+            f"{parent / name}: folder name of {len(name.encode())} bytes is too long for the "
+            f"file system (at most {limit - _TMP_SUFFIX_BYTES}); shorten the chain, apply it "
+            "with one_step=True / --one-step, or name external steps with name="
+        )
 
 
 def copy_file(src: Path, dst: Path) -> dict[str, Any]:
@@ -49,10 +95,11 @@ def _run_one(pair: tuple[str, str], process_file: ProcessFile) -> dict[str, Any]
     src, dst = Path(pair[0]), Path(pair[1])
     try:
         info = process_file(src, dst)
-    except IqxError:
-        raise
     except Exception as exc:
-        raise type(exc)(f"{src}: processing failed: {exc}") from exc
+        # keep the exception's type and message; say which file (the CLI prints notes)
+        if hasattr(exc, "add_note") and str(src) not in str(exc):
+            exc.add_note(f"while processing {src}")
+        raise
     if info is None:
         info = {}
     if not isinstance(info, Mapping):
@@ -67,13 +114,28 @@ def _run_one(pair: tuple[str, str], process_file: ProcessFile) -> dict[str, Any]
 
 
 def _check_existing(out: Path, config: dict[str, Any], overwrite: bool) -> Dataset | None:
-    """The existing dataset when it was made with ``config``; None to (re)build; else raise."""
+    """The existing dataset when it was made with ``config`` and its files match; None to
+    (re)build; else raise. An incomplete copy of the same config is rebuilt (a warning)."""
     if not out.exists():
         return None
-    manifest = read_manifest(out) if out.is_dir() else None
+    try:
+        manifest = read_manifest(out) if out.is_dir() else None
+    except DatasetLayoutError:
+        if overwrite:
+            return None
+        raise
     existing = None if manifest is None else manifest.get("config")
     if existing is not None and canonical_config(existing) == config:
-        return open_dataset(out, images=manifest.get("layout", {}).get("data_input") or None)
+        problems = verify_manifest_files(out, manifest)
+        if not problems:
+            return open_dataset(out, images=manifest["layout"]["data_input"] or None)
+        warnings.warn(
+            f"{out}: rebuilding: the copy no longer matches its manifest "
+            f"({'; '.join(problems[:3])}{' ...' if len(problems) > 3 else ''})",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+        return None
     if overwrite:
         return None
     what = "no iqx manifest" if manifest is None else f"config {existing}"
@@ -137,10 +199,24 @@ def derive_dataset(
         raise InvalidParameterError(f"batch_size must be >= 1, got {batch_size}")
     config = canonical_config(config)
     new_name = derived_name(source, step)
-    out = source.parent_folder / new_name
+    check_name_length(source.parent_folder, new_name)
+    out = check_output_path(
+        source.parent_folder / new_name,
+        [source.data_path, source.data_input],
+        what="modified dataset",
+    )
+    clean_stale(out)
     existing = _check_existing(out, config, overwrite)
     if existing is not None:
         return existing
+    if not source.image_files:
+        raise DatasetLayoutError(
+            f"{source.data_input}: no image files to modify (the images folder is empty); "
+            "refusing to write an empty copy"
+        )
+    # an existing folder reaching this point is ours to replace: overwrite=True, or an
+    # incomplete copy of the same config
+    replace = out.exists()
 
     previous = source.params.get("modifier")
     chain_name = f"{previous}#{step}" if previous else step
@@ -149,8 +225,8 @@ def derive_dataset(
     chain = [*((source.manifest or {}).get("chain") or []), config]
 
     tmp = tmp_sibling(out)
-    tmp.mkdir(parents=True)
     try:
+        tmp.mkdir(parents=True)
         images_out = tmp if source.flat else tmp / source.data_input.name
         images_out.mkdir(exist_ok=True)
         pairs = [(str(p), str(images_out / p.name)) for p in source.image_files]
@@ -193,14 +269,19 @@ def derive_dataset(
         )
         write_manifest(tmp, manifest)  # last: a folder without it is unfinished
         try:
-            replace_dir(tmp, out, overwrite=overwrite)
-        except OSError:
+            replace_dir(tmp, out, overwrite=overwrite or replace)
+        except (OSError, OutputExistsError):
             # another process finished the same folder first: accept it if the config matches
             done = _check_existing(out, config, overwrite=False)
             if done is None:
                 raise
             _remove(tmp)
             return done
+    except OSError as exc:
+        _remove(tmp)
+        if getattr(exc, "errno", None) in _WRITE_ERRNOS and not isinstance(exc, IqxError):
+            raise write_error(out, exc, "write the modified dataset") from exc
+        raise
     except BaseException:
         _remove(tmp)
         raise

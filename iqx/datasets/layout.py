@@ -70,7 +70,7 @@ class Dataset:
     Attributes
     ----------
     data_path, parent_folder : pathlib.Path
-        The folder and its parent.
+        The folder (resolved: absolute, no ``.``/``..``, symlinks followed) and its parent.
     name : str
         ``data_path.name`` (``params["ds_name"]``).
     data_input : pathlib.Path
@@ -99,9 +99,12 @@ class Dataset:
         images: str | None = None,
         strict: bool = False,
     ) -> None:
-        path = Path(data_path)
-        if not path.exists():
-            raise PathNotFoundError(f"{path}: dataset folder does not exist")
+        given = Path(data_path).expanduser()
+        if not given.exists():
+            raise PathNotFoundError(f"{given}: dataset folder does not exist")
+        # resolved: "." and ".." have no usable name or parent (`iqx modify .` must write
+        # next to the dataset, never inside it)
+        path = given.resolve()
         if not path.is_dir():
             raise DatasetLayoutError(f"{path}: a dataset must be a folder, this is a file")
         self.data_path = path

@@ -19,6 +19,7 @@ __all__ = [
     "canonical_config",
     "read_manifest",
     "summarize_files",
+    "verify_manifest_files",
     "write_manifest",
 ]
 
@@ -57,8 +58,71 @@ def read_manifest(folder: str | os.PathLike[str]) -> dict[str, Any] | None:
     except (OSError, ValueError) as exc:
         raise DatasetLayoutError(f"{path}: unreadable manifest ({exc})") from exc
     if not isinstance(value, dict):
-        raise DatasetLayoutError(f"{path}: manifest is not a JSON object")
+        raise DatasetLayoutError(f"{path}: damaged manifest: not a JSON object")
+    _check_shape(path, value)
     return value
+
+
+def _check_shape(path: Path, m: dict[str, Any]) -> None:
+    """Raise :class:`DatasetLayoutError` if the manifest's keys have the wrong JSON types."""
+    expected = {
+        "config": dict,
+        "params": dict,
+        "layout": dict,
+        "chain": list,
+        "files": list,
+        "copied_files": list,
+        "totals": dict,
+    }
+    for key, kind in expected.items():
+        if key in m and not isinstance(m[key], kind):
+            raise DatasetLayoutError(
+                f"{path}: damaged manifest: {key!r} must be a JSON {kind.__name__}, "
+                f"got {type(m[key]).__name__}"
+            )
+    layout = m.get("layout", {})
+    if "data_input" in layout and not isinstance(layout["data_input"], str | None):
+        raise DatasetLayoutError(f"{path}: damaged manifest: layout.data_input must be a string")
+    for k, f in enumerate(m.get("files", [])):
+        if not isinstance(f, dict) or not isinstance(f.get("file"), str):
+            raise DatasetLayoutError(
+                f"{path}: damaged manifest: files[{k}] must be an object with a 'file' name"
+            )
+
+
+def verify_manifest_files(folder: str | os.PathLike[str], manifest: Mapping[str, Any]) -> list[str]:
+    """What no longer matches ``manifest`` in ``folder``: missing or resized files.
+
+    Checks every image listed in ``files`` (present, ``output_bytes`` when recorded), the
+    copied files, the annotation files and the mask folder. Cheap (``stat`` only): it catches
+    deleted and truncated files, not same-size edits. An empty list means the copy is intact.
+    """
+    folder = Path(folder)
+    layout = manifest.get("layout") or {}
+    if not isinstance(layout, Mapping) or "data_input" not in layout:
+        return ["manifest has no layout.data_input"]
+    images = folder / (layout.get("data_input") or ".")
+    problems: list[str] = []
+    for f in manifest.get("files") or []:
+        p = images / str(f.get("file"))
+        try:
+            size = p.stat().st_size
+        except OSError:
+            problems.append(f"{p.name} missing")
+            continue
+        want = f.get("output_bytes")
+        if isinstance(want, int) and size != want:
+            problems.append(f"{p.name} has {size} bytes, manifest says {want}")
+    for name in manifest.get("copied_files") or []:
+        if not (images / str(name)).is_file():
+            problems.append(f"{name} missing")
+    for name in layout.get("annotations") or []:
+        if not (folder / str(name)).is_file():
+            problems.append(f"{name} missing")
+    masks = layout.get("masks")
+    if masks and not (folder / str(masks)).is_dir():
+        problems.append(f"{masks}/ missing")
+    return problems
 
 
 def write_manifest(folder: str | os.PathLike[str], manifest: Mapping[str, Any]) -> Path:

@@ -33,9 +33,9 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from iqx.datasets.derive import derive_dataset
+from iqx.datasets.derive import check_name_length, derive_dataset
 from iqx.datasets.layout import Dataset, open_dataset
-from iqx.errors import InvalidParameterError
+from iqx.errors import AnnotationError, InvalidParameterError, IqxError
 from iqx.modifiers import (
     JPEG,
     Chain,
@@ -50,6 +50,8 @@ from iqx.modifiers.resampling import resample_to_shape
 __all__ = ["dataset_data_volume", "modify"]
 
 _JPEG_SUFFIXES = (".jpg", ".jpeg")
+#: largest width/height of a baseline JPEG file
+_JPEG_MAX_SIDE = 65535
 
 
 def _steps(modifier: Modifier) -> list[Modifier]:
@@ -91,6 +93,25 @@ def _write_bytes(data: bytes, dst: Path) -> int:
     return len(data)
 
 
+def _check_external_output(step: ExternalModifier, path: Path) -> None:
+    """Decode the file an external program wrote: garbage is an error, not a dataset file."""
+    from iqx.io import open_scene, read_image
+    from iqx.modifiers.external import ExternalCommandError
+
+    try:
+        scene = open_scene(path)
+        read_image(path)
+    except (IqxError, OSError, ValueError) as exc:
+        raise ExternalCommandError(
+            f"{path}: external modifier {step.folder_name} wrote a file that is not a readable "
+            f"image ({exc})"
+        ) from exc
+    if scene.size == 0:
+        raise ExternalCommandError(
+            f"{path}: external modifier {step.folder_name} wrote an empty image"
+        )
+
+
 def _run_external_chain(steps: list[Modifier], src: Path, dst: Path) -> None:
     """Steps that include external programs: file to file through temporary files."""
 
@@ -100,6 +121,7 @@ def _run_external_chain(steps: list[Modifier], src: Path, dst: Path) -> None:
             out = dst if k == len(steps) - 1 else Path(tmp) / f"step{k}{src.suffix}"
             if isinstance(step, ExternalModifier):
                 step.run_file(cur, out)
+                _check_external_output(step, out)
             else:
                 res = step(_read_scene(cur))
                 _write_any(res, cur, out)
@@ -110,6 +132,13 @@ def _write_any(image: xr.DataArray, src: Path, dst: Path) -> dict[str, Any]:
     from iqx.io import write_image
 
     if dst.suffix.lower() in _JPEG_SUFFIXES:
+        ny, nx = int(image.sizes["y"]), int(image.sizes["x"])
+        if max(ny, nx) > _JPEG_MAX_SIDE:
+            raise InvalidParameterError(
+                f"{src}: the result is {ny} x {nx} px but a JPEG file holds at most "
+                f"{_JPEG_MAX_SIDE} px per side; convert the dataset to PNG/TIFF first or "
+                "choose a smaller size"
+            )
         write_image(image, dst, driver="JPEG", quality=100, subsampling=0)
         return {"container": "jpeg_q100_444"}
     write_image(image, dst, like=src)
@@ -181,8 +210,17 @@ def _scale_rle(seg: dict[str, Any], shape: tuple[int, int]) -> dict[str, Any]:
     return {"size": [int(v) for v in enc["size"]], "counts": enc["counts"]}
 
 
+def _read_annotations(src: Path) -> Any:
+    """The JSON document of an annotation file; None for a 0-byte file (copied unchanged)."""
+    from iqx.annotations._jsonio import read_json
+
+    if src.stat().st_size == 0:
+        return None
+    return read_json(src)
+
+
 def _scale_coco(src: Path, dst: Path, images_dir: Path, modifier: Modifier) -> None:
-    doc = json.loads(src.read_text(encoding="utf-8"))
+    doc = _read_annotations(src)
     if not isinstance(doc, dict) or "images" not in doc:
         shutil.copyfile(src, dst)
         return
@@ -218,12 +256,13 @@ def _scale_coco(src: Path, dst: Path, images_dir: Path, modifier: Modifier) -> N
 
 
 def _scale_geojson(src: Path, dst: Path, source: Dataset, modifier: Modifier) -> None:
+    from shapely import get_coordinates
     from shapely.affinity import scale
     from shapely.geometry import mapping, shape
 
     from iqx.io import open_scene
 
-    doc = json.loads(src.read_text(encoding="utf-8") or "null")
+    doc = _read_annotations(src)
     feats = doc.get("features") if isinstance(doc, dict) else None
     if not feats:
         shutil.copyfile(src, dst)
@@ -243,13 +282,24 @@ def _scale_geojson(src: Path, dst: Path, source: Dataset, modifier: Modifier) ->
         cache[name] = res
         return res
 
-    for feat in feats:
+    for k, feat in enumerate(feats):
+        if not isinstance(feat, dict):
+            raise AnnotationError(f"{src}: feature {k} is not a JSON object")
         props = feat.get("properties") or {}
         f = factor(props.get("image_filename"))
         if f is not None and feat.get("geometry"):
-            geom = scale(shape(feat["geometry"]), xfact=f[0], yfact=f[1], origin=(0, 0))
-            feat["geometry"] = mapping(geom)
-    dst.write_text(json.dumps(doc), encoding="utf-8")
+            try:
+                geom = shape(feat["geometry"])
+                if not np.isfinite(get_coordinates(geom)).all():
+                    raise ValueError("a coordinate is NaN or infinite")
+                geom = scale(geom, xfact=f[0], yfact=f[1], origin=(0, 0))
+                feat["geometry"] = mapping(geom)
+            except Exception as exc:  # shapely/GEOS errors on NaN or malformed coordinates
+                raise AnnotationError(
+                    f"{src}: feature {k} has an unusable geometry ({type(exc).__name__}: {exc}); "
+                    "run `iqx sanity` on the dataset first"
+                ) from exc
+    dst.write_text(json.dumps(doc), encoding="utf-8")  # NaN stays as in the input
 
 
 def _annotation_transformer(source: Dataset, modifier: Modifier):
@@ -328,6 +378,12 @@ def modify(
     source = dataset if isinstance(dataset, Dataset) else open_dataset(dataset)
     if isinstance(mod, Chain) and len(mod.steps) == 1:
         mod = mod.steps[0]
+    # every folder name of the chain is checked before the first image is read
+    steps = mod.steps if isinstance(mod, Chain) and not one_step else (mod,)
+    name = source.name
+    for step in steps:
+        name = f"{name}#{step.folder_name}"
+        check_name_length(source.parent_folder, name)
     if isinstance(mod, Chain) and not one_step:
         for step in mod.steps:
             source = modify(source, step, overwrite=overwrite, batch_size=batch_size)

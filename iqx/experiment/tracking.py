@@ -316,6 +316,18 @@ class Tracker:
             )
         )
 
+    def list_artifacts(self, run_id: str, path: str | None = None) -> list[str]:
+        """Paths of every artifact file of a run under ``path`` (recursive, POSIX, sorted)."""
+        out: list[str] = []
+        todo = [path]
+        while todo:
+            where = todo.pop()
+            for info in self._call(
+                "list_artifacts", self.client.list_artifacts, run_id, where
+            ):
+                (todo if info.is_dir else out).append(info.path)
+        return sorted(out)
+
 
 def _param_value(value: Any) -> str:
     """A param as MLflow stores it: strings as they are, anything else as compact JSON."""

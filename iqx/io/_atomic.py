@@ -1,48 +1,180 @@
-"""Atomic writes: build the result under a temporary sibling name, then rename it into place.
+"""Atomic writes and safe output locations.
 
-A killed write leaves only ``<name>.iqx-tmp-<uuid>`` behind, never a file or folder under the
-final name that looks complete.
+Results are built under a temporary sibling name, then renamed into place. A killed write
+leaves only ``<name>.iqx-tmp-<owner>-<uuid>`` behind, never a file or folder under the final
+name that looks complete. ``<owner>`` is ``<host hash>p<pid>`` of the writing process, so a
+later run can tell a *stale* leftover (its process is dead) from another process's work in
+progress and remove only the former (:func:`clean_stale`).
+
+:func:`check_output_path` is the one rule for where iqx may write: paths are resolved first
+(``.``/``..``/symlinks), an output never lies inside an input dataset (or its images
+folder), and an existing output is replaced only with ``overwrite=True``.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
+import hashlib
 import os
+import re
 import shutil
+import socket
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from iqx.errors import InvalidParameterError
+from iqx.errors import OutputExistsError, RasterWriteError, UnsafeOutputError
 
 __all__ = [
     "TMP_MARKER",
     "atomic_dir",
     "atomic_file",
+    "check_output_path",
     "check_overwrite",
+    "clean_stale",
     "is_temporary",
     "replace_dir",
     "tmp_sibling",
+    "write_error",
 ]
 
 #: infix of every temporary sibling iqx creates
 TMP_MARKER = ".iqx-tmp-"
 
 
+#: infix of a replaced output moved aside before deletion
+OLD_MARKER = ".iqx-old-"
+#: leftovers younger than this are never removed, even if their owner looks dead (seconds)
+STALE_AFTER = 5.0
+_OWNER = re.compile(r"\.iqx-(?:tmp|old)-([0-9a-f]{6})p(\d+)-")
+
+
+def _owner() -> str:
+    host = hashlib.sha1(socket.gethostname().encode()).hexdigest()[:6]
+    return f"{host}p{os.getpid()}"
+
+
 def tmp_sibling(path: Path) -> Path:
-    """``<path>.iqx-tmp-<uuid>`` in the same folder as ``path`` (same filesystem)."""
-    return path.with_name(f"{path.name}{TMP_MARKER}{uuid.uuid4().hex[:12]}")
+    """``<path>.iqx-tmp-<owner>-<uuid>`` in the same folder as ``path`` (same filesystem)."""
+    return path.with_name(f"{path.name}{TMP_MARKER}{_owner()}-{uuid.uuid4().hex[:12]}")
 
 
 def is_temporary(path: Path) -> bool:
     """True if ``path`` is an unfinished iqx write (a temporary sibling)."""
-    return TMP_MARKER in path.name or ".iqx-old-" in path.name
+    return TMP_MARKER in path.name or OLD_MARKER in path.name
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by another user
+        return True
+    return True
+
+
+def is_stale(path: Path) -> bool:
+    """True if ``path`` is an iqx leftover whose writer (this host, recorded pid) is dead.
+
+    Leftovers of other hosts, of live processes, in the old format (no owner) or younger than
+    :data:`STALE_AFTER` seconds are never stale: removing them could break running work.
+    """
+    m = _OWNER.search(path.name)
+    if m is None or m.group(1) != _owner()[:6]:
+        return False
+    pid = int(m.group(2))
+    if pid == os.getpid() or _pid_alive(pid):
+        return False
+    try:
+        age = time.time() - path.lstat().st_mtime
+    except FileNotFoundError:
+        return False
+    return age >= STALE_AFTER
+
+
+def clean_stale(path: Path) -> list[Path]:
+    """Remove stale leftovers ``<path>.iqx-tmp-*`` / ``<path>.iqx-old-*`` (see :func:`is_stale`).
+
+    Returns the removed paths. Called before writing ``path``, so a run killed half-way is
+    cleaned by the next run without touching concurrent writers' work.
+    """
+    removed = []
+    parent = path.parent
+    if not parent.is_dir():
+        return removed
+    prefixes = (f"{path.name}{TMP_MARKER}", f"{path.name}{OLD_MARKER}")
+    for p in parent.iterdir():
+        if p.name.startswith(prefixes) and is_stale(p):
+            _remove(p)
+            removed.append(p)
+    return removed
 
 
 def check_overwrite(path: Path, overwrite: bool) -> None:
-    """Raise :class:`InvalidParameterError` if ``path`` exists and ``overwrite`` is false."""
+    """Raise :class:`OutputExistsError` if ``path`` exists and ``overwrite`` is false."""
     if path.exists() and not overwrite:
-        raise InvalidParameterError(f"{path}: already exists (pass overwrite=True to replace it)")
+        raise OutputExistsError(f"{path}: already exists (pass overwrite=True to replace it)")
+
+
+def check_output_path(
+    output: str | os.PathLike[str],
+    inputs: Iterable[str | os.PathLike[str]] = (),
+    *,
+    overwrite: bool | None = None,
+    what: str = "output",
+) -> Path:
+    """The resolved ``output``, after checking that writing there harms no input.
+
+    Parameters
+    ----------
+    output : path-like
+        Where a command will write (file or folder); resolved (``.``, ``..``, symlinks).
+    inputs : iterable of path-like
+        Input datasets, folders or files. The output may be none of them and lie inside none
+        of them (a dataset folder, its images folder, an input file).
+    overwrite : bool or None
+        False: an existing ``output`` raises :class:`OutputExistsError`; True: allowed;
+        None: not checked here (the caller decides, e.g. an idempotent re-run).
+    what : str
+        Name of the output in messages (``"output folder"``, ``"modified dataset"`` ...).
+
+    Raises
+    ------
+    UnsafeOutputError
+        ``output`` is an input or lies inside one.
+    OutputExistsError
+        ``output`` exists and ``overwrite`` is False.
+    """
+    out = Path(output).expanduser().resolve()
+    for item in inputs:
+        src = Path(item).expanduser().resolve()
+        if out == src or src in out.parents:
+            where = "is" if out == src else "lies inside"
+            raise UnsafeOutputError(
+                f"{out}: the {what} {where} the input {src}; iqx never writes inside an "
+                "input, choose another location"
+            )
+    if overwrite is False and (out.exists() or out.is_symlink()):
+        raise OutputExistsError(
+            f"{out}: the {what} already exists (pass --overwrite / overwrite=True to replace it)"
+        )
+    return out
+
+
+def write_error(path: str | os.PathLike[str], exc: BaseException, what: str = "write") -> OSError:
+    """A :class:`RasterWriteError` naming the *destination* ``path`` for a failed write.
+
+    The cause's errno (ENOSPC, EROFS ...) is kept, its text added; temporary names of the
+    atomic write never reach the user.
+    """
+    code = getattr(exc, "errno", None)
+    reason = os.strerror(code) if isinstance(code, int) and code else str(exc)
+    err = RasterWriteError(f"{os.fspath(path)}: cannot {what} ({reason})")
+    err.errno = code if isinstance(code, int) else errno.EIO  # (no .filename: keeps str())
+    return err
 
 
 def _remove(path: Path) -> None:
@@ -79,10 +211,8 @@ def replace_dir(tmp: Path, path: Path, *, overwrite: bool) -> None:
     """Rename the finished folder ``tmp`` onto ``path`` (moving an old ``path`` aside first)."""
     if path.exists():
         if not overwrite:
-            raise InvalidParameterError(
-                f"{path}: already exists (pass overwrite=True to replace it)"
-            )
-        old = path.with_name(f"{path.name}.iqx-old-{uuid.uuid4().hex[:12]}")
+            raise OutputExistsError(f"{path}: already exists (pass overwrite=True to replace it)")
+        old = path.with_name(f"{path.name}{OLD_MARKER}{_owner()}-{uuid.uuid4().hex[:12]}")
         os.rename(path, old)
         try:
             os.rename(tmp, path)

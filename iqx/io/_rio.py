@@ -43,6 +43,9 @@ __all__ = [
 #: cache at 128 MB unless the user set ``GDAL_CACHEMAX`` (GDAL reads it once per process, at
 #: its first block-cache use).
 os.environ.setdefault("GDAL_CACHEMAX", "128")
+#: libjpeg *warnings* ("Corrupt JPEG data: premature end of data segment") mean that garbage
+#: was decoded as pixels; GDAL only logs them unless this option turns them into errors.
+os.environ.setdefault("GDAL_ERROR_ON_LIBJPEG_WARNING", "TRUE")
 
 #: iqx's own GeoTIFF metadata items (default domain)
 TAG_BIT_DEPTH = "IQX_BIT_DEPTH"

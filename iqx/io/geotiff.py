@@ -22,14 +22,43 @@ import dask.array as da
 import numpy as np
 import xarray as xr
 
-from iqx.errors import InvalidParameterError, RasterReadError
-from iqx.io._atomic import atomic_file, check_overwrite, tmp_sibling
+from iqx.errors import InvalidParameterError, IqxError, RasterWriteError
+from iqx.io._atomic import atomic_file, check_overwrite, tmp_sibling, write_error
 from iqx.io._common import check_dtype
 from iqx.io._rio import TAG_BIT_DEPTH, TAG_HISTORY
 from iqx.io._sched import write_lock
 from iqx.parallel.backend import as_scene
 
-__all__ = ["GeoTIFFWindowWriter", "geotiff_profile", "to_geotiff"]
+__all__ = ["COMPRESSIONS", "GeoTIFFWindowWriter", "geotiff_profile", "to_geotiff"]
+
+#: GDAL GTiff compression names (GDAL only *warns* on an unknown name and writes uncompressed)
+COMPRESSIONS = (
+    "none",
+    "deflate",
+    "lzw",
+    "zstd",
+    "packbits",
+    "jpeg",
+    "webp",
+    "lerc",
+    "lerc_deflate",
+    "lerc_zstd",
+    "lzma",
+    "jxl",
+    "ccittrle",
+    "ccittfax3",
+    "ccittfax4",
+)
+
+
+def _check_compress(compress: Any) -> str | None:
+    if compress is None:
+        return None
+    if not isinstance(compress, str) or compress.lower() not in COMPRESSIONS:
+        raise InvalidParameterError(
+            f"unknown GeoTIFF compression {compress!r}; use one of {', '.join(COMPRESSIONS)}"
+        )
+    return compress
 
 
 class GeoTIFFWindowWriter:
@@ -55,8 +84,8 @@ class GeoTIFFWindowWriter:
         try:
             with rasterio.Env(GDAL_PAM_ENABLED="NO"), rasterio.open(self.path, "r+") as dst:
                 dst.write(np.asarray(value), indexes=indexes, window=window)
-        except RasterioError as exc:
-            raise RasterReadError(f"{self.path}: failed to write window {window} ({exc})") from exc
+        except (RasterioError, OSError) as exc:
+            raise RasterWriteError(f"{self.path}: failed to write window {window} ({exc})") from exc
 
 
 def geotiff_profile(
@@ -71,6 +100,7 @@ def geotiff_profile(
     from rasterio.crs import CRS
 
     nb, ny, nx = scene.shape
+    compress = _check_compress(compress)
     if blocksize <= 0 or blocksize % 16:
         raise InvalidParameterError(f"blocksize must be a positive multiple of 16, got {blocksize}")
     attrs = scene.attrs
@@ -176,13 +206,37 @@ def to_geotiff(
     pathlib.Path
         ``path``.
     """
-    import rasterio.shutil
-
     scene = as_scene(scene)
     path = Path(path)
     check_overwrite(path, overwrite)
     check_dtype(scene.dtype, path, "write")
     profile = geotiff_profile(scene, compress=compress, blocksize=blocksize, **creation_options)
+    try:
+        _write(scene, path, profile, cog, blocksize, creation_options, overwrite)
+    except IqxError as exc:
+        if isinstance(exc, RasterWriteError) and str(path) not in str(exc):
+            raise write_error(path, exc, "write GeoTIFF") from exc
+        raise
+    except Exception as exc:
+        from rasterio.errors import RasterioError
+
+        if isinstance(exc, OSError | RasterioError):  # ENOSPC, EROFS ...: the destination
+            raise write_error(path, exc, "write GeoTIFF") from exc
+        raise
+    return path
+
+
+def _write(
+    scene: xr.DataArray,
+    path: Path,
+    profile: dict[str, Any],
+    cog: bool,
+    blocksize: int,
+    creation_options: dict[str, Any],
+    overwrite: bool,
+) -> None:
+    import rasterio.shutil
+
     with atomic_file(path, overwrite=overwrite) as tmp:
         if not cog:
             _create_and_store(scene, tmp, profile)
@@ -204,4 +258,3 @@ def to_geotiff(
             finally:
                 if staging.exists():
                     staging.unlink()
-    return path

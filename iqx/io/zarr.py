@@ -3,6 +3,10 @@
 A store is an xarray-style zarr v3 group holding the variable ``data`` (dims ``band, y, x``)
 and its coordinates; the scene attrs (crs, transform, nodata, bit_depth, iqx_history) are the
 variable's attributes, so ``xarray.open_zarr(path)["data"]`` works too.
+
+Every chunk is written, even one holding only the fill value (``write_empty_chunks``), and
+the store says so (attribute ``iqx_all_chunks``). A chunk missing from such a store is lost
+data: :func:`open_zarr_scene` raises instead of reading it back as zeros.
 """
 
 from __future__ import annotations
@@ -15,8 +19,8 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from iqx.errors import InvalidParameterError, RasterReadError
-from iqx.io._atomic import atomic_dir, check_overwrite
+from iqx.errors import InvalidParameterError, IqxError, RasterReadError
+from iqx.io._atomic import atomic_dir, check_overwrite, write_error
 from iqx.io._common import (
     check_dtype,
     check_exists,
@@ -30,6 +34,8 @@ __all__ = ["CODECS", "is_zarr_store", "open_zarr_scene", "to_zarr"]
 
 #: name of the pixel variable inside an iqx zarr store
 VARIABLE = "data"
+#: attribute marking a store whose every chunk was written (a missing chunk is lost data)
+ALL_CHUNKS = "iqx_all_chunks"
 #: codec names accepted by :func:`to_zarr`
 CODECS = ("blosc-zstd", "blosc-lz4", "zstd", "none")
 
@@ -114,6 +120,7 @@ def to_zarr(
         "bit_depth": int(a.get("bit_depth") or np.dtype(scene.dtype).itemsize * 8),
         "iqx_history": [str(h) for h in a.get("iqx_history") or []],
         "iqx_source": str(a.get("source")) if a.get("source") else None,
+        ALL_CHUNKS: True,
     }
     transform = attrs["transform"] or [1.0, 0.0, 0.0, 0.0, 1.0, 0.0]
     attrs["transform"] = [float(v) for v in transform[:6]]
@@ -124,9 +131,39 @@ def to_zarr(
     )
     ds = data.to_dataset(name=VARIABLE)
     encoding = {VARIABLE: {"chunks": (cb, cy, cx), "compressors": compressors}}
-    with atomic_dir(path, overwrite=overwrite) as tmp:
-        ds.to_zarr(tmp, mode="w", zarr_format=3, consolidated=False, encoding=encoding)
+    try:
+        with atomic_dir(path, overwrite=overwrite) as tmp:
+            ds.to_zarr(
+                tmp,
+                mode="w",
+                zarr_format=3,
+                consolidated=False,
+                encoding=encoding,
+                write_empty_chunks=True,
+            )
+    except IqxError:
+        raise
+    except OSError as exc:  # ENOSPC, EROFS ...: name the destination, not the temporary
+        raise write_error(path, exc, "write zarr store") from exc
     return path
+
+
+def _check_chunks(p: Path, attrs: dict[str, Any]) -> None:
+    """Raise if a store written with every chunk (:data:`ALL_CHUNKS`) lacks some of them."""
+    if not attrs.get(ALL_CHUNKS):
+        return
+    import zarr
+
+    try:
+        arr = zarr.open_array(str(p), path=VARIABLE, mode="r")
+        present, total = int(arr.nchunks_initialized), int(arr.nchunks)
+    except Exception as exc:
+        raise RasterReadError(f"{p}: cannot list the chunks of the zarr store ({exc})") from exc
+    if present != total:
+        raise RasterReadError(
+            f"{p}: zarr store is missing {total - present} of {total} chunks; iqx wrote every "
+            "chunk, so data were lost (a missing chunk would read back as zeros)"
+        )
 
 
 def open_zarr_scene(path: str | os.PathLike[str], *, chunks: Any = None) -> xr.DataArray:
@@ -165,6 +202,7 @@ def open_zarr_scene(path: str | os.PathLike[str], *, chunks: Any = None) -> xr.D
     ds = xr.open_zarr(p, consolidated=False, decode_cf=False, chunks={"band": cb, "y": cy, "x": cx})
     var = ds[VARIABLE]
     a = var.attrs
+    _check_chunks(p, a)
     attrs = scene_attrs(
         crs=a.get("crs"),
         transform=a.get("transform") or (1.0, 0.0, 0.0, 0.0, 1.0, 0.0),

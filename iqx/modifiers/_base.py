@@ -332,12 +332,36 @@ def from_config(config: Mapping[str, Any]) -> Modifier:
     if ident == "chain":
         return Chain(params.get("modifiers", []))
     target = _registry.get(ident).target
+    _check_param_names(ident, target, params)
     if inspect.isclass(target) and issubclass(target, Modifier):
         try:
             return target(**params)
         except TypeError as exc:
-            raise InvalidParameterError(f"bad parameters for modifier {ident!r}: {exc}") from None
+            raise InvalidParameterError(f"bad parameters for modifier {ident!r}: {exc}") from exc
     return FunctionModifier(ident, target, **params)
+
+
+def _check_param_names(ident: str, target: Any, params: Mapping[str, Any]) -> None:
+    """Unknown parameter names raise, suggesting the closest known one (``qualty`` -> quality)."""
+    import difflib
+
+    try:
+        sig = inspect.signature(target.__init__ if inspect.isclass(target) else target)
+    except (TypeError, ValueError):  # pragma: no cover - builtins without a signature
+        return
+    args = list(sig.parameters.values())[1:]  # ``self`` of a class, the image of a function
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in args):
+        return
+    named = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    known = [p.name for p in args if p.kind in named]
+    for name in params:
+        if name in known:
+            continue
+        close = difflib.get_close_matches(str(name), known, n=1, cutoff=0.6)
+        hint = f"; did you mean {close[0]}?" if close else ""
+        raise InvalidParameterError(
+            f"{ident}: unknown parameter {name!r}{hint} (parameters: {', '.join(known)})"
+        )
 
 
 _SPEC = re.compile(r"^\s*([A-Za-z_][\w.\-]*)\s*(?::(.*))?$", re.S)
@@ -396,7 +420,13 @@ def parse_spec(spec: str) -> Modifier:
     """
     text = spec.strip()
     if text.startswith("{"):
-        return from_config(json.loads(text))
+        try:
+            config = json.loads(text, object_pairs_hook=_unique_keys(spec))
+        except json.JSONDecodeError as exc:
+            raise InvalidParameterError(
+                f"modifier spec {spec!r} is not valid JSON ({exc.msg} at column {exc.colno})"
+            ) from exc
+        return from_config(config)
     m = _SPEC.match(text)
     if not m:
         raise InvalidParameterError(f"cannot parse modifier spec {spec!r} (expected id:k=v,...)")
@@ -408,8 +438,29 @@ def parse_spec(spec: str) -> Modifier:
                 f"cannot parse {item.strip()!r} in modifier spec {spec!r} (expected key=value)"
             )
         k, v = item.split("=", 1)
-        params[k.strip()] = _parse_value(v)
+        k = k.strip()
+        if k in params or k == "id":
+            raise InvalidParameterError(
+                f"parameter {k!r} is given twice in modifier spec {spec!r}"
+                if k in params
+                else f"'id' is not a parameter (modifier spec {spec!r})"
+            )
+        params[k] = _parse_value(v)
     return from_config({"id": ident, **params})
+
+
+def _unique_keys(spec: str) -> Any:
+    """``object_pairs_hook`` refusing duplicated keys (JSON keeps the last one silently)."""
+
+    def hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for k, v in pairs:
+            if k in out:
+                raise InvalidParameterError(f"key {k!r} is given twice in modifier spec {spec!r}")
+            out[k] = v
+        return out
+
+    return hook
 
 
 def as_modifier(obj: Any) -> Modifier:

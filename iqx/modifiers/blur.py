@@ -15,12 +15,29 @@ from typing import Any, ClassVar
 
 import xarray as xr
 
+from iqx.errors import InvalidParameterError
 from iqx.kernels.blur import gaussian_blur_block, gaussian_radius, rer_from_sigma, sigma_from_rer
 from iqx.modifiers._base import Modifier, check_float, check_numeric, int_range
 from iqx.parallel import map_overlap_xr
 from iqx.registry import register_modifier
 
 __all__ = ["GaussianBlur", "RERBlur", "gaussian_blur", "rer_blur"]
+
+
+def check_halo(owner: str, image: xr.DataArray, sigma: float, truncate: float) -> None:
+    """Raise before any allocation when the kernel radius exceeds the image.
+
+    A radius beyond the image's larger side would pad the scene by more than itself (a
+    sigma of 1e6 px asks for a 4e6 px halo); the blurred result would be the image mean.
+    """
+    radius = gaussian_radius(sigma, truncate)
+    side = max(int(image.sizes["y"]), int(image.sizes["x"]))
+    if radius > side:
+        raise InvalidParameterError(
+            f"{owner}: sigma={sigma:g} needs a kernel radius (halo) of {radius} px "
+            f"(truncate={truncate:g}), larger than the image ({image.sizes['y']} x "
+            f"{image.sizes['x']} px); use sigma <= {side / truncate:.4g}"
+        )
 
 
 def _blur(image: xr.DataArray, sigma: float, truncate: float) -> xr.DataArray:
@@ -60,6 +77,7 @@ class GaussianBlur(Modifier):
     def check(self, image: xr.DataArray) -> None:
         check_numeric("gaussian_blur", image)
         int_range(image)
+        check_halo("gaussian_blur", image, self._params["sigma"], self._params["truncate"])
 
     def apply(self, image: xr.DataArray) -> xr.DataArray:
         return _blur(image, self._params["sigma"], self._params["truncate"])
@@ -117,6 +135,7 @@ class RERBlur(Modifier):
     def check(self, image: xr.DataArray) -> None:
         check_numeric("rer_blur", image)
         int_range(image)
+        check_halo("rer_blur", image, self.sigma, self._params["truncate"])
 
     def apply(self, image: xr.DataArray) -> xr.DataArray:
         return _blur(image, self.sigma, self._params["truncate"])

@@ -6,15 +6,26 @@ source file and writes the destination file itself, so it may change the grid (e
 super-resolution model). On an in-memory scene the image is written to a temporary file
 (``.npy`` by default, or PNG/TIFF via Pillow), the program runs, and its output is read
 back; the output must then have the input's shape.
+
+The program runs in its own process group with a timeout (:data:`DEFAULT_TIMEOUT` seconds
+unless ``timeout=`` says otherwise). On a timeout, an error or an interrupt of iqx the whole
+group is killed, and on Linux the program also receives SIGKILL if the iqx thread that
+started it dies (``PR_SET_PDEATHSIG``), so a hung or orphaned program never outlives iqx.
+Output that cannot be decoded is an :class:`ExternalCommandError`, never data.
 """
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import ctypes.util
 import hashlib
 import json
 import os
 import shlex
+import signal
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -30,6 +41,34 @@ from iqx.registry import register_modifier
 __all__ = ["ExternalCommandError", "ExternalModifier", "external"]
 
 _FORMATS = ("npy", "png", "tif")
+#: seconds an external program may run on one image when ``timeout`` is not given
+DEFAULT_TIMEOUT = 3600.0
+_PR_SET_PDEATHSIG = 1
+
+
+def _load_prctl() -> Any:
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        return libc.prctl
+    except (OSError, AttributeError):  # pragma: no cover - no usable libc
+        return None
+
+
+_PRCTL = _load_prctl()  # loaded before any fork: the child only calls it
+
+
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
+    if _PRCTL is not None:
+        _PRCTL(_PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+def _kill_group(proc: subprocess.Popen) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    with contextlib.suppress(Exception):
+        proc.communicate(timeout=5)
 
 
 class ExternalCommandError(IqxError, RuntimeError):
@@ -64,19 +103,43 @@ def run_command(
     """Run ``command`` with ``{input}``/``{output}`` replaced; raise on any failure."""
     args = [str(a).replace("{input}", str(src)).replace("{output}", str(dst)) for a in command]
     full_env = None if not env else {**os.environ, **{k: str(v) for k, v in env.items()}}
+    limit = DEFAULT_TIMEOUT if timeout is None else float(timeout)
     try:
-        proc = subprocess.run(
-            args, capture_output=True, text=True, timeout=timeout, env=full_env, check=False
+        proc = subprocess.Popen(
+            args,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            errors="replace",
+            env=full_env,
+            start_new_session=True,  # its own process group: killed as a whole
+            preexec_fn=_die_with_parent if _PRCTL is not None else None,
         )
-    except (OSError, subprocess.TimeoutExpired) as exc:
+    except OSError as exc:
         raise ExternalCommandError(f"external command {shlex.join(args)} failed: {exc}") from exc
+    try:
+        stdout, stderr = proc.communicate(timeout=limit)
+    except subprocess.TimeoutExpired:
+        _kill_group(proc)
+        raise ExternalCommandError(
+            f"external command {shlex.join(args)} timed out after {limit:g} s and was killed "
+            "(set timeout= to allow more)"
+        ) from None
+    except BaseException:  # interrupted: never leave the program running
+        _kill_group(proc)
+        raise
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)  # grandchildren left behind in its group
     if proc.returncode != 0:
-        tail = (proc.stderr or proc.stdout or "").strip()[-500:]
+        tail = (stderr or stdout or "").strip()[-500:]
         raise ExternalCommandError(
             f"external command {shlex.join(args)} exited with status {proc.returncode}: {tail}"
         )
     if not dst.exists():
         raise ExternalCommandError(f"external command {shlex.join(args)} did not write {dst}")
+    if dst.is_file() and dst.stat().st_size == 0:
+        raise ExternalCommandError(f"external command {shlex.join(args)} wrote an empty {dst}")
 
 
 def _external_block(
@@ -87,7 +150,13 @@ def _external_block(
         dst = Path(tmp) / f"output.{fmt}"
         _write(block, src, fmt)
         run_command(command, src, dst, timeout=timeout, env=env)
-        out = _read(dst, fmt)
+        try:
+            out = _read(dst, fmt)
+        except Exception as exc:  # numpy / Pillow raise many kinds on garbage
+            raise ExternalCommandError(
+                f"external command {command[0]!r} wrote an unreadable {fmt} file "
+                f"({type(exc).__name__}: {exc})"
+            ) from exc
     if out.shape != block.shape:
         raise ExternalCommandError(
             f"external command changed the shape {block.shape} -> {out.shape}; grid-changing "
@@ -114,7 +183,8 @@ class ExternalModifier(Modifier):
     format : {"npy", "png", "tif"}
         Temporary file format for in-memory scenes (datasets use the files' own format).
     timeout : float, optional
-        Seconds before the program is killed.
+        Seconds before the program (and its process group) is killed; default
+        :data:`DEFAULT_TIMEOUT`.
     env : dict, optional
         Extra environment variables.
     changes_grid : bool

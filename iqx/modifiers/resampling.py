@@ -34,7 +34,25 @@ from iqx.modifiers._base import (
 from iqx.parallel import map_regrid_xr
 from iqx.registry import register_modifier
 
-__all__ = ["Resample", "resample", "resample_to_shape"]
+__all__ = ["MAX_OUTPUT_PIXELS", "MAX_OUTPUT_SIDE", "Resample", "resample", "resample_to_shape"]
+
+#: largest output side (pixels); beyond it the coefficient tables alone would exhaust memory
+MAX_OUTPUT_SIDE = 1 << 20
+#: largest output size per band (pixels): 2**36, e.g. 262144 x 262144
+MAX_OUTPUT_PIXELS = 1 << 36
+
+
+def check_output_shape(shape: tuple[int, int], image_shape: tuple[int, int]) -> None:
+    """Raise :class:`InvalidParameterError` before any allocation if ``shape`` is not sane."""
+    ny, nx = (int(v) for v in shape)
+    if ny < 1 or nx < 1:
+        raise InvalidParameterError(f"resample: output shape must be positive, got {shape}")
+    if max(ny, nx) > MAX_OUTPUT_SIDE or ny * nx > MAX_OUTPUT_PIXELS:
+        raise InvalidParameterError(
+            f"resample: the output would be {ny} x {nx} px (input {image_shape[0]} x "
+            f"{image_shape[1]}), beyond the limit of {MAX_OUTPUT_SIDE} px per side and "
+            f"{MAX_OUTPUT_PIXELS} px per band; check factor= / gsd="
+        )
 
 
 def _tables(n_in: int, n_out: int, method: str) -> tuple[np.ndarray, np.ndarray]:
@@ -62,10 +80,9 @@ def resample_to_shape(
     Attributes and history are copied unchanged except ``transform`` and ``gsd``.
     """
     check_choice("resample", "method", method, tuple(RESAMPLE_METHODS))
-    ny_out, nx_out = (int(v) for v in shape)
-    if ny_out < 1 or nx_out < 1:
-        raise InvalidParameterError(f"resample: output shape must be positive, got {shape}")
     ny, nx = image.sizes["y"], image.sizes["x"]
+    check_output_shape(shape, (ny, nx))
+    ny_out, nx_out = (int(v) for v in shape)
     tables = {"y": _tables(ny, ny_out, method), "x": _tables(nx, nx_out, method)}
     lo, hi = int_range(image)
     # one task per output chunk, on the input window its taps read (chunk-invariant)
@@ -158,10 +175,18 @@ class Resample(Modifier):
     def output_shape(self, image: xr.DataArray) -> tuple[int, int]:
         """``(ny, nx)`` of the result: ``max(1, round(n * factor))`` per axis."""
         fy, fx = self.factors(image)
-        return (
-            max(1, round(image.sizes["y"] * fy)),
-            max(1, round(image.sizes["x"] * fx)),
-        )
+        ny, nx = image.sizes["y"], image.sizes["x"]
+        # bound the product before rounding (a huge float would make a huge int)
+        limit = float(MAX_OUTPUT_SIDE) + 1
+        shape = (max(1, round(min(ny * fy, limit))), max(1, round(min(nx * fx, limit))))
+        if max(ny * fy, nx * fx) >= limit:
+            raise InvalidParameterError(
+                f"resample: the output would be about {ny * fy:.3g} x {nx * fx:.3g} px (input "
+                f"{ny} x {nx}), beyond the limit of {MAX_OUTPUT_SIDE} px per side; check "
+                "factor= / gsd="
+            )
+        check_output_shape(shape, (ny, nx))
+        return shape
 
     def check(self, image: xr.DataArray) -> None:
         check_numeric("resample", image)
