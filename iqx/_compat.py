@@ -14,7 +14,8 @@ _EXTRAS = {
     "imagecodecs": "codecs",
     "mlflow": "mlflow",
     "sagemaker": "sagemaker",
-    "boto3": "sagemaker",
+    "boto3": "cloud",
+    "botocore": "cloud",
     "s3fs": "cloud",
 }
 

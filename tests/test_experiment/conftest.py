@@ -97,3 +97,7 @@ def mlflow_server(tmp_path_factory):
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, 9)
     log.close()
+
+
+# S3 fixtures (a local moto server and a fresh bucket on it) for the cloud/SageMaker tests
+from tests.test_experiment.s3_support import moto_s3, s3_options  # noqa: E402, F401
