@@ -71,6 +71,9 @@ class Registration:
         Literature or reference implementations.
     source : str
         ``"builtin"`` or the distribution/entry point that provided it.
+    params : mapping
+        Optional explicit parameter metadata ``{name: {"default", "range", "doc"}}`` for
+        parameters the signature does not show (``**kwargs``); see :meth:`parameters`.
     """
 
     id: str
@@ -84,6 +87,17 @@ class Registration:
     halo: Callable[..., int] | None = None
     references: tuple[str, ...] = ()
     source: str = "builtin"
+    params: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+
+    def parameters(self) -> list[dict[str, Any]]:
+        """Name, default, type, range and doc of each parameter (for ``iqx list``).
+
+        Read from the signature and the numpydoc ``Parameters`` section of the target
+        (:func:`iqx._op_params.describe_parameters`), extended by :attr:`params`.
+        """
+        from iqx._op_params import describe_parameters
+
+        return describe_parameters(self.target, self.id, self.params)
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-friendly summary (used by ``iqx list --format json``)."""
@@ -97,6 +111,7 @@ class Registration:
             "changes_grid": self.changes_grid,
             "references": list(self.references),
             "source": self.source,
+            "parameters": self.parameters(),
         }
 
 

@@ -31,6 +31,7 @@ import numpy as np
 
 from iqx.kernels._numba import ngjit
 from iqx.kernels.edges import segments_clash
+from iqx.kernels.esf_window import window_correction, window_truncates
 
 __all__ = ["RES_FIELDS", "STATUS", "dft_tables", "measure_candidates", "sg_coefficients"]
 
@@ -266,6 +267,15 @@ def _mtf_at(
         s = s * s
     re, im = _dft(lsf, w, x[0], x[1] - x[0], f)
     return math.sqrt(re * re + im * im) / dc / s
+
+
+@ngjit
+def _mtf_corr(
+    lsf: np.ndarray, w: np.ndarray, x: np.ndarray, dc: float, delta: float, f: float, sig: float
+) -> float:
+    """:func:`_mtf_at` with the window-truncation correction (``sig > 0``, esf_window)."""
+    m = _mtf_at(lsf, w, x, dc, delta, f)
+    return m * window_correction(x, w, sig, f) if sig > 0.0 else m
 
 
 @ngjit
@@ -823,6 +833,8 @@ def measure_candidates(
         if not dc > 0.0:
             res[k, 0] = 12
             continue
+        # window truncation of wide LSFs: correction factor per frequency (esf_window)
+        wsig = sig if window_truncates(sig, hw) else 0.0
         # noise variance of each normalised ESF bin
         # (the scatter of the pixels around their bin means, not the plateau spread: on
         # natural edges the plateaus hold scene structure that is not in the ESF noise)
@@ -868,6 +880,7 @@ def measure_candidates(
         oim = np.empty(nk)
         mtf = np.empty(nk)
         nyq_p2 = 0.0
+        nyq_corr = t_corr_g[oi, 20]
         for q in range(nk):
             f = q * df
             ph = 2.0 * math.pi * f * xl_[0]
@@ -877,12 +890,15 @@ def measure_candidates(
             im = -va_[q] * sph - vb_[q] * cph
             vn = (va - 2.0 * vb * t_cg[oi, 1, q]) / (delta * delta)
             corr = t_corr_g[oi, q]
+            if wsig > 0.0:
+                corr /= window_correction(xl_, w, wsig, f)
             ore[q] = re / dc / corr
             oim[q] = im / dc / corr
             p2 = (re * re + im * im - vn) / (dc * dc)
             mtf[q] = math.sqrt(p2) / corr if p2 > 0.0 else 0.0
             if q == 20:  # 0.5 cy/px
                 nyq_p2 = p2
+                nyq_corr = corr
                 res[k, 22] = ore[q]
                 res[k, 23] = oim[q]
                 res[k, 24] = vn / (dc * dc) / (corr * corr)
@@ -894,20 +910,21 @@ def measure_candidates(
             im = -fa_[q] * sph - fb_[q] * cph
             vn = (va - 2.0 * vb * t_cf[oi, 1, q]) / (delta * delta)
             p2 = (re * re + im * im - vn) / (dc * dc)
-            curves[k, q] = math.copysign(math.sqrt(abs(p2)), p2) / t_corr_f[oi, q]
+            cw = window_correction(xl_, w, wsig, freqs[q]) if wsig > 0.0 else 1.0
+            curves[k, q] = math.copysign(math.sqrt(abs(p2)), p2) / t_corr_f[oi, q] * cw
         res[k, 17] = mtf[10]
         res[k, 18] = mtf[20]
-        res[k, 21] = math.copysign(math.sqrt(abs(nyq_p2)), nyq_p2) / t_corr_g[oi, 20]
+        res[k, 21] = math.copysign(math.sqrt(abs(nyq_p2)), nyq_p2) / nyq_corr
         for q in range(1, nk):
             if mtf[q] < 0.5:
                 f_lo = (q - 1) * df
                 f_hi = q * df
-                m_lo = _mtf_at(lsf, w, xl_, dc, delta, f_lo)
-                m_hi = _mtf_at(lsf, w, xl_, dc, delta, f_hi)
+                m_lo = _mtf_corr(lsf, w, xl_, dc, delta, f_lo, wsig)
+                m_hi = _mtf_corr(lsf, w, xl_, dc, delta, f_hi, wsig)
                 if m_lo >= 0.5 > m_hi:
                     for _ in range(4):
                         fm = f_lo + (m_lo - 0.5) * (f_hi - f_lo) / (m_lo - m_hi)
-                        mv = _mtf_at(lsf, w, xl_, dc, delta, fm)
+                        mv = _mtf_corr(lsf, w, xl_, dc, delta, fm, wsig)
                         if mv >= 0.5:
                             f_lo = fm
                             m_lo = mv

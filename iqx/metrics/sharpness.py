@@ -47,6 +47,12 @@ from iqx.kernels.edges import (
     trace_candidates,
 )
 from iqx.kernels.esf import RES_FIELDS, STATUS, dft_tables, measure_candidates
+from iqx.metrics._sharpness_params import DEFAULTS, PARAMETERS
+from iqx.metrics._sharpness_result import (
+    MIN_CONFIDENT_EDGES,
+    flat_summary_from_dataset,
+    format_sharpness,
+)
 from iqx.parallel import BlockInfo, as_scene, lazy_call, map_tiles_xr, reduce_blocks
 from iqx.registry import register_metric
 
@@ -64,33 +70,6 @@ UNITS = {
 DIRECTIONS = ("x", "y", "other", "all")
 FREQS = np.round(np.arange(0.0, 1.0 + 1e-9, 0.01), 10)
 _R = {name: i for i, name in enumerate(RES_FIELDS)}
-
-DEFAULTS: dict[str, Any] = {
-    "cell": 16,
-    "seeds_per_cell": 3,
-    "seed_separation": 4,
-    "coherence_radius": 2,
-    "min_length": 8.0,
-    "max_length": 64,
-    "halfwidth": 5,
-    "plateau": 2.0,
-    "taper": 2.0,
-    "oversampling": (8, 6, 5, 4, 3, 2),
-    "min_snr": 6.0,
-    "max_straightness": 0.5,
-    "max_fit_rms": 0.5,
-    "max_noise_ratio": 3.0,
-    "max_plateau_slope": 0.06,
-    "outlier_k": 5.0,
-    "max_outlier_frac": 0.03,
-    "max_tail": 0.25,
-    "stop_ratio": 0.35,
-    "max_turn": 25.0,
-    "trim": 2.0,
-    "direction_tolerance": 15.0,
-    "n_boot": 500,
-    "seed": 0,
-}
 
 
 # ---------------------------------------------------------------------------------------
@@ -470,9 +449,7 @@ class SharpnessResult:
         return path
 
     def __repr__(self) -> str:
-        n = len(self.edges)
-        by = self.edges["direction"].value_counts().to_dict() if n else {}
-        return f"<SharpnessResult: {n} edges {by}, rejected {self.rejected}>"
+        return format_sharpness(self.dataset, self.rejected, self.dataset.attrs.get("method", ""))
 
 
 def _to_map(transform: tuple[float, ...] | None, y: Any, x: Any) -> tuple[Any, Any]:
@@ -738,6 +715,7 @@ def _meta(scene: xr.DataArray) -> dict:
     units=UNITS,
     chunk_invariant=True,
     halo=sharpness_halo,
+    params=PARAMETERS,
     references=(
         "ISO 12233:2023, Photography - Electronic still picture imaging - Resolution and SFR",
         "Burns, P. D., sfrmat5 (slanted-edge SFR reference code, fir2fix derivative correction)",
@@ -862,45 +840,28 @@ def _identity(x: Any) -> Any:
     return x
 
 
-#: Fewest edges of a direction for which ``flat_summary`` reports the pooled MTF@Nyquist.
-MIN_POOLED_EDGES = 5
+#: Fewest edges of a direction for which ``flat_summary`` reports the pooled MTF@Nyquist
+#: (and below which values are flagged low-confidence; :mod:`iqx.metrics._sharpness_result`).
+MIN_POOLED_EDGES = MIN_CONFIDENT_EDGES
 
 
 def _flat(result: SharpnessResult) -> dict[str, Any]:
-    ds = result.dataset
-    out: dict[str, Any] = {}
-    keys = {"rer": "rer", "fwhm": "fwhm", "mtf_nyquist": "mtf_nyquist", "mtf50": "mtf50"}
-    for d in ("x", "y"):
-        n = ds["n_edges"].sel(direction=d).values
-        for key, var in keys.items():
-            v = ds[var].sel(direction=d).values
-            if var == "mtf_nyquist":
-                pooled = ds["mtf_nyquist_pooled"].sel(direction=d).values
-                v = np.where(n >= MIN_POOLED_EDGES, pooled, v)
-            ok = n > 0
-            if ok.any():
-                out[f"{key}_{d}"] = float(np.mean(v[ok]))
-            else:
-                out[f"{key}_{d}"] = None
-                out[f"{key}_{d}_reason"] = "; ".join(
-                    sorted(set(ds["reason"].sel(direction=d).values.tolist()))
-                )
-        out[f"n_edges_{d}"] = int(n.sum())
-    return out
+    return flat_summary_from_dataset(result.dataset)
 
 
 def flat_summary(image: Any, **kw: Any) -> dict[str, Any]:
-    """Medians over edges as a flat JSON-able dict (for ``iqx measure``).
+    """Medians over edges as a flat JSON-able dict, every direction (for ``iqx measure``).
 
-    Keys: ``rer_x, rer_y, fwhm_x, fwhm_y, mtf_nyquist_x, mtf_nyquist_y, mtf50_x, mtf50_y,
-    n_edges_x, n_edges_y``. ``mtf_nyquist_<d>`` is the *pooled* estimate
-    (``mtf_nyquist_pooled``: square root of the mean noise-debiased power over the edges)
-    for a band with at least ``MIN_POOLED_EDGES`` (5) edges in that direction, the median
-    of the per-edge values otherwise (single short natural edges are at the noise floor
-    at Nyquist, so their median reads ~0). Multi-band images: the value is the mean over
-    bands of the per-band values (bands without edges in that direction are skipped) and
-    ``n_edges`` the total over bands. A value is ``None`` with a ``<key>_reason`` string when no band
-    had a measurable edge in that direction.
+    Keys per direction ``d`` in ``x, y, other, all``: ``rer_d, fwhm_d, mtf_nyquist_d,
+    mtf_nyquist_pooled_d, mtf_half_nyquist_d, mtf50_d, n_edges_d, low_confidence_d``.
+    ``mtf_nyquist_d`` is the *pooled* estimate (``mtf_nyquist_pooled``, from the mean OTF
+    of the edges) for a band with at least ``MIN_POOLED_EDGES`` (6) edges in that direction,
+    the median of the per-edge values otherwise (single short natural edges are at the
+    noise floor at Nyquist). ``low_confidence_d`` is True below 6 edges (the fewest for a
+    distribution-free 95 % CI of the median; :mod:`iqx.metrics._sharpness_result`).
+    Multi-band images: the mean over bands of the per-band values (bands without edges in
+    that direction are skipped) and ``n_edges`` the total over bands. A value is ``None``
+    with a ``<key>_reason`` string when no band had a measurable edge in that direction.
 
     Parameters
     ----------

@@ -1,0 +1,138 @@
+"""What a user reads from a sharpness measurement: the flat summary and the text repr.
+
+Both work on the summary :class:`xarray.Dataset` of :func:`iqx.metrics.sharpness` (dims
+``band`` x ``direction``), so they need nothing from the measuring code.
+
+**Low confidence.** A value measured from fewer than :data:`MIN_CONFIDENT_EDGES` (6) edges
+of a band and direction is flagged ``low_confidence``. Six is the smallest number of edges
+for which a distribution-free 95 % confidence interval of the median exists: with ``n``
+edges the interval from the smallest to the largest value holds the median with
+probability ``1 - 2 * 0.5**n`` (0.969 for 6 edges, 0.938 for 5, 0.875 for 4), so below 6
+no 95 % statement about the median is possible whatever the values, and the bootstrap CI of
+the median is too narrow. The same count is the threshold from which the *pooled*
+MTF at Nyquist (mean OTF of the edges, noise averaged as ``1/n``) is the headline
+``mtf_nyquist`` value.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+__all__ = ["MIN_CONFIDENT_EDGES", "flat_summary_from_dataset", "format_sharpness"]
+
+#: Fewest edges of a (band, direction) whose values are not flagged low-confidence, and
+#: from which ``mtf_nyquist`` is the pooled estimate (see the module docstring).
+MIN_CONFIDENT_EDGES = 6
+
+#: Per-direction keys of the flat summary and the dataset variable each is taken from.
+_FLAT_KEYS = {
+    "rer": "rer",
+    "fwhm": "fwhm",
+    "mtf_nyquist": "mtf_nyquist",
+    "mtf_nyquist_pooled": "mtf_nyquist_pooled",
+    "mtf_half_nyquist": "mtf_half_nyquist",
+    "mtf50": "mtf50",
+}
+
+
+def _reason(ds: xr.Dataset, d: str) -> str:
+    return "; ".join(sorted({r for r in ds["reason"].sel(direction=d).values.tolist() if r}))
+
+
+def flat_summary_from_dataset(ds: xr.Dataset) -> dict[str, Any]:
+    """Flat JSON-able summary of a sharpness dataset, for every direction.
+
+    For each direction ``d`` in ``x, y, other, all`` (``x``: edges within 15 degrees of
+    vertical, ``y``: of horizontal, ``other``: the rest, so that a slanted target at any
+    angle is reported; ``all``: every edge): ``rer_d``, ``fwhm_d``, ``mtf_half_nyquist_d``,
+    ``mtf50_d`` (medians over edges), ``mtf_nyquist_d`` (the pooled estimate where a band
+    has at least :data:`MIN_CONFIDENT_EDGES` edges, else the median of the per-edge
+    values), ``mtf_nyquist_pooled_d`` (always the pooled estimate), ``n_edges_d`` and
+    ``low_confidence_d`` (True when a band contributing to the values had fewer than
+    :data:`MIN_CONFIDENT_EDGES` edges). Multi-band scenes: the mean over the bands that
+    have edges in that direction; ``n_edges`` is the total. A value is ``None`` with a
+    ``<key>_reason`` string when no band had an edge in that direction.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        :attr:`iqx.metrics.sharpness.SharpnessResult.dataset`.
+
+    Returns
+    -------
+    dict
+        Floats, ints, bools, ``None`` and reason strings only.
+    """
+    out: dict[str, Any] = {}
+    for d in ds["direction"].values.tolist():
+        n = ds["n_edges"].sel(direction=d).values
+        ok = n > 0
+        for key, var in _FLAT_KEYS.items():
+            if var not in ds:
+                continue
+            v = ds[var].sel(direction=d).values
+            if key == "mtf_nyquist" and "mtf_nyquist_pooled" in ds:
+                pooled = ds["mtf_nyquist_pooled"].sel(direction=d).values
+                v = np.where(n >= MIN_CONFIDENT_EDGES, pooled, v)
+            good = ok & np.isfinite(v)
+            if good.any():
+                out[f"{key}_{d}"] = float(np.mean(v[good]))
+            else:
+                out[f"{key}_{d}"] = None
+                out[f"{key}_{d}_reason"] = _reason(ds, d) or "not measurable"
+        out[f"n_edges_{d}"] = int(n.sum())
+        out[f"low_confidence_{d}"] = bool(not ok.any() or n[ok].min() < MIN_CONFIDENT_EDGES)
+    return out
+
+
+def _fmt(v: float, digits: int = 3) -> str:
+    return "-" if v is None or not np.isfinite(v) else f"{v:.{digits}f}"
+
+
+def format_sharpness(ds: xr.Dataset, rejected: dict, method: str = "iso") -> str:
+    """Multi-line text table of a sharpness dataset (the repr of ``SharpnessResult``).
+
+    One block per band, one row per direction: edge count, RER with its bootstrap 95 % CI,
+    FWHM (px), MTF at Nyquist/2, MTF at Nyquist (pooled, with CI), MTF50 (cy/px), and a
+    ``low confidence`` mark below :data:`MIN_CONFIDENT_EDGES` edges.
+    """
+    total = int(ds["n_edges"].sel(direction="all").sum()) if "all" in ds.direction else 0
+    lines = [f"<SharpnessResult: {total} edges, method {method}>"]
+    head = (
+        f"{'direction':<9} {'n':>5}  {'RER [95% CI]':<21} {'FWHM':>5}  {'MTF@Nyq/2':>9}  "
+        f"{'MTF@Nyq pooled [95% CI]':<25} {'MTF50':>5}"
+    )
+    for b in ds["band"].values.tolist():
+        sel = ds.sel(band=b)
+        lines.append(f"band {b}")
+        lines.append("  " + head)
+        for d in ds["direction"].values.tolist():
+            s = sel.sel(direction=d)
+            n = int(s["n_edges"])
+            if n == 0:
+                lines.append(f"  {d:<9} {0:>5}  (no edges)")
+                continue
+            rer = (
+                f"{_fmt(float(s['rer']))} [{_fmt(float(s['rer_ci_low']), 2)}, "
+                f"{_fmt(float(s['rer_ci_high']), 2)}]"
+            )
+            nyq = "-"
+            if "mtf_nyquist_pooled" in s:
+                nyq = (
+                    f"{_fmt(float(s['mtf_nyquist_pooled']))} "
+                    f"[{_fmt(float(s['mtf_nyquist_pooled_ci_low']))}, "
+                    f"{_fmt(float(s['mtf_nyquist_pooled_ci_high']))}]"
+                )
+            flag = "  low confidence" if n < MIN_CONFIDENT_EDGES else ""
+            lines.append(
+                f"  {d:<9} {n:>5}  {rer:<21} {_fmt(float(s['fwhm']), 2):>5}  "
+                f"{_fmt(float(s['mtf_half_nyquist'])):>9}  {nyq:<25} "
+                f"{_fmt(float(s['mtf50'])):>5}{flag}"
+            )
+    rej = {b: v for b, v in rejected.items() if v}
+    if rej:
+        lines.append(f"rejected candidates: {rej}")
+    return "\n".join(lines)
