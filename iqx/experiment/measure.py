@@ -119,9 +119,15 @@ class MeasureTask(TaskExecution):
         if self.reference:
             if same:
                 ideal = {"ssim": 1.0, "ms_ssim": 1.0, "mse": 0.0, "rmse": 0.0}
+                if frame is not None:
+                    index = frame.index
+                else:  # no blind columns: one row per image all the same
+                    from iqx.datasets import open_dataset
+
+                    names = [p.name for p in open_dataset(request.train_path).image_files]
+                    index = pd.Index(names, name="image")
                 ref = pd.DataFrame(
-                    {m: ideal[m] for m in self.reference if m in ideal},
-                    index=frame.index if frame is not None else None,
+                    {m: ideal[m] for m in self.reference if m in ideal}, index=index
                 )
             else:
                 ref = compare_datasets(

@@ -5,7 +5,8 @@
 :class:`~iqx.experiment.measure.MeasureTask`, with the unmodified dataset as baseline. Every
 setting is an ordinary MLflow run (logged, resumed and searched like a training-script run);
 the table it returns is the experiment's run table. :func:`cheapest_setting` then picks the
-fewest bits per pixel that still meet a target.
+fewest bits per pixel that still meet a target, post hoc; :func:`iqx.experiment.find_cheapest`
+searches it with far fewer runs.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import pandas as pd
 
 from iqx.errors import InvalidParameterError
 from iqx.experiment.measure import BLIND_COLUMNS
+from iqx.experiment.requirement import Requirement
 from iqx.modifiers import Modifier
 
 __all__ = ["BLIND_COLUMNS", "cheapest_setting", "sweep"]
@@ -98,8 +100,10 @@ def cheapest_setting(
     table : pandas.DataFrame
         The output of :func:`sweep`.
     targets : mapping
-        Column -> minimum acceptable mean value (e.g. ``{"ssim": 0.95}``). For columns in
-        ``relative_to_original`` the target is a fraction of the original's mean
+        Column -> minimum acceptable mean value (e.g. ``{"ssim": 0.95}``), or a requirement
+        string (``{"ssim": "within 2% of baseline", "mse": "<= 20"}``, see
+        :class:`~iqx.experiment.requirement.Requirement`). For columns in
+        ``relative_to_original`` a number is a fraction of the original's mean
         (``{"rer_x": 0.9}`` = at least 90 % of the original RER).
     relative_to_original : iterable of str
         Columns whose targets are relative.
@@ -118,11 +122,17 @@ def cheapest_setting(
         )
     means = table.groupby("setting", sort=False).mean(numeric_only=True)
     relative = set(relative_to_original)
-    thresholds = {
-        c: float(v) * (float(means.loc["original", c]) if c in relative else 1.0)
+    reqs = {
+        c: Requirement.fraction_of_baseline(v)
+        if c in relative and not isinstance(v, str | Requirement)
+        else Requirement.parse(v)
         for c, v in targets.items()
     }
-    passed = np.logical_and.reduce([means[c] >= t for c, t in thresholds.items()])
+    thresholds = {
+        c: r.threshold(float(means.loc["original", c]) if r.relative else None)
+        for c, r in reqs.items()
+    }
+    passed = np.logical_and.reduce([reqs[c].met(means[c], t) for c, t in thresholds.items()])
     means = means.assign(meets_target=passed).sort_values("bits_per_pixel")
     candidates = [
         {
