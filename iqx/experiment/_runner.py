@@ -14,6 +14,7 @@ with the run's creation):
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 from pathlib import Path
 from typing import Any
@@ -79,15 +80,16 @@ class Runner:
             metrics.update(
                 {f"img_{k}": float(v) for k, v in table.mean().items() if v == v}  # NaN out
             )
-        extra_params = {}
+        extra_params, uris = {}, {}
         bucket = s.cloud_options.get("bucket_name")
         if bucket:
             from iqx.experiment.cloud import upload_dataset
 
             for role, ds in built.items():
                 uri = upload_dataset(ds.data_path, bucket, s.cloud_options)
+                uris[role] = uri
                 extra_params["ds_uri" if role == "train" else f"ds_uri_{role}"] = uri
-        return {"datasets": built, "metrics": metrics, "params": extra_params}
+        return {"datasets": built, "metrics": metrics, "params": extra_params, "uris": uris}
 
     # ------------------------------------------------------------------ run
     def run(self) -> Any:
@@ -123,7 +125,16 @@ class Runner:
                 params = {**spec.params(), **info["params"]}
                 params.update(_actual_params(spec, info["datasets"]))
                 tracker.log(run_id, params=params, metrics=info["metrics"])
-                return s.task, s._request(spec, run_id, exp_id), tracker, run_id
+                request = s._request(spec, run_id, exp_id)
+                if info["uris"]:
+                    from iqx.experiment.cloud import storage_options
+
+                    request = dataclasses.replace(
+                        request,
+                        dataset_uris=info["uris"],
+                        cloud_options=storage_options(s.cloud_options),
+                    )
+                return s.task, request, tracker, run_id
 
             return spec, start
 

@@ -340,6 +340,9 @@ class ExperimentSetup:
         from iqx.experiment._runner import Runner
 
         self.task.check()
+        check_cloud = getattr(self.task, "check_cloud_options", None)
+        if check_cloud is not None:  # e.g. SageMaker: datasets must go to a bucket
+            check_cloud(self.cloud_options)
         self.tracker.check()
         return Runner(self).run()
 

@@ -67,6 +67,12 @@ class RunRequest:
         ``{"mlfuri", "mlfexpid", "mlfrunid"}`` when monitoring is on.
     secrets : tuple of str
         Values to scrub from logs (credentials found in options and the environment).
+    dataset_uris : dict
+        ``{"train"|"val"|"test": "s3://..."}`` when the datasets were uploaded
+        (``cloud_options["bucket_name"]``).
+    cloud_options : dict
+        The S3 part of ``cloud_options`` (endpoint, bucket, credentials) for tasks that use
+        S3; never shown by ``repr``.
     """
 
     train_path: str
@@ -78,6 +84,8 @@ class RunRequest:
     test_path: str | None = None
     mlflow: Mapping[str, str] | None = None
     secrets: tuple[str, ...] = ()
+    dataset_uris: Mapping[str, str] = field(default_factory=dict)
+    cloud_options: Mapping[str, Any] = field(default_factory=dict, repr=False)
 
 
 class TaskExecution:
