@@ -322,9 +322,7 @@ class Tracker:
         todo = [path]
         while todo:
             where = todo.pop()
-            for info in self._call(
-                "list_artifacts", self.client.list_artifacts, run_id, where
-            ):
+            for info in self._call("list_artifacts", self.client.list_artifacts, run_id, where):
                 (todo if info.is_dir else out).append(info.path)
         return sorted(out)
 
