@@ -24,19 +24,20 @@ and the trainer's own SDK does not provide it.
 
 from __future__ import annotations
 
+import importlib
 import inspect
 import os
-import tarfile
 import tempfile
 import time
 import traceback
 import uuid
 from collections.abc import Mapping
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
 from iqx._compat import import_optional
 from iqx.errors import InvalidParameterError, IqxError, PathNotFoundError, TaskFailedError
+from iqx.experiment.archive import safe_extract
 from iqx.experiment.task import RunRequest, TaskExecution, scrub
 
 __all__ = [
@@ -69,7 +70,10 @@ def _sdk_class(obj: Any, name: str) -> Any:
         found = getattr(space, name, None)
         if inspect.isclass(found):
             return found
-    configs = import_optional("sagemaker.train.configs", "SageMaker tasks")
+    try:  # sagemaker >= 3.2x moved the config classes; the old path is a deprecated shim
+        configs = importlib.import_module("sagemaker.core.training.configs")
+    except ImportError:
+        configs = import_optional("sagemaker.train.configs", "SageMaker tasks")
     return getattr(configs, name)
 
 
@@ -342,68 +346,3 @@ def _fetch_and_extract(uri: str, target: Path, options: Mapping[str, Any]) -> No
         except IqxError as exc:
             raise TaskFailedError(str(exc)) from None
         safe_extract(archive, target)
-
-
-def _refuse(member: tarfile.TarInfo, why: str) -> TaskFailedError:
-    return TaskFailedError(f"output.tar.gz: member {member.name!r} refused: {why}")
-
-
-def safe_extract(archive: str | os.PathLike[str], target: str | os.PathLike[str]) -> list[str]:
-    """Extract the tar ``archive`` into ``target``, refusing anything but plain files and folders
-    inside it.
-
-    Every member is checked before anything is written: absolute names, names that leave
-    ``target`` or hold ``..`` at all, symbolic and hard links, character and block devices and FIFOs make
-    the whole archive refused.
-
-    Returns
-    -------
-    list of str
-        The extracted files' names, relative to ``target``.
-
-    Raises
-    ------
-    TaskFailedError
-        The archive is unreadable or holds a refused member (named in the message).
-    """
-    root = Path(target).resolve()
-    root.mkdir(parents=True, exist_ok=True)
-    try:
-        tar = tarfile.open(archive, "r:*")
-    except (tarfile.TarError, OSError) as exc:
-        raise TaskFailedError(f"output.tar.gz is not a readable tar archive: {exc}") from None
-    with tar:
-        try:
-            members = tar.getmembers()
-        except (tarfile.TarError, OSError, EOFError) as exc:
-            raise TaskFailedError(f"output.tar.gz is corrupt: {exc}") from None
-        files = []
-        for m in members:
-            name = m.name.replace("\\", "/")
-            if name.startswith("/") or PurePosixPath(name).is_absolute() or name[1:3] == ":/":
-                raise _refuse(m, "absolute path")
-            dest = os.path.normpath(root / name)
-            if dest != str(root) and not dest.startswith(str(root) + os.sep):
-                raise _refuse(m, "it would be written outside the output folder")
-            if ".." in PurePosixPath(name).parts:
-                raise _refuse(m, "'..' in its path")
-            if m.issym():
-                raise _refuse(m, f"symbolic link (to {m.linkname!r})")
-            if m.islnk():
-                raise _refuse(m, f"hard link (to {m.linkname!r})")
-            if m.ischr() or m.isblk():
-                raise _refuse(m, "device file")
-            if m.isfifo():
-                raise _refuse(m, "FIFO")
-            if not (m.isfile() or m.isdir()):
-                raise _refuse(m, "not a regular file or folder")
-            if m.isfile():
-                files.append(os.path.relpath(dest, root))
-        kwargs: dict[str, Any] = {}
-        if hasattr(tarfile, "data_filter"):  # Python >= 3.11.4: the stdlib check too
-            kwargs["filter"] = "data"
-        try:
-            tar.extractall(root, members=members, **kwargs)
-        except (tarfile.TarError, OSError) as exc:
-            raise TaskFailedError(f"extracting output.tar.gz failed: {exc}") from None
-    return files
