@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import math
 
+from iqx.cli._inputs import add_bit_depth_option
 from iqx.cli._output import add_format_option, dumps
 from iqx.errors import InvalidParameterError
 
@@ -40,8 +41,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--data-range",
         type=float,
         default=None,
-        help="dynamic range L of PSNR/SSIM (default: 2**bit_depth - 1; required for floats)",
+        help="dynamic range L of PSNR/SSIM (default: 2**bit_depth - 1 with the bit depth of "
+        "--bit-depth, else the files' NBITS, else measured from both images, else the dtype; "
+        "required for floats). The data_range and data_range_source keys say which was used",
     )
+    add_bit_depth_option(p)
     p.add_argument(
         "--window",
         choices=("gaussian", "uniform"),
@@ -76,7 +80,9 @@ def parse_metric_ids(text: str) -> list[str]:
     return names
 
 
-def _fmt(value: float) -> str:
+def _fmt(value: float | str) -> str:
+    if isinstance(value, str):
+        return value
     return f"{value:.6g}" if math.isfinite(value) else str(value)
 
 
@@ -92,11 +98,12 @@ def run(args: argparse.Namespace) -> int:
         on_missing="skip" if args.skip_missing else "error",
         chunks=args.chunks,
         data_range=args.data_range,
+        bit_depth=args.bit_depth,
         window=args.window,
         ratio=args.ratio,
     )
     for image, row in frame.iterrows():
-        values = {k: float(v) for k, v in row.items()}
+        values = {k: v if isinstance(v, str) else float(v) for k, v in row.items()}
         if args.format == "json":
             print(dumps({"image": image, **values}), flush=True)
         else:

@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from iqx.cli._inputs import add_bit_depth_option
 from iqx.cli._output import add_format_option, dumps
 
 __all__ = ["add_parser", "dataset_info", "run", "scene_info"]
@@ -15,6 +16,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("info", help="describe a scene (raster, zarr) or a dataset folder")
     p.add_argument("path", help="raster file, zarr store or dataset folder")
     p.add_argument("--images", default=None, help="dataset images sub-folder ('.' for flat)")
+    add_bit_depth_option(p)
     add_format_option(p)
     p.set_defaults(func=run)
 
@@ -33,11 +35,18 @@ def _short_crs(wkt: str | None) -> str | None:
     return f"{name} ({proj})" if proj else name or "custom"
 
 
-def scene_info(path: str | Path) -> dict[str, Any]:
-    """Summary of a scene (no pixel read)."""
+def scene_info(path: str | Path, bit_depth: int | None = None) -> dict[str, Any]:
+    """Summary of a scene.
+
+    No pixel is read, except when the bit depth is declared neither by ``bit_depth`` nor by
+    the file and the data are wider than 8-bit unsigned: the effective depth is then
+    measured (one pass over the pixels; :mod:`iqx.bitdepth`).
+    """
+    from iqx.bitdepth import resolve_bit_depth
     from iqx.io import open_scene
 
-    scene = open_scene(path)
+    scene = open_scene(path, bit_depth=bit_depth)
+    depth = resolve_bit_depth(scene)
     a = scene.attrs
     t = a["transform"]
     p = Path(path)
@@ -52,7 +61,9 @@ def scene_info(path: str | Path) -> dict[str, Any]:
         "driver": a["driver"],
         "shape": {"band": scene.sizes["band"], "y": scene.sizes["y"], "x": scene.sizes["x"]},
         "dtype": str(scene.dtype),
-        "bit_depth": a["bit_depth"],
+        "bit_depth": depth.bits,
+        "bit_depth_source": depth.source,
+        **({"max_value": depth.max_value} if depth.max_value is not None else {}),
         "crs": _short_crs(a["crs"]),
         "transform": list(t),
         "pixel_size": [abs(t[0]), abs(t[4])],
@@ -63,11 +74,13 @@ def scene_info(path: str | Path) -> dict[str, Any]:
     }
 
 
-def dataset_info(path: str | Path, images: str | None = None) -> dict[str, Any]:
+def dataset_info(
+    path: str | Path, images: str | None = None, bit_depth: int | None = None
+) -> dict[str, Any]:
     """Summary of a dataset folder."""
     from iqx.datasets import open_dataset
 
-    ds = open_dataset(path, images=images)
+    ds = open_dataset(path, images=images, bit_depth=bit_depth)
     manifest = None
     if ds.manifest is not None:
         m = ds.manifest
@@ -80,6 +93,7 @@ def dataset_info(path: str | Path, images: str | None = None) -> dict[str, Any]:
         "name": ds.name,
         "data_input": str(ds.data_input),
         "n_images": len(ds.image_files),
+        "bit_depth": ds.bit_depth,
         "json_annotations": [str(p) for p in ds.json_files],
         "geojson_annotations": [str(p) for p in ds.geojson_files],
         "mask_dir": str(ds.mask_annotations_dir) if ds.mask_annotations_dir else None,
@@ -97,9 +111,9 @@ def run(args: argparse.Namespace) -> int:
     if not path.exists():
         raise PathNotFoundError(f"{path}: no such file or folder")
     if path.is_dir() and not is_zarr_store(path):
-        info = dataset_info(path, args.images)
+        info = dataset_info(path, args.images, args.bit_depth)
     else:
-        info = scene_info(path)
+        info = scene_info(path, args.bit_depth)
     if args.format == "json":
         print(dumps(info, indent=2))
         return 0

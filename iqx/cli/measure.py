@@ -6,7 +6,7 @@ import argparse
 import importlib
 from typing import Any
 
-from iqx.cli._inputs import iter_scenes
+from iqx.cli._inputs import add_bit_depth_option, iter_scenes
 from iqx.cli._output import add_format_option, dumps
 from iqx.errors import InvalidParameterError
 
@@ -33,6 +33,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="comma-separated subset of: " + ", ".join(BLIND_METRICS),
     )
     p.add_argument("--chunks", type=int, default=None, help="chunk edge in pixels")
+    add_bit_depth_option(p)
     add_format_option(p)
     p.set_defaults(func=run)
 
@@ -59,7 +60,9 @@ def measure_scene(scene: Any, names: list[str]) -> dict[str, Any]:
 
 def run(args: argparse.Namespace) -> int:
     names = parse_metrics(args.metrics)
-    for image_name, scene in iter_scenes(args.path, chunks=args.chunks):
+    for image_name, scene in iter_scenes(
+        args.path, chunks=args.chunks, bit_depth=args.bit_depth
+    ):
         row = {"image": image_name, **measure_scene(scene, names)}
         if args.format == "json":
             print(dumps(row), flush=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from iqx.cli._inputs import add_bit_depth_option
 from iqx.cli._output import add_format_option, dumps
 
 __all__ = ["add_parser", "run"]
@@ -36,6 +37,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--overwrite", action="store_true", help="replace a folder made otherwise")
     p.add_argument("--batch-size", type=int, default=16, help="images per parallel task")
+    add_bit_depth_option(p)
     add_format_option(p)
     p.set_defaults(func=run)
 
@@ -52,6 +54,7 @@ def run(args: argparse.Namespace) -> int:
         overwrite=args.overwrite,
         one_step=args.one_step,
         batch_size=args.batch_size,
+        bit_depth=args.bit_depth,
     )
     manifest = ds.manifest or {}
     result = {

@@ -128,6 +128,35 @@ def _scalars(ds: xr.Dataset, per_band: bool) -> dict[str, Any]:
     return out
 
 
+def _range_info(ds: xr.Dataset) -> dict[str, Any]:
+    """``data_range`` and ``data_range_source`` of a PSNR/SSIM result (empty otherwise)."""
+    if "data_range" not in ds.attrs:
+        return {}
+    return {
+        "data_range": float(ds.attrs["data_range"]),
+        "data_range_source": str(ds.attrs.get("data_range_source", "user")),
+    }
+
+
+def _value(v: Any) -> Any:
+    return v if isinstance(v, str) else float(v)
+
+
+def _measure_depths(pairs: list[tuple[xr.DataArray, xr.DataArray]]) -> None:
+    """Measure, in one parallel pass, the maxima the bit-depth rule will need (cached)."""
+    from iqx.bitdepth import pair_bit_depth, pending_max, remember_max
+
+    scenes = []
+    for r, t in pairs:
+        if pair_bit_depth(r, t, measure=False).source not in ("user", "metadata"):
+            scenes += [r, t]
+    todo = pending_max(scenes)
+    if todo:
+        values = dask.compute(*[expr for _, expr in todo])
+        for (scene, _), value in zip(todo, values, strict=True):
+            remember_max(scene, value)
+
+
 def compare_images(
     reference: xr.DataArray,
     test: xr.DataArray,
@@ -140,16 +169,20 @@ def compare_images(
     """Scalar results of every metric for one (reference, test) pair.
 
     Returns ``{"psnr": ..., "ssim": ...}`` (plus ``<var>_<band>`` per-band entries with
-    ``per_band=True``); with ``compute=False`` the values are lazy dask scalars.
+    ``per_band=True``) and, for PSNR/SSIM, ``data_range`` with its ``data_range_source``
+    (the bit-depth rule of :mod:`iqx.bitdepth`); with ``compute=False`` the metric values
+    are lazy dask scalars.
     """
     row: dict[str, Any] = {}
+    info: dict[str, Any] = {}
     for metric_id in metrics:
-        row.update(
-            _scalars(evaluate_reference_metric(metric_id, reference, test, **options), per_band)
-        )
+        ds = evaluate_reference_metric(metric_id, reference, test, **options)
+        row.update(_scalars(ds, per_band))
+        info = info or _range_info(ds)
+    row.update(info)
     if compute:
         (row,) = dask.compute(row)
-        row = {k: float(v) for k, v in row.items()}
+        row = {k: _value(v) for k, v in row.items()}
     return row
 
 
@@ -200,6 +233,7 @@ def compare_datasets(
     on_missing: str = "error",
     chunks: Any = None,
     batch_size: int = 16,
+    bit_depth: int | None = None,
     **options: Any,
 ) -> pd.DataFrame:
     """Compare every image of ``test`` with the image of the same name in ``reference``.
@@ -218,13 +252,17 @@ def compare_datasets(
         Passed to :func:`iqx.io.open_scene`.
     batch_size : int
         Images per dask computation (bounds the graph size).
+    bit_depth : int, optional
+        Bits per sample of both datasets (the user's source of :mod:`iqx.bitdepth`); default:
+        the datasets' own ``bit_depth`` setting, else each pair's metadata or measured depth.
     **options
         ``data_range``, ``window``, ``ratio`` ... passed to the metrics that accept them.
 
     Returns
     -------
     pandas.DataFrame
-        Index ``image`` (file names), one float column per scalar output.
+        Index ``image`` (file names), one float column per scalar output, plus
+        ``data_range`` and ``data_range_source`` for PSNR/SSIM.
     """
     from iqx.datasets.layout import Dataset, open_dataset
     from iqx.io import open_scene
@@ -235,21 +273,26 @@ def compare_datasets(
         raise InvalidParameterError(f"batch_size must be >= 1, got {batch_size}")
     metrics = list(metrics)
     pairs = match_images(ref_ds, test_ds, on_missing=on_missing)
+    if bit_depth is None:
+        bit_depth = getattr(ref_ds, "bit_depth", None) or getattr(test_ds, "bit_depth", None)
     rows: list[dict[str, Any]] = []
     for start in range(0, len(pairs), batch_size):
-        lazy = [
-            compare_images(
-                open_scene(r, chunks=chunks),
-                open_scene(t, chunks=chunks),
-                metrics=metrics,
-                per_band=per_band,
-                compute=False,
-                **options,
+        scenes = [
+            (
+                open_scene(r, chunks=chunks, bit_depth=bit_depth),
+                open_scene(t, chunks=chunks, bit_depth=bit_depth),
             )
             for _, r, t in pairs[start : start + batch_size]
         ]
+        _measure_depths(scenes)
+        lazy = [
+            compare_images(
+                r, t, metrics=metrics, per_band=per_band, compute=False, **options
+            )
+            for r, t in scenes
+        ]
         for row in dask.compute(*lazy):
-            rows.append({k: float(v) for k, v in row.items()})
+            rows.append({k: _value(v) for k, v in row.items()})
     frame = pd.DataFrame(rows, index=pd.Index([n for n, _, _ in pairs], name="image"))
     frame.attrs.update(
         {"reference": str(ref_ds.data_path), "test": str(test_ds.data_path), "metrics": metrics}
@@ -274,6 +317,7 @@ def compare_paths(
     per_band: bool = False,
     on_missing: str = "error",
     chunks: Any = None,
+    bit_depth: int | None = None,
     **options: Any,
 ) -> pd.DataFrame:
     """:func:`compare_datasets` for two folders, or one pair of raster files.
@@ -302,11 +346,12 @@ def compare_paths(
             per_band=per_band,
             on_missing=on_missing,
             chunks=chunks,
+            bit_depth=bit_depth,
             **options,
         )
     row = compare_images(
-        open_scene(ref_p, chunks=chunks),
-        open_scene(test_p, chunks=chunks),
+        open_scene(ref_p, chunks=chunks, bit_depth=bit_depth),
+        open_scene(test_p, chunks=chunks, bit_depth=bit_depth),
         metrics=list(metrics),
         per_band=per_band,
         **options,

@@ -66,6 +66,10 @@ class Dataset:
         Name of the images sub-folder, or ``"."`` for a flat folder; default: discovered.
     strict : bool
         Raise :class:`DatasetLayoutError` if the images folder holds non-image files.
+    bit_depth : int, optional
+        Bits per sample of every image (e.g. 11 for WorldView-2 in uint16): the user's source
+        of the bit-depth rule (:mod:`iqx.bitdepth`) for :meth:`open_image`, comparisons and
+        modified copies. Default: each file's metadata, else measured from its pixels.
 
     Attributes
     ----------
@@ -98,7 +102,11 @@ class Dataset:
         *,
         images: str | None = None,
         strict: bool = False,
+        bit_depth: int | None = None,
     ) -> None:
+        from iqx.bitdepth import check_bit_depth
+
+        self.bit_depth = None if bit_depth is None else check_bit_depth(bit_depth)
         given = Path(data_path).expanduser()
         if not given.exists():
             raise PathNotFoundError(f"{given}: dataset folder does not exist")
@@ -225,10 +233,10 @@ class Dataset:
         raise PathNotFoundError(f"{self.data_input / str(name_or_index)}: no such image in dataset")
 
     def open_image(self, name_or_index: str | int, *, chunks: Any = None) -> xr.DataArray:
-        """Open one image lazily with :func:`iqx.io.open_scene`."""
+        """Open one image lazily with :func:`iqx.io.open_scene` (with the dataset's bit depth)."""
         from iqx.io import open_scene
 
-        return open_scene(self.image_path(name_or_index), chunks=chunks)
+        return open_scene(self.image_path(name_or_index), chunks=chunks, bit_depth=self.bit_depth)
 
     def map_images(
         self,
@@ -271,7 +279,11 @@ def _apply(path: str, func: Callable[[Path, Any], Any], read: bool) -> Any:
 
 
 def open_dataset(
-    path: str | os.PathLike[str], *, images: str | None = None, strict: bool = False
+    path: str | os.PathLike[str],
+    *,
+    images: str | None = None,
+    strict: bool = False,
+    bit_depth: int | None = None,
 ) -> Dataset:
     """Open a dataset folder (IQUAFLOW layout); see :class:`Dataset`.
 
@@ -281,4 +293,4 @@ def open_dataset(
     >>> ds.data_input.name, ds.json_annotations.name  # doctest: +SKIP
     ('images', 'coco_annotations.json')
     """
-    return Dataset(path, images=images, strict=strict)
+    return Dataset(path, images=images, strict=strict, bit_depth=bit_depth)

@@ -58,10 +58,10 @@ def _steps(modifier: Modifier) -> list[Modifier]:
     return list(modifier.steps) if isinstance(modifier, Chain) else [modifier]
 
 
-def _read_scene(path: Path) -> xr.DataArray:
+def _read_scene(path: Path, bit_depth: int | None = None) -> xr.DataArray:
     from iqx.io import open_scene, read_image
 
-    lazy = open_scene(path)
+    lazy = open_scene(path, bit_depth=bit_depth)
     return lazy.copy(data=read_image(path))
 
 
@@ -145,12 +145,14 @@ def _write_any(image: xr.DataArray, src: Path, dst: Path) -> dict[str, Any]:
     return {}
 
 
-def _process_file(src: Path, dst: Path, modifier: Modifier) -> dict[str, Any]:
+def _process_file(
+    src: Path, dst: Path, modifier: Modifier, bit_depth: int | None = None
+) -> dict[str, Any]:
     steps = _steps(modifier)
     if any(isinstance(s, ExternalModifier) for s in steps):
         _run_external_chain(steps, src, dst)
         return {}
-    scene = _read_scene(src)
+    scene = _read_scene(src, bit_depth)
     info: dict[str, Any] = {}
     last = steps[-1]
     if (
@@ -342,6 +344,7 @@ def modify(
     overwrite: bool = False,
     one_step: bool = False,
     batch_size: int = 16,
+    bit_depth: int | None = None,
 ) -> Dataset:
     """Write ``<parent>/<name>#<modifier>`` with every image modified; return it.
 
@@ -359,6 +362,9 @@ def modify(
         ``<name>#a#b`` (the intermediate stays on disk and is reused next time).
     batch_size : int
         Images per parallel task.
+    bit_depth : int, optional
+        Bits per sample of the images (default: the dataset's ``bit_depth``, else each
+        file's metadata, else measured from its pixels; see :mod:`iqx.bitdepth`).
 
     Returns
     -------
@@ -376,6 +382,8 @@ def modify(
     """
     mod = as_modifier(modifier)
     source = dataset if isinstance(dataset, Dataset) else open_dataset(dataset)
+    if bit_depth is None:
+        bit_depth = getattr(source, "bit_depth", None)
     if isinstance(mod, Chain) and len(mod.steps) == 1:
         mod = mod.steps[0]
     # every folder name of the chain is checked before the first image is read
@@ -386,7 +394,9 @@ def modify(
         check_name_length(source.parent_folder, name)
     if isinstance(mod, Chain) and not one_step:
         for step in mod.steps:
-            source = modify(source, step, overwrite=overwrite, batch_size=batch_size)
+            source = modify(
+                source, step, overwrite=overwrite, batch_size=batch_size, bit_depth=bit_depth
+            )
         return source
     if not isinstance(mod, Modifier):  # pragma: no cover - as_modifier guarantees it
         raise InvalidParameterError(f"not a modifier: {modifier!r}")
@@ -395,7 +405,7 @@ def modify(
         source,
         mod.folder_name,
         mod.get_config(),
-        lambda src, dst: _process_file(src, dst, mod),
+        lambda src, dst: _process_file(src, dst, mod, bit_depth),
         transform_annotations=_annotation_transformer(source, mod) if resamples else None,
         transform_masks=_mask_transformer(source, mod) if resamples else None,
         batch_size=batch_size,

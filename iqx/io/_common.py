@@ -143,17 +143,25 @@ def scene_attrs(
     crs: str | None,
     transform: Sequence[float],
     nodata: Any,
-    bit_depth: int,
+    bit_depth: int | None,
     source: str,
     driver: str,
     history: Sequence[str] = (),
+    bit_depth_source: str | None = None,
 ) -> dict[str, Any]:
-    """The attrs every scene carries (see :func:`iqx.io.open_scene`)."""
+    """The attrs every scene carries (see :func:`iqx.io.open_scene`).
+
+    ``bit_depth`` is the *declared* depth (None when neither the user nor the file gives
+    one; :func:`iqx.bitdepth.resolve_bit_depth` then measures it on first need) and
+    ``bit_depth_source`` says who declared it (``"user"`` or ``"metadata"``).
+    """
+    declared = bit_depth is not None
     return {
         "crs": crs,
         "transform": tuple(float(v) for v in transform[:6]),
         "nodata": nodata,
-        "bit_depth": int(bit_depth),
+        "bit_depth": int(bit_depth) if declared else None,
+        "bit_depth_source": (bit_depth_source or "metadata") if declared else None,
         "source": source,
         "driver": driver,
         "iqx_history": list(history),

@@ -240,7 +240,13 @@ class RasterWindowReader:
         return out[idx]
 
 
-def _bit_depth(ds: Any, dtype: np.dtype) -> int:
+def _bit_depth(ds: Any, dtype: np.dtype) -> int | None:
+    """The file's declared depth (GDAL ``NBITS`` or iqx's item), None when it declares none.
+
+    ``NBITS`` of a floating-point raster means half precision, not a value range: ignored.
+    """
+    if dtype.kind not in "ui":
+        return None
     for tags in (ds.tags(1, ns="IMAGE_STRUCTURE"), ds.tags(ns="IMAGE_STRUCTURE"), ds.tags()):
         for key in ("NBITS", TAG_BIT_DEPTH):
             if tags.get(key):
@@ -248,7 +254,7 @@ def _bit_depth(ds: Any, dtype: np.dtype) -> int:
                     return int(tags[key])
                 except ValueError:
                     pass
-    return dtype.itemsize * 8
+    return None
 
 
 def _history(ds: Any) -> list[str]:
@@ -262,7 +268,9 @@ def _history(ds: Any) -> list[str]:
     return [str(v) for v in value] if isinstance(value, list) else []
 
 
-def open_raster(path: str | Path, *, chunks: Any = None) -> xr.DataArray:
+def open_raster(
+    path: str | Path, *, chunks: Any = None, bit_depth: int | None = None
+) -> xr.DataArray:
     """Open a GDAL-readable raster as a lazy ``(band, y, x)`` scene (see ``open_scene``)."""
     p = check_exists(path)
     if p.is_dir():
@@ -283,7 +291,8 @@ def open_raster(path: str | Path, *, chunks: Any = None) -> xr.DataArray:
             crs=ds.crs.to_wkt() if ds.crs else None,
             transform=transform,
             nodata=clean_nodata(ds.nodata, dtype),
-            bit_depth=_bit_depth(ds, dtype),
+            bit_depth=bit_depth if bit_depth is not None else _bit_depth(ds, dtype),
+            bit_depth_source="user" if bit_depth is not None else "metadata",
             source=str(p),
             driver=ds.driver,
             history=_history(ds),

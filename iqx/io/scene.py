@@ -14,7 +14,9 @@ from iqx.io.zarr import is_zarr_store, open_zarr_scene
 __all__ = ["open_scene"]
 
 
-def open_scene(path: str | os.PathLike[str], *, chunks: Any = None) -> xr.DataArray:
+def open_scene(
+    path: str | os.PathLike[str], *, chunks: Any = None, bit_depth: int | None = None
+) -> xr.DataArray:
     """Open a raster lazily as a dask-backed ``(band, y, x)`` DataArray. Reads no pixel.
 
     Parameters
@@ -26,14 +28,21 @@ def open_scene(path: str | os.PathLike[str], *, chunks: Any = None) -> xr.DataAr
         None: aligned to the file's internal tiling (multiples of the block size, about
         1024² pixels per band, all bands together; small images are a single chunk). An int
         (y and x), ``(y, x)``, ``(band, y, x)`` or ``{"band":, "y":, "x":}``; ``-1`` = full.
+    bit_depth : int, optional
+        Bits per sample of the data (e.g. 11 for WorldView-2 in uint16). Wins over the
+        file's metadata and over the depth measured from the pixels (see
+        :mod:`iqx.bitdepth`); it sets PSNR/SSIM's ``data_range``, the JPEG precision, the
+        source depth of ``quantize`` and the clipping range of the noise modifiers.
 
     Returns
     -------
     xarray.DataArray
         Coords ``band`` (1..n) and pixel-centre ``y``/``x`` from the affine transform (the
         identity transform for non-georeferenced images). attrs: ``crs`` (WKT or None),
-        ``transform`` (6-tuple), ``nodata``, ``bit_depth`` (GDAL ``NBITS``/iqx metadata, else
-        the dtype's bits), ``source``, ``driver`` and ``iqx_history``.
+        ``transform`` (6-tuple), ``nodata``, ``bit_depth`` and ``bit_depth_source`` (the
+        declared depth: ``"user"`` for ``bit_depth=``, ``"metadata"`` for GDAL ``NBITS`` or
+        iqx's ``IQX_BIT_DEPTH``; None when undeclared, the depth is then measured from the
+        pixels on first need, never here), ``source``, ``driver`` and ``iqx_history``.
 
     Raises
     ------
@@ -51,6 +60,14 @@ def open_scene(path: str | os.PathLike[str], *, chunks: Any = None) -> xr.DataAr
     detected on open from its block table, without reading pixels.
     """
     p = check_exists(path)
+    if bit_depth is not None:
+        from iqx.bitdepth import check_bit_depth
+
+        bit_depth = check_bit_depth(bit_depth)
     if is_zarr_store(p):
-        return open_zarr_scene(p, chunks=chunks)
-    return open_raster(p, chunks=chunks)
+        scene = open_zarr_scene(p, chunks=chunks, bit_depth=bit_depth)
+    else:
+        scene = open_raster(p, chunks=chunks, bit_depth=bit_depth)
+    if bit_depth is not None:
+        check_bit_depth(bit_depth, scene.dtype)
+    return scene

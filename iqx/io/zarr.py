@@ -117,7 +117,7 @@ def to_zarr(
         "crs": a.get("crs"),
         "transform": list(a["transform"]) if a.get("transform") is not None else None,
         "nodata": _json_nodata(a.get("nodata")),
-        "bit_depth": int(a.get("bit_depth") or np.dtype(scene.dtype).itemsize * 8),
+        **_declared_depth(scene),
         "iqx_history": [str(h) for h in a.get("iqx_history") or []],
         "iqx_source": str(a.get("source")) if a.get("source") else None,
         ALL_CHUNKS: True,
@@ -166,7 +166,31 @@ def _check_chunks(p: Path, attrs: dict[str, Any]) -> None:
         )
 
 
-def open_zarr_scene(path: str | os.PathLike[str], *, chunks: Any = None) -> xr.DataArray:
+def _declared_depth(scene: xr.DataArray) -> dict[str, Any]:
+    """``bit_depth`` and its source when declared (None when it would be measured)."""
+    from iqx.bitdepth import declared_bit_depth
+
+    d = declared_bit_depth(scene)
+    return {
+        "bit_depth": None if d is None else d.bits,
+        "bit_depth_source": None if d is None else d.source,
+    }
+
+
+def _stored_depth(a: dict[str, Any], dtype: np.dtype, bit_depth: int | None) -> dict[str, Any]:
+    """The declared depth of a store: the user's, else the stored one (older stores wrote
+    the dtype's width when nothing was known: that is no declaration)."""
+    if bit_depth is not None:
+        return {"bit_depth": bit_depth, "bit_depth_source": "user"}
+    bits, source = a.get("bit_depth"), a.get("bit_depth_source")
+    if bits is not None and source is None and int(bits) == dtype.itemsize * 8:
+        bits = None
+    return {"bit_depth": bits, "bit_depth_source": source}
+
+
+def open_zarr_scene(
+    path: str | os.PathLike[str], *, chunks: Any = None, bit_depth: int | None = None
+) -> xr.DataArray:
     """Open a store written by :func:`to_zarr` as a lazy scene (see ``open_scene``)."""
     p = check_exists(path)
     try:
@@ -207,7 +231,7 @@ def open_zarr_scene(path: str | os.PathLike[str], *, chunks: Any = None) -> xr.D
         crs=a.get("crs"),
         transform=a.get("transform") or (1.0, 0.0, 0.0, 0.0, 1.0, 0.0),
         nodata=_from_json_nodata(a.get("nodata")),
-        bit_depth=a.get("bit_depth") or dtype.itemsize * 8,
+        **_stored_depth(a, dtype, bit_depth),
         source=str(p),
         driver="zarr",
         history=a.get("iqx_history") or [],

@@ -5,9 +5,10 @@ Conventions (see ``docs/reference-metrics.md``):
 * Inputs are ``(band, y, x)`` scenes (NumPy, dask or DataArray; 2-D arrays are one band).
   Reference and test must have the same shape (and CRS when both carry one), else
   :class:`~iqx.errors.ShapeMismatchError`.
-* ``data_range`` (the ``L`` of PSNR/SSIM) is explicit: the given value, else
-  ``2**attrs["bit_depth"] - 1``, else the integer dtype's range (skimage's convention:
-  ``255`` for uint8, ``65535`` for uint16). Floating-point data without either raise
+* ``data_range`` (the ``L`` of PSNR/SSIM) is explicit: the given value, else ``2**B - 1``
+  with ``B`` the pair's bit depth by the rule of :mod:`iqx.bitdepth` (user > metadata >
+  measured > dtype; see :mod:`iqx.metrics.data_range`); attrs ``data_range_source`` says
+  which. Floating-point data without an explicit value raise
   :class:`~iqx.errors.InvalidParameterError`. Values are never rescaled.
 * Results are :class:`xarray.Dataset` objects with a per-band variable ``<id>_band`` and a
   per-image scalar ``<id>``; attrs name the window, ``data_range`` and constants. They are
@@ -49,6 +50,7 @@ from iqx.kernels.similarity import (
     uniform_window,
     window_radius,
 )
+from iqx.metrics.data_range import data_range_and_source, resolve_data_range
 from iqx.parallel import (
     BlockInfo,
     as_scene,
@@ -229,47 +231,6 @@ def _validity(ref: xr.DataArray, tst: xr.DataArray, mask: Any) -> _Validity:
     return _Validity(_nodata(ref), _nodata(tst), m, floating)
 
 
-def resolve_data_range(reference: Any, test: Any = None, data_range: float | None = None) -> float:
-    """The ``L`` of PSNR/SSIM: explicit, else from ``attrs["bit_depth"]``, else the dtype.
-
-    ``bit_depth`` is only used when both images are integers (float rasters also carry one:
-    their dtype's size, which says nothing about the values).
-
-    Parameters
-    ----------
-    reference, test : array or DataArray
-        The images (only dtype and attrs are read).
-    data_range : float, optional
-        Explicit value (> 0); wins over everything.
-
-    Raises
-    ------
-    InvalidParameterError
-        If ``data_range`` is not positive, or if an image is floating point and neither
-        ``data_range`` nor a ``bit_depth`` attribute is given.
-    """
-    if data_range is not None:
-        value = float(data_range)
-        if not (value > 0 and math.isfinite(value)):
-            raise InvalidParameterError(f"data_range must be a finite number > 0, got {data_range}")
-        return value
-    scenes = [s for s in (reference, test) if s is not None]
-    dtypes = [np.dtype(s.dtype) for s in scenes]
-    if all(np.issubdtype(d, np.integer) for d in dtypes):
-        for s in scenes:  # an integer raster may hold fewer bits than its dtype (11 in 16)
-            bits = getattr(s, "attrs", {}).get("bit_depth")
-            if bits:
-                return float(2 ** int(bits) - 1)
-    else:
-        raise InvalidParameterError(
-            "data_range is required for floating-point images (got dtypes "
-            f"{', '.join(str(d) for d in dtypes)}); pass data_range= explicitly, e.g. 1.0 for "
-            "reflectance in [0, 1] or 2**bits - 1 for scaled counts"
-        )
-    info = np.iinfo(dtypes[0])
-    return float(info.max) if info.min == 0 else float(info.max - info.min)
-
-
 def _finish(ds: xr.Dataset, lazy: bool) -> xr.Dataset:
     return ds if lazy else ds.compute()
 
@@ -385,10 +346,13 @@ def _check_size(shape: tuple[int, ...], win: _SSIMWindow, what: str) -> None:
         )
 
 
-def _ssim_attrs(win: _SSIMWindow, data_range: float, k1: float, k2: float) -> dict[str, Any]:
+def _ssim_attrs(
+    win: _SSIMWindow, data_range: float, k1: float, k2: float, source: str = "user"
+) -> dict[str, Any]:
     return {
         "window": win.description,
         "data_range": data_range,
+        "data_range_source": source,
         "k1": k1,
         "k2": k2,
         "covariance": win.covariance,
@@ -473,7 +437,7 @@ def ssim(
     ref, tst = _pair(reference, test)
     win = _ssim_window(window, sigma, truncate, win_size, sample_covariance)
     _check_size(ref.shape, win, "ssim")
-    L = resolve_data_range(ref, tst, data_range)
+    L, L_src = data_range_and_source(ref, tst, data_range)
     c1, c2 = ssim_constants(L, k1, k2)
     lazy = is_dask(ref) or is_dask(tst)
     a, b = _dask_pair(ref, tst)
@@ -486,7 +450,7 @@ def ssim(
             "count": (("band",), sums[:, 1].astype(np.int64)),
         },
         coords=_band_coords(ref),
-        attrs={"metric": "ssim", **_ssim_attrs(win, L, k1, k2)},
+        attrs={"metric": "ssim", **_ssim_attrs(win, L, k1, k2, L_src)},
     )
     return _finish(ds, lazy)
 
@@ -550,7 +514,7 @@ def ms_ssim(
     w = np.asarray(weights, dtype=np.float64)
     if w.ndim != 1 or len(w) < 1 or np.any(w < 0):
         raise InvalidParameterError(f"weights must be a non-empty sequence of >= 0, got {weights}")
-    L = resolve_data_range(ref, tst, data_range)
+    L, L_src = data_range_and_source(ref, tst, data_range)
     m = len(w)
     side = len(win.weights) * 2 ** (m - 1)
     if min(ref.shape[1:]) < side:
@@ -583,7 +547,7 @@ def ms_ssim(
         coords={**_band_coords(ref), "scale": np.arange(1, m + 1)},
         attrs={
             "metric": "ms_ssim",
-            **_ssim_attrs(win, L, k1, k2),
+            **_ssim_attrs(win, L, k1, k2, L_src),
             "weights": [float(x) for x in w],
             "downsampling": "2x2 block mean per scale; odd trailing row/column dropped",
             "references": f"{_WANG2003}; {_WANG2004}",
@@ -845,14 +809,14 @@ def psnr(
         pixels per band). Identical images give ``inf``.
     """
     ref, tst = _pair(reference, test)
-    L = resolve_data_range(ref, tst, data_range)
+    L, L_src = data_range_and_source(ref, tst, data_range)
     lazy, band, pooled, count = _sq_err_stats(
         ref, tst, mask, transform=functools.partial(_db_block, data_range=L)
     )
     ds = xr.Dataset(
         {"psnr": ((), pooled), "psnr_band": (("band",), band), "count": (("band",), count)},
         coords=_band_coords(ref),
-        attrs={"metric": "psnr", "data_range": L},
+        attrs={"metric": "psnr", "data_range": L, "data_range_source": L_src},
     )
     return _finish(ds, lazy)
 
@@ -1050,7 +1014,7 @@ def ssim_map(
     ref, tst = _pair(reference, test)
     win = _ssim_window(window, sigma, truncate, win_size, sample_covariance)
     _check_size(ref.shape, win, "ssim_map")
-    L = resolve_data_range(ref, tst, data_range)
+    L, L_src = data_range_and_source(ref, tst, data_range)
     c1, c2 = ssim_constants(L, k1, k2)
     lazy = is_dask(ref) or is_dask(tst)
     nb = ref.shape[0]
@@ -1078,7 +1042,7 @@ def ssim_map(
         rechunk=True,
     )
     smap = full.isel(band=slice(0, nb))
-    attrs = {"metric": "ssim", **_ssim_attrs(win, L, k1, k2)}
+    attrs = {"metric": "ssim", **_ssim_attrs(win, L, k1, k2, L_src)}
     if tile is None:
         out = xr.DataArray(smap.data, dims=ref.dims, coords=ref.coords, name="ssim", attrs=attrs)
         return out if lazy else out.compute()
@@ -1107,7 +1071,7 @@ def psnr_map(
     scaled by the tile. Lazy for dask input.
     """
     ref, tst = _pair(reference, test)
-    L = resolve_data_range(ref, tst, data_range)
+    L, L_src = data_range_and_source(ref, tst, data_range)
     lazy = is_dask(ref) or is_dask(tst)
     if lazy:
         a, b = _dask_pair(ref, tst)
@@ -1117,6 +1081,6 @@ def psnr_map(
     coarse = _coarsen_nanmean(err, ref, _tile_pair(tile))
     out = _psnr_db(coarse, L)
     out.attrs.update(coarse.attrs)
-    out.attrs.update({"metric": "psnr", "data_range": L})
+    out.attrs.update({"metric": "psnr", "data_range": L, "data_range_source": L_src})
     out.name = "psnr"
     return out if lazy else out.compute()

@@ -91,7 +91,8 @@ class Modifier:
     id : str
         Registry identifier (also the CLI name and the config's ``"id"``).
     short : str
-        Prefix of the folder name (default: ``id``).
+        Former folder-name prefix (``j2k`` for ``jpeg2000``); kept for reading old
+        manifests only. Folder names start with :attr:`id`.
     abbrev : dict
         Parameter -> abbreviation used in the folder name, in order.
     always : tuple of str
@@ -170,13 +171,13 @@ class Modifier:
 
     @property
     def folder_name(self) -> str:
-        """Stable folder-name token, ``<short>[_<abbrev><value>...]`` (e.g. ``jpeg_q70``).
+        """Stable folder-name token, ``<id>[_<abbrev><value>...]`` (e.g. ``jpeg2000_r20``).
 
         Parameters listed in :attr:`always` are always shown; the others only when they
         differ from their default; booleans show their abbreviation alone when true.
         """
         defaults = self._defaults()
-        parts = [self.short or self.id]
+        parts = [self.id]
         for name, ab in self.abbrev.items():
             value = self._params.get(name)
             if value is None:

@@ -19,6 +19,7 @@ from typing import Any, ClassVar
 import numpy as np
 import xarray as xr
 
+from iqx.bitdepth import lazy_bit_depth, resolve_bit_depth
 from iqx.errors import InvalidParameterError, UnsupportedDtypeError
 from iqx.kernels.codecs import (
     jpeg2k_encode_block,
@@ -37,7 +38,7 @@ from iqx.modifiers._base import (
     check_unsigned,
     scene_bit_depth,
 )
-from iqx.parallel import as_scene, is_dask, map_blocks_xr, reduce_blocks
+from iqx.parallel import as_scene, is_dask, lazy_call, map_blocks_xr, reduce_blocks
 from iqx.registry import register_modifier
 
 __all__ = ["JPEG", "JPEG2000", "data_volume", "jpeg", "jpeg2000", "volume_record"]
@@ -98,6 +99,32 @@ def _codec_dtype(bits: int) -> np.dtype:
     return np.dtype(np.uint8 if bits <= 8 else np.uint16)
 
 
+def _check_fits(block: np.ndarray, bits: int, name: str | None) -> None:
+    """Raise when ``block`` holds values a ``bits``-bit JPEG cannot carry (checked per chunk)."""
+    if block.size == 0:
+        return
+    top = int(block.max())
+    if top < (1 << bits):
+        return
+    where = f"{name}: " if name else ""
+    raise UnsupportedDtypeError(
+        f"jpeg: {where}values up to {top} need {top.bit_length()} bits, more than a {bits}-bit "
+        f"JPEG holds; use jpeg(rescale=True) (scales by the data's depth and back), a lossless "
+        f"codec (jpeg2000(reversible=True)) or jpeg2000(psnr=...), or declare a smaller "
+        f"bit_depth if these values are invalid"
+    )
+
+
+def _work(block: np.ndarray, bits: int, src_bits: Any, rescale: bool, source: Any) -> tuple:
+    """The block as the codec sees it and the depth it was scaled to (None: not scaled)."""
+    if rescale:
+        src = int(src_bits)
+        work = min(src, bits)
+        return _rescale(block, src, work, _codec_dtype(bits)), (src, work)
+    _check_fits(block, bits, source)
+    return block.astype(_codec_dtype(bits), copy=False), None
+
+
 def _jpeg_block(
     block: np.ndarray,
     *,
@@ -105,15 +132,17 @@ def _jpeg_block(
     subsampling: str,
     bits: int,
     per_band: bool,
-    src_bits: int,
+    src_bits: Any,
     rescale: bool,
+    source: str | None = None,
 ) -> np.ndarray:
-    work_bits = bits if rescale else src_bits
-    coded = _rescale(block, src_bits, work_bits, _codec_dtype(bits))
+    coded, scaled = _work(block, bits, src_bits, rescale, source)
     out = jpeg_roundtrip(
         coded, quality=quality, subsampling=subsampling, bits=bits, per_band=per_band
     )
-    return _rescale(out, work_bits, src_bits, block.dtype)
+    if scaled is None:
+        return out.astype(block.dtype, copy=False)
+    return _rescale(out, scaled[1], scaled[0], block.dtype)
 
 
 def _jpeg_streams(
@@ -123,12 +152,12 @@ def _jpeg_streams(
     subsampling: str,
     bits: int,
     per_band: bool,
-    src_bits: int,
+    src_bits: Any,
     rescale: bool,
+    source: str | None = None,
 ) -> list[bytes]:
     """The JPEG stream(s) of one block, after the same rescaling as :func:`_jpeg_block`."""
-    work_bits = bits if rescale else src_bits
-    coded = _rescale(block, src_bits, work_bits, _codec_dtype(bits))
+    coded, _ = _work(block, bits, src_bits, rescale, source)
     return jpeg_encode_block(
         coded, quality=quality, subsampling=subsampling, bits=bits, per_band=per_band
     )
@@ -139,9 +168,28 @@ def _jpeg_size(block: np.ndarray, info: Any, **kw: Any) -> tuple[int, int]:
     return sum(len(s) for s in streams), len(streams)
 
 
+def _j2k_check(block: np.ndarray, bits: Any, name: str | None) -> int:
+    bits = int(bits)
+    top = int(block.max()) if block.size else 0
+    if top >= (1 << bits):
+        where = f"{name}: " if name else ""
+        raise UnsupportedDtypeError(
+            f"jpeg2000: {where}values up to {top} exceed the declared {bits}-bit depth; "
+            f"declare the real bit_depth (or none: it is then measured from the data)"
+        )
+    return bits
+
+
 def _j2k_block(
-    block: np.ndarray, *, psnr: float | None, ratio: float | None, reversible: bool, bits: int
+    block: np.ndarray,
+    *,
+    psnr: float | None,
+    ratio: float | None,
+    reversible: bool,
+    bits: Any,
+    source: str | None = None,
 ) -> np.ndarray:
+    bits = _j2k_check(block, bits, source)
     return jpeg2k_roundtrip(block, psnr=psnr, ratio=ratio, reversible=reversible, bits=bits)
 
 
@@ -152,14 +200,27 @@ def _j2k_size(
     psnr: float | None,
     ratio: float | None,
     reversible: bool,
-    bits: int,
+    bits: Any,
+    source: str | None = None,
 ) -> tuple[int, int]:
+    bits = _j2k_check(block, bits, source)
     streams = jpeg2k_encode_block(block, psnr=psnr, ratio=ratio, reversible=reversible, bits=bits)
     return sum(len(s) for s in streams), len(streams)
 
 
 def _identity(x: Any) -> Any:
     return x
+
+
+def _is_lazy(value: Any) -> bool:
+    return hasattr(value, "__dask_graph__")
+
+
+def _chunk_function(func: Any, kw: dict[str, Any]) -> Any:
+    """``functools.partial(func, **kw)``, deferred when a keyword (a measured depth) is lazy."""
+    if any(_is_lazy(v) for v in kw.values()):
+        return lazy_call(functools.partial, func, **kw)
+    return functools.partial(func, **kw)
 
 
 def _sum_pairs(parts: list[tuple[int, int]]) -> tuple[int, int]:
@@ -212,27 +273,43 @@ class JPEG(Modifier):
         )
 
     def _setup(self, image: xr.DataArray) -> dict[str, Any]:
+        """Codec settings for ``image``; builds nothing and computes nothing.
+
+        The sample precision follows the bit-depth rule (:mod:`iqx.bitdepth`): 8-bit for
+        uint8 or data declared at most 8-bit, 12-bit otherwise. Undeclared uint16 data
+        (most satellite products) is checked chunk by chunk when it is encoded: values above
+        4095 raise, naming the file and the largest value.
+        """
         if image.dtype not in (np.uint8, np.uint16):
             raise UnsupportedDtypeError(
-                f"jpeg needs uint8 or uint16 data (8- to 12-bit, or 16-bit with rescale=True), "
+                f"jpeg needs uint8 or uint16 data (8- to 12-bit, or deeper with rescale=True), "
                 f"got {image.dtype}; a JPEG quality has no meaning for {image.dtype} data"
             )
-        src_bits = scene_bit_depth(image)
         p = self._params
-        bits = p["bits"] if p["bits"] is not None else (8 if src_bits <= 8 else 12)
-        if src_bits > bits and not p["rescale"]:
+        src_bits, source = lazy_bit_depth(image)
+        declared = source in ("user", "metadata")
+        if p["bits"] is not None:
+            bits = p["bits"]
+        elif image.dtype == np.uint8 or (declared and src_bits <= 8):
+            bits = 8
+        else:
+            bits = 12
+        if declared and src_bits > bits and not p["rescale"]:
+            name = image.attrs.get("source")
             raise UnsupportedDtypeError(
-                f"jpeg: {src_bits}-bit data does not fit a {bits}-bit JPEG; pass rescale=True "
-                f"to scale to {bits} bits and back, or set attrs['bit_depth'] if the data "
-                f"really holds fewer bits"
+                f"jpeg: {name + ': ' if name else ''}{src_bits}-bit data ({source}) does not "
+                f"fit a {bits}-bit JPEG; pass rescale=True to scale to {bits} bits and back, "
+                f"use a lossless codec (jpeg2000(reversible=True)) or jpeg2000(psnr=...), or "
+                f"declare the real bit_depth if the data holds fewer bits"
             )
         return {
             "quality": p["quality"],
             "subsampling": p["subsampling"],
             "bits": bits,
             "per_band": p["per_band"],
-            "src_bits": src_bits,
+            "src_bits": src_bits if p["rescale"] else None,
             "rescale": p["rescale"],
+            "source": image.attrs.get("source"),
         }
 
     def check(self, image: xr.DataArray) -> None:
@@ -252,7 +329,7 @@ class JPEG(Modifier):
         """Lazy ``(bytes, streams)`` of every chunk's JPEG stream(s), summed (a Delayed)."""
         aligned, kw = self._prepared(image)
         return reduce_blocks(
-            functools.partial(_jpeg_size, **kw),
+            _chunk_function(_jpeg_size, kw),
             _sum_pairs,
             finalize or _identity,
             aligned,
@@ -265,8 +342,11 @@ class JPEG(Modifier):
         One stream for a grayscale or colour (3-band) image, one per band otherwise. Used to
         write a ``.jpg`` file holding exactly the modifier's bitstream.
         """
-        scene = as_scene(np.asarray(image))
-        return _jpeg_streams(np.asarray(scene.data), **self._setup(scene))
+        scene = image if isinstance(image, xr.DataArray) else as_scene(np.asarray(image))
+        kw = self._setup(scene)
+        if _is_lazy(kw["src_bits"]):
+            kw["src_bits"] = kw["src_bits"].compute()
+        return _jpeg_streams(np.asarray(scene.data), **kw)
 
 
 def jpeg(
@@ -292,13 +372,19 @@ def jpeg(
     subsampling : {"4:2:0", "4:2:2", "4:4:4"}
         Chroma subsampling of colour (3-band) streams; ``444``/``"444"`` are accepted.
     bits : {8, 12}, optional
-        JPEG sample precision; default 8 for data of at most 8 bits, 12 otherwise.
+        JPEG sample precision; default 8 for uint8 data (or data declared at most 8-bit),
+        12 for uint16 data: 10- to 12-bit satellite data get a 12-bit JPEG without being
+        asked. Undeclared uint16 data is checked chunk by chunk as it is encoded; a value
+        above 4095 raises :class:`~iqx.errors.UnsupportedDtypeError` naming the file and the
+        largest value (see :mod:`iqx.bitdepth` for declaring a depth).
     per_band : bool
         Encode a 3-band scene as three grayscale JPEGs instead of one YCbCr JPEG. Scenes with
         any other band count are always encoded band by band as grayscale.
     rescale : bool
-        Allow data deeper than ``bits`` (e.g. 16-bit): scale to ``bits`` (round half up),
-        encode, decode and scale back to the source depth.
+        Allow data deeper than ``bits`` (e.g. 14- or 16-bit): scale from the data's depth
+        (user > metadata > measured, :mod:`iqx.bitdepth`; not the dtype's 16 bits) to
+        ``bits`` (round half up), encode, decode and scale back. Data no deeper than
+        ``bits`` is not scaled.
 
     Returns
     -------
@@ -310,7 +396,8 @@ def jpeg(
     InvalidParameterError
         Quality outside 1..100, unknown subsampling or bits.
     UnsupportedDtypeError
-        Float or signed data, or data deeper than ``bits`` without ``rescale=True``.
+        Float or signed data, or data deeper than ``bits`` without ``rescale=True`` (when
+        the depth is declared: at once; otherwise when the offending chunk is computed).
     """
     mod = JPEG(
         quality=quality, subsampling=subsampling, bits=bits, per_band=per_band, rescale=rescale
@@ -357,8 +444,10 @@ class JPEG2000(Modifier):
         super().__init__(psnr=psnr, ratio=ratio, reversible=bool(reversible))
 
     def _kw(self, image: xr.DataArray) -> dict[str, Any]:
-        bits = check_unsigned("jpeg2000", image)
-        return {**self._params, "bits": bits}
+        check_unsigned("jpeg2000", image)
+        # the bits per sample set what psnr= means: the data's depth, measured lazily if needed
+        bits, _ = lazy_bit_depth(image)
+        return {**self._params, "bits": bits, "source": image.attrs.get("source")}
 
     def check(self, image: xr.DataArray) -> None:
         self._kw(image)
@@ -378,7 +467,7 @@ class JPEG2000(Modifier):
         """Lazy ``(bytes, streams)`` of every chunk's codestream(s), summed (a Delayed)."""
         image, kw = self._prepared(image)
         return reduce_blocks(
-            functools.partial(_j2k_size, **kw),
+            _chunk_function(_j2k_size, kw),
             _sum_pairs,
             finalize or _identity,
             image,
@@ -399,8 +488,9 @@ def jpeg2000(
     Parameters
     ----------
     image : scene, optional
-        uint8 or uint16 data (``attrs["bit_depth"]`` sets the bits per sample). Without it,
-        the configured :class:`JPEG2000` modifier is returned.
+        uint8 or uint16 data. The bits per sample (which set what ``psnr`` means) follow the
+        bit-depth rule of :mod:`iqx.bitdepth` (declared, else measured lazily from the data).
+        Without it, the configured :class:`JPEG2000` modifier is returned.
     psnr : float, optional
         Target PSNR in dB (OpenJPEG's distortion-ratio target; imagecodecs' ``level``).
     ratio : float, optional
@@ -454,28 +544,53 @@ def data_volume(image: Any, modifier: Any, *, compute: bool = True) -> Any:
     src = Chain(steps[:k])(scene) if k else scene
     codec = steps[k]
     codec.check(src)
-    finish = functools.partial(volume_record, scene, codec=codec.id, modifier=repr(mod))
-    result = codec.encoded_sizes(src, finalize=lambda pair: finish(pair[0], pair[1]))
+    bits, _ = lazy_bit_depth(scene)
+    shape = tuple(int(scene.sizes[d]) for d in ("band", "y", "x"))
+    sizes = codec.encoded_sizes(src)
+    result = lazy_call(_volume_of, sizes, bits, shape, codec=codec.id, modifier=repr(mod))
     return result.compute() if compute else result
 
 
+def _volume_of(
+    pair: tuple[int, int], bits: int, shape: tuple[int, int, int], **kw: Any
+) -> dict[str, Any]:
+    return _volume_dict(int(pair[0]), int(pair[1]), int(bits), shape, **kw)
+
+
 def volume_record(
-    image: Any, nbytes: int, streams: int, *, codec: str, modifier: str = ""
+    image: Any,
+    nbytes: int,
+    streams: int,
+    *,
+    codec: str,
+    modifier: str = "",
+    bit_depth: int | None = None,
 ) -> dict[str, Any]:
     """The :func:`data_volume` dict for ``nbytes`` of compressed ``image`` (no encoding).
 
-    Raw size is ``bands * pixels * bit_depth`` of ``image`` (:func:`scene_bit_depth`).
+    Raw size is ``bands * pixels * bit_depth``, the depth of ``image`` by the bit-depth rule
+    (:func:`iqx.bitdepth.resolve_bit_depth`; measured from the data when undeclared) unless
+    ``bit_depth`` is given.
     """
     scene = as_scene(image)
-    bit_depth = scene_bit_depth(scene)
-    nb, ny, nx = (int(scene.sizes[d]) for d in ("band", "y", "x"))
+    bits = bit_depth if bit_depth is not None else resolve_bit_depth(scene).bits
+    if bits is None:
+        bits = scene_bit_depth(scene)
+    shape = tuple(int(scene.sizes[d]) for d in ("band", "y", "x"))
+    return _volume_dict(int(nbytes), int(streams), int(bits), shape, codec=codec, modifier=modifier)
+
+
+def _volume_dict(
+    nbytes: int, streams: int, bit_depth: int, shape: tuple[int, ...], *, codec: str, modifier: str
+) -> dict[str, Any]:
+    nb, ny, nx = shape
     raw_bits = nb * ny * nx * bit_depth
-    bits = 8 * int(nbytes)
+    bits = 8 * nbytes
     return {
         "codec": codec,
         "modifier": modifier,
-        "compressed_bytes": int(nbytes),
-        "streams": int(streams),
+        "compressed_bytes": nbytes,
+        "streams": streams,
         "raw_bits": raw_bits,
         "raw_bytes": raw_bits / 8,
         "bits_per_pixel": bits / (ny * nx),

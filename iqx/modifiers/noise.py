@@ -4,9 +4,10 @@ Reproducible for a given ``(seed, chunks)``: every chunk draws from its own gene
 (:func:`iqx.parallel.block_rng`), so the result does not depend on scheduling, but a
 different chunking draws different (identically distributed) noise.
 
-Integer outputs are rounded half to even and clipped to ``[0, 2**bit_depth - 1]`` (unsigned,
-bit depth from ``attrs["bit_depth"]`` or the dtype) or to the dtype's range (signed). Float
-outputs are not clipped.
+Integer outputs are rounded half to even and clipped to ``[0, 2**B - 1]`` (unsigned, ``B``
+by the bit-depth rule of :mod:`iqx.bitdepth`: declared, else measured lazily from the data,
+so 11-bit data in uint16 saturates at 2047 as its sensor would) or to the dtype's range
+(signed). Float outputs are not clipped.
 """
 
 from __future__ import annotations
@@ -16,9 +17,10 @@ from typing import Any, ClassVar
 import numpy as np
 import xarray as xr
 
+from iqx.bitdepth import lazy_bit_depth
 from iqx.kernels.noise import add_noise_block
 from iqx.modifiers._base import Modifier, check_float, check_int, check_numeric, int_range
-from iqx.parallel import block_rng, map_blocks_xr, recompute_independently
+from iqx.parallel import block_rng, lazy_array, lazy_call, map_blocks_xr, recompute_independently
 from iqx.registry import register_modifier
 
 __all__ = ["GaussianNoise", "SNRNoise", "gaussian_noise", "snr_noise"]
@@ -31,9 +33,24 @@ def _draw(block: np.ndarray, block_id: tuple[int, ...], seed: int) -> np.ndarray
 
 
 def _noise_block(
-    block: np.ndarray, *, block_id: tuple[int, ...], seed: int, sigma: float, lo: float, hi: float
+    block: np.ndarray, *, block_id: tuple[int, ...], seed: int, sigma: float, lo: float, hi: Any
 ) -> np.ndarray:
+    hi = float(hi)
     return add_noise_block(block, _draw(block, block_id, seed), sigma=sigma, lo=lo, hi=hi)
+
+
+def _top_of(bits: Any) -> float:
+    return float((1 << int(bits)) - 1)
+
+
+def _clip_range(image: xr.DataArray) -> tuple[float, Any]:
+    """``(lo, hi)`` of integer outputs; ``hi`` is lazy when the depth is measured lazily."""
+    if np.dtype(image.dtype).kind != "u":
+        return int_range(image)
+    bits, _ = lazy_bit_depth(image)
+    if isinstance(bits, int):
+        return 0.0, _top_of(bits)
+    return 0.0, lazy_call(_top_of, bits)
 
 
 def _std_normal_block(
@@ -66,7 +83,7 @@ class GaussianNoise(Modifier):
         int_range(image)
 
     def apply(self, image: xr.DataArray) -> xr.DataArray:
-        lo, hi = int_range(image)
+        lo, hi = _clip_range(image)
         return map_blocks_xr(
             _noise_block,
             image,
@@ -123,7 +140,9 @@ class SNRNoise(Modifier):
         int_range(image)
 
     def apply(self, image: xr.DataArray) -> xr.DataArray:
-        lo, hi = int_range(image)
+        lo, hi = _clip_range(image)
+        if not isinstance(hi, float):
+            hi = xr.DataArray(lazy_array(hi, (), np.float64))
         p = self._params
         nodata = image.attrs.get("nodata")
         src = recompute_independently(image)

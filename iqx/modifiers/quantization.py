@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 import numpy as np
 import xarray as xr
 
+from iqx.bitdepth import lazy_bit_depth, resolve_bit_depth
 from iqx.errors import InvalidParameterError
 from iqx.kernels.quantize import QUANTIZE_MODES, quantize_block
 from iqx.modifiers._base import Modifier, check_choice, check_int, check_unsigned
@@ -14,6 +15,29 @@ from iqx.parallel import map_blocks_xr
 from iqx.registry import register_modifier
 
 __all__ = ["Quantize", "quantize"]
+
+
+def _too_deep(bits: int, source_bits: int, name: str | None) -> InvalidParameterError:
+    where = f" ({name})" if name else ""
+    return InvalidParameterError(
+        f"quantize: bits must be in 1..{source_bits} (the source bit depth{where}), got {bits}"
+    )
+
+
+def _quantize_chunk(
+    block: np.ndarray,
+    *,
+    bits: int,
+    source_bits: Any,
+    mode: str,
+    out_dtype: Any,
+    source: str | None = None,
+) -> np.ndarray:
+    """:func:`quantize_block` once the source depth is known (it may be measured lazily)."""
+    src = int(source_bits)
+    if bits > src:
+        raise _too_deep(bits, src, source)
+    return quantize_block(block, bits=bits, source_bits=src, mode=mode, out_dtype=out_dtype)
 
 
 @register_modifier(
@@ -36,12 +60,10 @@ class Quantize(Modifier):
         super().__init__(bits=bits, mode=mode)
 
     def check(self, image: xr.DataArray) -> None:
-        src = check_unsigned("quantize", image)
-        if self._params["bits"] > src:
-            raise InvalidParameterError(
-                f"quantize: bits must be in 1..{src} (the source bit depth), "
-                f"got {self._params['bits']}"
-            )
+        check_unsigned("quantize", image)
+        src, _ = lazy_bit_depth(image)
+        if isinstance(src, int) and self._params["bits"] > src:
+            raise _too_deep(self._params["bits"], src, image.attrs.get("source"))
 
     def _out_dtype(self, image: xr.DataArray) -> np.dtype:
         if self._params["mode"] == "shift" and self._params["bits"] <= 8:
@@ -49,10 +71,11 @@ class Quantize(Modifier):
         return np.dtype(image.dtype)
 
     def apply(self, image: xr.DataArray) -> xr.DataArray:
-        src = check_unsigned("quantize", image)
+        check_unsigned("quantize", image)
+        src, _ = lazy_bit_depth(image)  # declared, or measured lazily (iqx.bitdepth)
         dtype = self._out_dtype(image)
         return map_blocks_xr(
-            quantize_block,
+            _quantize_chunk,
             image,
             dtype=dtype,
             kwargs={
@@ -60,6 +83,7 @@ class Quantize(Modifier):
                 "source_bits": src,
                 "mode": self._params["mode"],
                 "out_dtype": dtype,
+                "source": image.attrs.get("source"),
             },
         )
 
@@ -67,15 +91,20 @@ class Quantize(Modifier):
         attrs = super().output_attrs(image)
         if self._params["mode"] == "shift":
             attrs["bit_depth"] = self._params["bits"]
+            attrs["bit_depth_source"] = "metadata"
             nodata = attrs.get("nodata")
             if nodata is not None:
-                src = check_unsigned("quantize", image)
+                src = resolve_bit_depth(image).bits
                 attrs["nodata"] = int(nodata) >> (src - self._params["bits"])
         return attrs
 
 
 def quantize(image: Any = None, /, *, bits: int = 8, mode: str = "round") -> Any:
-    """Reduce unsigned data of ``B`` bits (``attrs["bit_depth"]``, else the dtype) to ``bits``.
+    """Reduce unsigned data of ``B`` bits to ``bits``.
+
+    ``B`` follows the bit-depth rule of :mod:`iqx.bitdepth`: an explicit or file-declared
+    depth, else the effective depth measured from the data (lazily, with the result),
+    else the dtype's width (uint8).
 
     Parameters
     ----------

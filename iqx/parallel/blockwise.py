@@ -38,7 +38,9 @@ def map_blocks_xr(
     dtype : dtype, optional
         Output dtype (default: the input's).
     kwargs : dict, optional
-        Extra keyword arguments for the kernel.
+        Extra keyword arguments for the kernel. Lazy values among them (a ``lazy_call``
+        result, e.g. a bit depth measured from the data) are computed before the kernel runs
+        and passed as concrete values.
     pass_block_id : bool
         Pass the chunk index as ``block_id``.
     attrs : dict, optional
@@ -55,11 +57,16 @@ def map_blocks_xr(
     data = image.data
     if is_dask(image):
         if pass_block_id:
+            lazy = {k: v for k, v in kwargs.items() if hasattr(v, "__dask_graph__")}
+            eager = {k: v for k, v in kwargs.items() if k not in lazy}
 
-            def call(block: np.ndarray, block_id: tuple[int, ...] | None = None) -> np.ndarray:
-                return kernel(block, block_id=block_id, **kwargs)
+            def call(
+                block: np.ndarray, block_id: tuple[int, ...] | None = None, **kw: Any
+            ) -> np.ndarray:
+                return kernel(block, block_id=block_id, **eager, **kw)
 
-            out = data.map_blocks(call, dtype=out_dtype, meta=np.array((), dtype=out_dtype))
+            # lazy kwargs go through dask, which computes them before the kernel runs
+            out = data.map_blocks(call, dtype=out_dtype, meta=np.array((), dtype=out_dtype), **lazy)
         else:
             out = data.map_blocks(
                 kernel, dtype=out_dtype, meta=np.array((), dtype=out_dtype), **kwargs

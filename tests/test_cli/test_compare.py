@@ -55,7 +55,7 @@ def test_two_datasets_json_lines(folders, capsys):
     assert [d["image"] for d in lines] == ["x1.png", "x2.png"]
     for d in lines:
         r, t = arrays[d["image"]]
-        assert set(d) == {"image", "psnr", "ssim"}
+        assert set(d) == {"image", "psnr", "ssim", "data_range", "data_range_source"}
         assert d["psnr"] == pytest.approx(peak_signal_noise_ratio(r, t), rel=1e-12)
         assert d["ssim"] == pytest.approx(structural_similarity(r, t, **GAUSS), abs=1e-6)
 

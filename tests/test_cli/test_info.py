@@ -26,7 +26,8 @@ def test_info_scene_json(main, capsys, shared_data):
     info = json.loads(capsys.readouterr().out)
     assert info["kind"] == "scene" and info["driver"] == "GTiff"
     assert info["shape"] == {"band": 1, "y": 900, "x": 900}
-    assert info["dtype"] == "uint16" and info["bit_depth"] == 16
+    assert info["dtype"] == "uint16" and info["bit_depth"] == 13  # max 6615, no NBITS
+    assert info["bit_depth_source"] == "measured" and info["max_value"] == 6615
     assert info["crs"] == "EPSG:32616" and info["nodata"] == 0
     assert info["pixel_size"] == pytest.approx([0.5, 0.5], rel=1e-3)
     assert info["file_bytes"] == p.stat().st_size and info["nbytes"] == 900 * 900 * 2

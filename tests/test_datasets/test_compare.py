@@ -54,7 +54,7 @@ def test_compare_dataset_with_its_copy(datasets):
     assert test.name == "ds#noise12"
     frame = compare_datasets(ref.data_path, test.data_path, metrics=["psnr", "ssim", "mse"])
     assert list(frame.index) == ["a.png", "b.png", "c.png"]
-    assert list(frame.columns) == ["psnr", "ssim", "mse"]
+    assert list(frame.columns) == ["psnr", "ssim", "mse", "data_range", "data_range_source"]
     for name in frame.index:
         r = read_image(ref.data_input / name)
         t = read_image(test.data_input / name)

@@ -66,7 +66,7 @@ def test_ssim_equals_skimage(window, dtype):
     elif dtype == "uint16":
         ref = (ref * 4000).round().astype(np.uint16)
         test = (test * 4000).round().astype(np.uint16)
-        L, expected_l = None, 65535.0  # skimage's dtype range, used when bit_depth is unknown
+        L, expected_l = None, 4095.0  # the measured depth: values up to 4000 are 12-bit
     else:
         ref, test = ref.astype(dtype), test.astype(dtype)
         L = expected_l = 1.0
@@ -366,7 +366,7 @@ def _nodata_pair():
 @pytest.mark.parametrize("window", ["gaussian", "uniform"])
 def test_ssim_nodata_excludes_windows_touching_invalid_pixels(window):
     r, t, valid = _nodata_pair()
-    expected = _skimage_masked_ssim(r.values, t.values, valid, window, 65535.0)
+    expected = _skimage_masked_ssim(r.values, t.values, valid, window, 4095.0)
     res = ssim(r, t, window=window)
     np.testing.assert_allclose(res["ssim_band"].values, expected, rtol=0, atol=1e-6)
     size = 11 if window == "gaussian" else 7
@@ -429,13 +429,13 @@ def test_psnr_mse_rmse_with_nodata_equal_skimage_on_valid_pixels():
         x, y = ref[b][valid[b]], test[b][valid[b]]
         assert float(res_m["mse_band"][b]) == pytest.approx(mean_squared_error(x, y), rel=1e-12)
         assert float(res_p["psnr_band"][b]) == pytest.approx(
-            peak_signal_noise_ratio(x, y, data_range=65535), rel=1e-12
+            peak_signal_noise_ratio(x, y, data_range=4095), rel=1e-12
         )
     pooled = mean_squared_error(ref[valid], test[valid])
     assert float(res_m["mse"]) == pytest.approx(pooled, rel=1e-12)
     assert float(res_r["rmse"]) == pytest.approx(np.sqrt(pooled), rel=1e-12)
     assert float(res_p["psnr"]) == pytest.approx(
-        peak_signal_noise_ratio(ref[valid], test[valid], data_range=65535), rel=1e-12
+        peak_signal_noise_ratio(ref[valid], test[valid], data_range=4095), rel=1e-12
     )
     np.testing.assert_array_equal(res_m["count"], valid.sum(axis=(1, 2)))
     lazy = psnr(r.chunk({"y": 31, "x": 47}), t).compute()

@@ -113,8 +113,14 @@ def test_jpeg_bad_quality(bad):
 def test_jpeg_rejects_float_and_16bit():
     with pytest.raises(UnsupportedDtypeError, match="float"):
         M.jpeg(np.zeros((1, 8, 8), np.float32), quality=70)
-    with pytest.raises(UnsupportedDtypeError, match="16-bit"):
-        M.jpeg(np.zeros((1, 8, 8), np.uint16), quality=70)
+    import xarray as xr
+
+    deep = xr.DataArray(np.zeros((1, 8, 8), np.uint16), dims=("band", "y", "x"))
+    with pytest.raises(UnsupportedDtypeError, match="16-bit"):  # declared 16-bit: at once
+        M.jpeg(deep.assign_attrs(bit_depth=16, bit_depth_source="user"), quality=70)
+    # undeclared uint16 gets a 12-bit JPEG (values checked per chunk, tests/test_modifiers/
+    # test_jpeg_uint16.py)
+    assert M.jpeg(deep, quality=70).dtype == np.uint16
 
 
 def test_jpeg2000_reversible_and_psnr():

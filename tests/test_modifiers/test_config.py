@@ -50,7 +50,7 @@ def test_names_repr_and_cli_spelling_agree():
     assert repr(M.jpeg(quality=70)) == "jpeg(quality=70, subsampling='4:2:0')"
     assert M.jpeg(quality=70).folder_name == "jpeg_q70"
     assert cli.folder_name == "jpeg_q70_ss444"
-    assert M.gaussian_blur(sigma=1.5).folder_name == "blur_s1.5"
+    assert M.gaussian_blur(sigma=1.5).folder_name == "gaussian_blur_s1.5"
     assert M.quantize(bits=10).folder_name == "quantize_b10"
     assert M.resample(factor=0.5).folder_name == "resample_f0.5"
     assert M.parse_spec("quantize:bits=4,mode=mask") == M.quantize(bits=4, mode="mask")
@@ -133,7 +133,7 @@ def test_user_defined_modifier_registered_and_round_trips():
 
     register_modifier("invert_test", summary="invert (test)")(Invert)
     m = M.from_config({"id": "invert_test", "top": 255})
-    assert m.folder_name == "invert_t255" and repr(m) == "invert_test(top=255)"
+    assert m.folder_name == "invert_test_t255" and repr(m) == "invert_test(top=255)"
     out = m(np.zeros((1, 2, 2), np.uint8))
     assert out.values.max() == 255 and out.attrs["iqx_history"] == ["invert_test(top=255)"]
     assert M.parse_spec("invert_test:top=255") == m
