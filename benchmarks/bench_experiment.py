@@ -352,3 +352,70 @@ class IquaflowSideBySide:
     def track_iqx_overhead_per_run(self, results: dict[str, float]) -> float:
         """iqx (SQLite store, serial) on the same experiment, seconds per run."""
         return results.get("iqx", math.nan)
+
+
+def main(argv: list[str] | None = None) -> None:  # pragma: no cover - manual measurement
+    """Measure by hand, repeated, medians printed (the figures of the docs page).
+
+    ``python -m benchmarks.bench_experiment overhead --runs 16 --repeat 3`` or
+    ``python -m benchmarks.bench_experiment parallel --seconds 5 --runs 16 --repeat 3``.
+    """
+    import argparse
+    import statistics
+
+    parser = argparse.ArgumentParser(description="iqx experiment measurements")
+    parser.add_argument("what", choices=["overhead", "parallel"])
+    parser.add_argument("--runs", type=int, default=16)
+    parser.add_argument("--seconds", type=float, default=5.0, help="script sleep (parallel)")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(
+        "--modes", default="serial,threads,processes", help="parallel modes, in turn"
+    )
+    args = parser.parse_args(argv)
+    inputs = write_inputs(cache_dir() / "experiment")
+    samples: dict[str, list[float]] = {}
+    if args.what == "overhead":
+        workdir = fresh_workdir(inputs, warm_up=True)
+        plain_args = [["--seed", str(i)] for i in range(args.runs)]
+        for r in range(args.repeat):
+            plain = plain_runs(inputs["script"], inputs["dataset"], plain_args)
+            exp = run_experiment(inputs, workdir, _unique("overhead"), args.runs)
+            for key, value in (
+                ("plain s", plain),
+                ("iqx s", exp),
+                ("overhead s/run", (exp - plain) / args.runs),
+            ):
+                samples.setdefault(key, []).append(value)
+            print(f"{r + 1}/{args.repeat}: plain {plain:.2f} s, iqx {exp:.2f} s", flush=True)
+        shutil.rmtree(workdir, ignore_errors=True)
+    else:
+        modes = args.modes.split(",")
+        bench = _ParallelBase()
+        for r in range(args.repeat):
+            for mode in modes:
+                bench.setup(inputs, args.seconds, mode)
+                try:
+                    wall = run_experiment(
+                        inputs,
+                        bench.workdir,
+                        _unique(f"parallel-{mode}"),
+                        args.runs,
+                        seconds=args.seconds,
+                        max_parallel=1 if mode == "serial" else 2,
+                        scheduler=bench.client,
+                    )
+                finally:
+                    bench.teardown(inputs, args.seconds, mode)
+                samples.setdefault(f"{mode} s", []).append(wall)
+                print(f"{r + 1}/{args.repeat} {mode}: {wall:.2f} s", flush=True)
+            if "serial" in modes:
+                for mode in modes[1:]:
+                    ratio = samples["serial s"][-1] / samples[f"{mode} s"][-1]
+                    samples.setdefault(f"speedup {mode}", []).append(ratio)
+    for key, values in samples.items():
+        shown = ", ".join(f"{v:.3f}" for v in values)
+        print(f"{key}: median {statistics.median(values):.3f} ({shown})")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
