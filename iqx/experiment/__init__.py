@@ -54,9 +54,13 @@ _WHERE = {
 
 def __getattr__(name: str) -> Any:
     if name in _WHERE:
-        value = getattr(importlib.import_module(f"iqx.experiment.{_WHERE[name]}"), name)
-        globals()[name] = value
-        return value
+        module = importlib.import_module(f"iqx.experiment.{_WHERE[name]}")
+        # bind every name of that module now: importing ``iqx.experiment.sweep`` sets the
+        # package attribute ``sweep`` to the *module*, which must not shadow the function
+        for other, where in _WHERE.items():
+            if where == _WHERE[name]:
+                globals()[other] = getattr(module, other)
+        return globals()[name]
     raise AttributeError(f"module 'iqx.experiment' has no attribute {name!r}")
 
 

@@ -159,7 +159,7 @@ class RunPool:
 
         pending = iter(jobs)
         futures: dict[Any, Any] = {}
-        stream = as_completed()
+        stream = as_completed(loop=self.client.loop)
 
         def submit_next() -> bool:
             try:

@@ -404,7 +404,7 @@ class ExperimentSetup:
             n_workers=1,
             threads_per_worker=min(parallel, n_runs),
             processes=False,
-            dashboard_address=None,
+            dashboard_address=":0",  # a free port: never clash with a running cluster
         )
         client = distributed.Client(cluster, set_as_default=False)
 
