@@ -47,7 +47,7 @@ def _ds_column(name: str) -> str:
 
 def _numeric(column: pd.Series) -> pd.Series:
     """``column`` as numbers when every non-missing value is one (MLflow params are text)."""
-    if column.dtype != object:
+    if pd.api.types.is_numeric_dtype(column) or pd.api.types.is_bool_dtype(column):
         return column
     if column.isna().all():
         return column.astype(float)
