@@ -126,9 +126,7 @@ class MeasureTask(TaskExecution):
 
                     names = [p.name for p in open_dataset(request.train_path).image_files]
                     index = pd.Index(names, name="image")
-                ref = pd.DataFrame(
-                    {m: ideal[m] for m in self.reference if m in ideal}, index=index
-                )
+                ref = pd.DataFrame({m: ideal[m] for m in self.reference if m in ideal}, index=index)
             else:
                 ref = compare_datasets(
                     request.reference_path, request.train_path, metrics=list(self.reference)
