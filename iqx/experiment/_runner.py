@@ -110,11 +110,6 @@ class Runner:
                 pending.append(spec)
         self.say(f"{len(specs)} runs: {len(summary.skipped)} done, {len(pending)} to run")
         configs = [m.get_config() if m is not None else None for m in s.modifiers]
-        prepared: dict[int, dict[str, Any]] = {}
-        for spec in pending:
-            index = configs.index(spec.modifier)
-            if index not in prepared:
-                prepared[index] = self._build(s.modifiers[index])
 
         def starter(spec: RunSpec):
             info = prepared[configs.index(spec.modifier)]
@@ -139,7 +134,14 @@ class Runner:
             return spec, start
 
         pool, release = s._pool(len(pending))
+        prepared: dict[int, dict[str, Any]] = {}
         try:
+            # modified datasets are built once, on the experiment's cluster when it has one
+            with _scheduler_of(pool):
+                for spec in pending:
+                    index = configs.index(spec.modifier)
+                    if index not in prepared:
+                        prepared[index] = self._build(s.modifiers[index])
             for n, (spec, result) in enumerate(pool.run(starter(p) for p in pending), 1):
                 outcome = result if isinstance(result, RunOutcome) else None
                 run_id = outcome.run_id if outcome else self._run_id_of(spec)
@@ -197,6 +199,14 @@ class Runner:
                     if folder.resolve() not in inputs and folder.is_dir():
                         self.say(f"removing {folder.name}")
                         shutil.rmtree(folder, ignore_errors=True)
+
+
+def _scheduler_of(pool: Any) -> Any:
+    """A context making the pool's client the default dask scheduler (or nothing)."""
+    import contextlib
+
+    client = getattr(pool, "client", None)
+    return client.as_current() if client is not None else contextlib.nullcontext()
 
 
 def _actual_params(spec: RunSpec, datasets: dict[str, Any]) -> dict[str, Any]:

@@ -28,7 +28,11 @@ def _stored_bits(chain: Sequence[Mapping[str, Any]], depth: int) -> int:
 
 
 def _depth(scene: Any) -> int:
-    return int(scene.attrs.get("bit_depth") or np.dtype(scene.dtype).itemsize * 8)
+    """Bits per sample by iqx's one rule (user > metadata > measured > dtype)."""
+    from iqx.bitdepth import resolve_bit_depth
+
+    bits = resolve_bit_depth(scene).bits
+    return int(bits) if bits else np.dtype(scene.dtype).itemsize * 8
 
 
 def image_volumes(ds: Dataset, source: Dataset) -> pd.DataFrame:
