@@ -16,15 +16,38 @@ __all__ = ["add_parser", "run"]
 BLIND_METRICS = {"snr": "iqx.metrics.snr", "sharpness": "iqx.metrics.sharpness"}
 
 
+#: What ``--help`` and the text output say about the three SNR estimates.
+SNR_GUIDE = (
+    "SNR: three estimates are printed. Use 'snr' (method 'blocks': signal-dependent noise "
+    "curve from 6x6 blocks, unbiased on flat fields and on photon noise); 'snr_hb' and "
+    "'snr_ha' follow IQUAFLOW's definitions (blocks or flat windows whose mean equals the "
+    "median DN exactly) for comparison with IQUAFLOW numbers only: they use one DN level "
+    "and read 2x lower or higher on real scenes (WorldView-2 pan1: hb 8.1, blocks 15.3). "
+    "Blind SNR measures the noise left in the image: denoising by compression (JPEG, JPEG "
+    "2000) or by blur raises it, so a higher SNR after a modifier is not better data. "
+    "See docs/snr.md."
+)
+SHARPNESS_GUIDE = (
+    "Sharpness: per direction x (edges within 15 deg of vertical), y (of horizontal), "
+    "other (the rest) and all: rer_<d>, fwhm_<d> (px), mtf_half_nyquist_<d>, mtf50_<d> "
+    "(cy/px), medians over edges; mtf_nyquist_<d> (the pooled estimate from the mean OTF "
+    "of the edges where a band has >= 6 edges, else the median per-edge value), "
+    "mtf_nyquist_pooled_<d>, n_edges_<d> and low_confidence_<d> (true below 6 edges: "
+    "no distribution-free 95% CI of a median exists from fewer). See docs/sharpness.md."
+)
+
+
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "measure",
         help="blind quality metrics of a raster or a dataset",
         description=(
-            "Print one JSON object per image with snr_hb, snr_ha, snr, rer_x, rer_y, fwhm_x, "
-            "fwhm_y, mtf_nyquist_x, mtf_nyquist_y, mtf50_x, mtf50_y, n_edges_x, n_edges_y "
-            "(medians over edges; null plus a <key>_reason when nothing was measurable)."
+            "Print one record per image (--format json: JSON Lines) with snr, snr_hb, snr_ha "
+            "(+ _std) and the sharpness keys below; null plus a <key>_reason when nothing "
+            "was measurable."
         ),
+        epilog=SNR_GUIDE + "\n\n" + SHARPNESS_GUIDE,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("path", help="a raster file, a zarr store or a dataset folder")
     p.add_argument(
@@ -60,17 +83,52 @@ def measure_scene(scene: Any, names: list[str]) -> dict[str, Any]:
 
 def run(args: argparse.Namespace) -> int:
     names = parse_metrics(args.metrics)
-    for image_name, scene in iter_scenes(
-        args.path, chunks=args.chunks, bit_depth=args.bit_depth
-    ):
+    for image_name, scene in iter_scenes(args.path, chunks=args.chunks, bit_depth=args.bit_depth):
         row = {"image": image_name, **measure_scene(scene, names)}
         if args.format == "json":
             print(dumps(row), flush=True)
         else:
-            values = ", ".join(
-                f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
-                for k, v in row.items()
-                if k != "image" and not k.endswith("_reason")
-            )
-            print(f"{image_name}: {values}", flush=True)
+            print(format_row(row), flush=True)
+    if args.format != "json" and "snr" in names:
+        print("note: " + SNR_GUIDE.split("Blind SNR ", 1)[1].split(" See ")[0])
     return 0
+
+
+def _num(v: Any, digits: int = 3) -> str:
+    if v is None:
+        return "-"
+    if isinstance(v, float):
+        return f"{v:.{digits}f}" if abs(v) < 1e4 else f"{v:.4g}"
+    return str(v)
+
+
+def format_row(row: dict[str, Any]) -> str:
+    """Text rendering of one measured image: SNR line(s), one sharpness row per direction."""
+    head = f"{row['image']}: "
+    if "snr" in row:
+        std = row.get("snr_std")
+        head += (
+            f"snr {_num(row['snr'], 2)}"
+            + (f" +- {_num(std, 2)}" if std is not None else "")
+            + f"  (blocks; IQUAFLOW hb {_num(row.get('snr_hb'), 2)}, "
+            f"ha {_num(row.get('snr_ha'), 2)})"
+            + (f"  [{row['snr_reason']}]" if row["snr"] is None and row.get("snr_reason") else "")
+        )
+    lines = [head.rstrip()]
+    dirs = [d for d in ("x", "y", "other", "all") if f"n_edges_{d}" in row]
+    if dirs:
+        lines.append(
+            f"  {'direction':<9} {'edges':>5} {'RER':>6} {'FWHM':>6} {'MTF@Nyq/2':>9} "
+            f"{'MTF@Nyq':>8} {'pooled':>7} {'MTF50':>6}"
+        )
+        for d in dirs:
+            n = row[f"n_edges_{d}"]
+            flag = "  low confidence" if row.get(f"low_confidence_{d}") and n else ""
+            lines.append(
+                f"  {d:<9} {n:>5} {_num(row.get(f'rer_{d}')):>6} "
+                f"{_num(row.get(f'fwhm_{d}'), 2):>6} {_num(row.get(f'mtf_half_nyquist_{d}')):>9} "
+                f"{_num(row.get(f'mtf_nyquist_{d}')):>8} "
+                f"{_num(row.get(f'mtf_nyquist_pooled_{d}')):>7} "
+                f"{_num(row.get(f'mtf50_{d}')):>6}{flag}"
+            )
+    return "\n".join(lines)

@@ -47,6 +47,7 @@ from iqx.kernels.edges import (
     trace_candidates,
 )
 from iqx.kernels.esf import RES_FIELDS, STATUS, dft_tables, measure_candidates
+from iqx.metrics._lazy_result import LazyResult
 from iqx.metrics._sharpness_params import DEFAULTS, PARAMETERS
 from iqx.metrics._sharpness_result import (
     MIN_CONFIDENT_EDGES,
@@ -511,6 +512,11 @@ def _select(part: dict, p: dict, scene_meta: dict) -> tuple:
     }
     for name in OUTPUTS:
         table[name] = r[:, _R[name]]
+    # MTF@Nyq per edge: the real part of the OTF referred to the ESF 50 % point, a linear
+    # (noise-unbiased, signed) estimate, with its white-noise standard error; the
+    # power-debiased root is biased low at low contrast-to-noise (docs/sharpness.md)
+    table["mtf_nyquist"] = r[:, _R["otf_nyquist_re"]]
+    table["mtf_nyquist_se"] = np.sqrt(0.5 * r[:, _R["noise_power_nyquist"]])
     table["mtf_nyquist_signed"] = r[:, _R["mtf_nyquist_signed"]]
     for name in ("otf_nyquist_re", "otf_nyquist_im", "noise_power_nyquist"):
         table[name] = r[:, _R[name]]
@@ -532,6 +538,7 @@ def _select(part: dict, p: dict, scene_meta: dict) -> tuple:
         for name in ("rer", "fwhm", "mtf_nyquist", "mtf_half_nyquist", "mtf50"):
             edges[name] = vals[name]
         edges["mtf_nyquist_signed"] = vals["mtf_nyquist"]
+        edges["mtf_nyquist_se"] = np.nan
         edges = edges[ok].reset_index(drop=True)
         curves = vals["curves"][ok]
         band_kept = bkeep[ok]
@@ -560,11 +567,10 @@ def _pooled_nyquist(
 
     Each edge gives its OTF at 0.5 cy/px, ``z`` (corrected for the bin and difference
     filters, normalised at DC, phase referred to its ESF 50 % point, so ~real and positive
-    for every edge) and the noise power ``v`` of that value. Single short natural edges
-    are at the noise floor (``|z|^2 ~ v``, and ``v`` from the bin scatter also holds scene
-    texture, so per-edge debiasing reads 0). Averaging the OTFs of ``n`` edges (a pooled,
-    aligned LSF) averages the noise out: ``|mean z|^2 - mean(v) / n`` estimates ``MTF^2``
-    with ``n`` times less noise and bias; the value is its square root (0 if negative).
+    for a symmetric LSF). The pooled value is the mean of ``Re z`` over the edges (the
+    OTF of the mean aligned LSF): linear in the data, so noise averages out as ``1/n``
+    without any noise-power subtraction, and it is not clipped (a value below 0 says
+    "0 within the CI"). Returns ``[value, ci_low, ci_high]``.
     """
     if "otf_nyquist_re" not in edges:
         return np.full(3, np.nan)
@@ -572,18 +578,11 @@ def _pooled_nyquist(
     if not ok.any():
         return np.full(3, np.nan)
     zr = edges["otf_nyquist_re"].to_numpy()[ok]
-    zi = edges["otf_nyquist_im"].to_numpy()[ok]
-    v = edges["noise_power_nyquist"].to_numpy()[ok]
     n = len(zr)
-
-    def pooled(idx: Any) -> Any:
-        mr = zr[idx].mean(axis=-1)
-        mi = zi[idx].mean(axis=-1)
-        return np.sqrt(np.maximum(mr * mr + mi * mi - v[idx].mean(axis=-1) / n, 0.0))
-
-    value = float(pooled(np.arange(n)))
+    value = float(zr.mean())
     if n > 1 and n_boot > 0:
-        lo, hi = np.percentile(_bootstrap(rng, n, n_boot, pooled), [2.5, 97.5])
+        means = _bootstrap(rng, n, n_boot, lambda idx: zr[idx].mean(axis=-1))
+        lo, hi = np.percentile(means, [2.5, 97.5])
     else:
         lo = hi = value
     return np.array([value, lo, hi])
@@ -622,12 +621,8 @@ def _summary_dataset(
                 continue
             rng = np.random.default_rng(np.random.SeedSequence([p["seed"], b, k]))
             for o in OUTPUTS:
-                # MTF@Nyq: statistics of the unclipped debiased estimate (unbiased where
-                # single short edges are at the noise floor), clipped at 0 afterwards
-                src = "mtf_nyquist_signed" if o == "mtf_nyquist" else o
-                st = _stats(edges[src].to_numpy()[sel], rng, p["n_boot"])
-                if o == "mtf_nyquist":
-                    st = {k: max(v, 0.0) if k != "std" and k != "iqr" else v for k, v in st.items()}
+                # MTF@Nyq: the per-edge linear estimate, signed, never clipped
+                st = _stats(edges[o].to_numpy()[sel], rng, p["n_boot"])
                 for s in stats:
                     data[(o, s)][b, k] = st[s]
             mtf[b, k] = np.nanmedian(np.maximum(curves[sel], 0.0), axis=0)
@@ -644,7 +639,7 @@ def _summary_dataset(
     dv["mtf_nyquist_pooled"] = (
         dims,
         nyq_pooled[..., 0],
-        {"units": "1", "statistic": "|mean OTF|^2 - mean noise power / n, square root"},
+        {"units": "1", "statistic": "mean over edges of Re OTF(0.5) (not clipped)"},
     )
     dv["mtf_nyquist_pooled_ci_low"] = (dims, nyq_pooled[..., 1], {"units": "1"})
     dv["mtf_nyquist_pooled_ci_high"] = (dims, nyq_pooled[..., 2], {"units": "1"})
@@ -745,7 +740,9 @@ def sharpness(
         ``"iso"`` (default): non-parametric ISO 12233-style ESF/LSF/MTF. ``"logistic"``:
         IQUAFLOW's logistic-model values on the same edges (for comparison).
     compute : bool
-        If False, return a ``dask.delayed`` object (building the graph computes nothing).
+        If False, return a :class:`~iqx.metrics._lazy_result.LazyResult` (a dask
+        collection; building it computes nothing, ``.compute()`` gives the result and its
+        repr computes and prints the values).
     **kw
         Tuning (defaults in ``DEFAULTS``): ``cell`` (seed grid, 16 px), ``seeds_per_cell``
         (3), ``seed_separation`` (4 px), ``coherence_radius`` (2 px, seed score window),
@@ -794,7 +791,7 @@ def sharpness(
             f"({need}x{need} px)"
         )
         res = _not_measurable(scene, p, meta, why)
-        return res if compute else lazy_call(_identity, res)
+        return res if compute else LazyResult(lazy_call(_identity, res), "sharpness")
     halo = sharpness_halo(**kw)
     nodata = _nodata(scene)
 
@@ -812,9 +809,10 @@ def sharpness(
 
     # rechunk=True: chunks thinner than the halo (e.g. the last of a 1040-px axis in
     # 1024-px chunks) are merged into their neighbour instead of raising
-    return reduce_blocks(
+    out = reduce_blocks(
         chunk, combine, finalize, scene, halo=halo, extra=extra, compute=compute, rechunk=True
     )
+    return out if compute else LazyResult(out, "sharpness")
 
 
 def _mask_scene(scene: xr.DataArray, mask: Any) -> xr.DataArray | None:

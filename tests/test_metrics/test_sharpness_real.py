@@ -3,7 +3,7 @@
 Recall and plausibility (docs/sharpness.md, "Real imagery"): tens of accepted edges on each
 1024^2 Inria tile and on the WorldView-2 chips, >= 5 on most COCO photos (IQUAFLOW 1.0.1
 finds 8-195 on the same files); per-image RER medians in (0.2, 0.9) and MTF at Nyquist in
-[0, 0.6); rotating by 90 degrees swaps the x and y classes; Landsat's reduced 480 m chips
+[-0.05, 0.6) (signed, not clipped); rotating by 90 degrees swaps the x and y classes; Landsat's reduced 480 m chips
 have no edge that passes the gates and must say so.
 """
 
@@ -59,7 +59,8 @@ def test_recall_and_plausible_values(shared_data, name, n_min):
     rer = float(np.nanmean(ds.rer.values))
     nyq = float(np.nanmean(ds.mtf_nyquist.values))
     assert 0.2 < rer < 0.9, rer
-    assert 0.0 <= nyq < 0.6, nyq
+    # per-edge MTF@Nyq is a signed linear estimate (not clipped): ~0 +- noise when blurred
+    assert -0.05 <= nyq < 0.6, nyq
 
 
 def test_coco_photos_have_edges(shared_data):
@@ -71,7 +72,7 @@ def test_coco_photos_have_edges(shared_data):
         if len(res.edges) >= 5:
             rer = float(np.median(res.edges.rer))
             assert 0.2 < rer < 0.9, (path.name, rer)
-            assert 0.0 <= float(np.nanmean(res.dataset.mtf_nyquist.values)) < 0.6
+            assert -0.05 <= float(np.nanmean(res.dataset.mtf_nyquist.values)) < 0.6
     assert len(counts) == 10
     assert sum(c >= 5 for c in counts) >= 8, counts
 
