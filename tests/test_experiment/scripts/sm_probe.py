@@ -24,7 +24,9 @@ p.add_argument("--mode", default="ok")
 a, _ = p.parse_known_args()
 if a.mode == "leak":
     env = os.environ
-    print("secret:", env.get("AWS_SECRET_ACCESS_KEY"), env.get("AWS_SESSION_TOKEN"), file=sys.stderr)
+    print(
+        "secret:", env.get("AWS_SECRET_ACCESS_KEY"), env.get("AWS_SESSION_TOKEN"), file=sys.stderr
+    )
     sys.exit(3)
 if a.mode == "crash":
     print("Traceback: RuntimeError: CUDA out of memory", file=sys.stderr)
