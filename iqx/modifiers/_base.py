@@ -465,7 +465,11 @@ def _unique_keys(spec: str) -> Any:
 
 
 def as_modifier(obj: Any) -> Modifier:
-    """Coerce a modifier, a config dict, a spec string or a list of those into a Modifier."""
+    """Coerce a modifier, a config dict, a spec string or a list of those into a Modifier.
+
+    Any other object with an ``iqx_modifier()`` method (e.g. the IQUAFLOW adapters of
+    :mod:`iqx.compat.iquaflow`) is converted by calling it.
+    """
     if isinstance(obj, Modifier):
         return obj
     if isinstance(obj, Mapping):
@@ -475,6 +479,9 @@ def as_modifier(obj: Any) -> Modifier:
     if isinstance(obj, list | tuple):
         steps = [as_modifier(o) for o in obj]
         return steps[0] if len(steps) == 1 else Chain(steps)
+    hook = getattr(obj, "iqx_modifier", None)
+    if callable(hook):  # adapters such as iqx.compat.iquaflow's DSModifier
+        return as_modifier(hook())
     raise InvalidParameterError(
         f"expected a Modifier, a config dict, a 'id:k=v' spec or a list, got {type(obj).__name__}"
     )
