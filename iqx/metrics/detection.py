@@ -186,6 +186,9 @@ def coco_evaluate(
         preds = _read_json(pred_path, "predictions")
     _check_predictions(preds, pred_path, gt, gt_path, iou_type)
 
+    # COCOeval marks "unmatched" with id 0, so a ground-truth annotation whose id is 0 (or
+    # missing, or repeated) silently lowers AP; ids do not affect scores: number them 1..N
+    gt = {**gt, "annotations": [{**a, "id": i} for i, a in enumerate(gt["annotations"], 1)]}
     quiet = io.StringIO()
     with contextlib.redirect_stdout(quiet):
         coco_gt = COCO()
