@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from iqx.errors import ExperimentError
-from iqx.experiment.executor import ERROR_TAG, RunOutcome
+from iqx.experiment.executor import ERROR_TAG, RunOutcome, _as_current
 from iqx.experiment.runs import RunSpec
 from iqx.experiment.tracking import OWNER_TAG, iter_keys
 
@@ -137,7 +137,7 @@ class Runner:
         prepared: dict[int, dict[str, Any]] = {}
         try:
             # modified datasets are built once, on the experiment's cluster when it has one
-            with _scheduler_of(pool):
+            with _as_current(pool.client):
                 for spec in pending:
                     index = configs.index(spec.modifier)
                     if index not in prepared:
@@ -199,14 +199,6 @@ class Runner:
                     if folder.resolve() not in inputs and folder.is_dir():
                         self.say(f"removing {folder.name}")
                         shutil.rmtree(folder, ignore_errors=True)
-
-
-def _scheduler_of(pool: Any) -> Any:
-    """A context making the pool's client the default dask scheduler (or nothing)."""
-    import contextlib
-
-    client = getattr(pool, "client", None)
-    return client.as_current() if client is not None else contextlib.nullcontext()
 
 
 def _actual_params(spec: RunSpec, datasets: dict[str, Any]) -> dict[str, Any]:

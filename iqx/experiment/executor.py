@@ -128,17 +128,30 @@ class RunPool:
     Parameters
     ----------
     client : distributed.Client or None
-        ``None``: serial, in this process.
+        The cluster (``None``: none; everything runs in this process).
     max_parallel : int
         Runs in flight at once (bounds GPU/CPU contention of training scripts).
     log_interval : float
         Seconds between interim uploads of a running task's console log.
+    in_process : bool
+        Execute runs one after the other in this process even with a client: for tasks
+        whose own work is already parallel on the cluster (they run with the client as the
+        default scheduler; a run submitted to a worker that then waits on the cluster could
+        deadlock it).
     """
 
-    def __init__(self, client: Any = None, max_parallel: int = 1, log_interval: float = 5.0):
+    def __init__(
+        self,
+        client: Any = None,
+        max_parallel: int = 1,
+        log_interval: float = 5.0,
+        *,
+        in_process: bool = False,
+    ):
         self.client = client
         self.max_parallel = max(1, int(max_parallel))
         self.log_interval = log_interval
+        self.in_process = in_process or client is None
 
     def run(
         self,
@@ -150,10 +163,12 @@ class RunPool:
         (it creates the MLflow run) and returns ``(task, request, tracker, run_id)``. A worker
         lost mid-run yields the exception instead of an outcome.
         """
-        if self.client is None:
+        if self.in_process:
             for tag, start in jobs:
                 task, request, tracker, run_id = start()
-                yield tag, execute_run(task, request, tracker, run_id, self.log_interval)
+                with _as_current(self.client):
+                    outcome = execute_run(task, request, tracker, run_id, self.log_interval)
+                yield tag, outcome
             return
         from distributed import as_completed
 
@@ -196,6 +211,13 @@ class RunPool:
         finally:
             for key in list(futures):
                 self.client.cancel(key)
+
+
+def _as_current(client: Any) -> Any:
+    """The client as the default dask scheduler inside the block (or nothing)."""
+    import contextlib
+
+    return client.as_current() if client is not None else contextlib.nullcontext()
 
 
 def default_parallelism() -> int:

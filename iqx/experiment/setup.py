@@ -386,18 +386,18 @@ class ExperimentSetup:
     def _pool(self, n_runs: int) -> tuple[RunPool, Callable[[], None]]:
         """The pool to run on and a function that releases what it started."""
         parallel = self.max_parallel or default_parallelism()
-        if self.scheduler is None and (
-            parallel <= 1 or n_runs <= 1 or not getattr(self.task, "parallel_runs", True)
-        ):
+        serial = not getattr(self.task, "parallel_runs", True)
+        if self.scheduler is None and (parallel <= 1 or n_runs <= 1 or serial):
             return RunPool(None, 1, self.log_interval), lambda: None
         from iqx._compat import import_optional
 
         distributed = import_optional("distributed", "parallel experiments")
         if self.scheduler is not None:
+            client, close = self.scheduler, (lambda: None)
             if isinstance(self.scheduler, str):
                 client = distributed.Client(self.scheduler, set_as_default=False)
-                return RunPool(client, parallel, self.log_interval), client.close
-            return RunPool(self.scheduler, parallel, self.log_interval), lambda: None
+                close = client.close
+            return RunPool(client, parallel, self.log_interval, in_process=serial), close
         # runs mostly wait on a subprocess: threads of one local worker are enough, and
         # avoid re-importing the user's __main__ in spawned processes
         cluster = distributed.LocalCluster(

@@ -82,3 +82,21 @@ def test_experiment_against_a_real_mlflow_server(tiny_dataset, probe_script, mlf
         "logs",
     }
     assert len(setup.execute().skipped) == 2
+
+
+@pytest.mark.distributed
+def test_measure_task_on_a_cluster_runs_in_process(tiny_dataset, sqlite_uri, dask_client):
+    from iqx.experiment import MeasureTask
+
+    setup = ExperimentSetup(
+        "measure-on-cluster",
+        MeasureTask(blind=("snr",), reference=("psnr",)),
+        tiny_dataset,
+        ["jpeg:quality=30", "jpeg:quality=90"],
+        cloud_options={"tracking_uri": sqlite_uri},
+        scheduler=dask_client,
+        log_interval=0,
+    )
+    assert len(setup.execute().finished) == 2
+    table = setup.run_table().set_index("setting")
+    assert table.loc["jpeg_q30", "psnr"] < table.loc["jpeg_q90", "psnr"]
