@@ -169,6 +169,22 @@ class Registry:
                     dist = ep.dist.name if ep.dist is not None else ep.value
                     self.register(ep.name, source=f"plugin:{dist}")(obj)
 
+    def describe(self) -> list[dict[str, Any]]:
+        """:meth:`Registration.as_dict` of every operation, sorted by id, cheaply if possible.
+
+        When nothing is loaded or registered yet and no entry-point plugin is installed,
+        the built-ins are read from the generated table :mod:`iqx._op_table` without
+        importing their kernels (what keeps ``iqx list`` fast); otherwise from the live
+        registrations.
+        """
+        if not self._loaded and not self._items and not entry_points(group=self.group):
+            import copy
+
+            from iqx._op_table import static_table
+
+            return sorted(copy.deepcopy(static_table()[self.kind]), key=lambda d: d["id"])
+        return [r.as_dict() for r in self]
+
     def get(self, id: str) -> Registration:
         """Return the registration for ``id``.
 

@@ -42,19 +42,21 @@ def format_parameter(par: dict[str, Any]) -> str:
 def run(args: argparse.Namespace) -> int:
     from iqx import registry
 
+    # describe() reads a generated table for the built-ins: no kernel is imported
     kinds = {"modifiers": registry.modifiers, "metrics": registry.metrics}
     if args.kind:
         kinds = {args.kind: kinds[args.kind]}
+    tables = {k: reg.describe() for k, reg in kinds.items()}
     if args.format == "json":
-        print(dumps({k: [r.as_dict() for r in reg] for k, reg in kinds.items()}, indent=2))
+        print(dumps(tables, indent=2))
         return 0
-    for kind, reg in kinds.items():
+    for kind, table in tables.items():
         print(f"{kind}:")
-        for r in reg:
-            src = "" if r.source == "builtin" else f"  [{r.source}]"
-            print(f"  {r.id:<22} {r.summary}{src}")
+        for r in table:
+            src = "" if r["source"] == "builtin" else f"  [{r['source']}]"
+            print(f"  {r['id']:<22} {r['summary']}{src}")
             if args.brief:
                 continue
-            for par in r.parameters():
+            for par in r["parameters"]:
                 print(f"      {format_parameter(par)}")
     return 0

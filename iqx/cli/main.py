@@ -8,6 +8,10 @@ Errors are one line on stderr, ``iqx: error: <message>``, never a traceback (``-
 shows it): deliberate errors (:class:`~iqx.errors.IqxError`) and the operating system's
 (``OSError``: read-only or full disk, permissions ..., with the path it names) exit with
 status 2; any other exception is reported as an internal error with status 3.
+
+Start-up is kept short: :func:`main` imports only the module of the chosen subcommand;
+``iqx --help`` and ``iqx --version`` list the others from :data:`SUMMARIES` without
+importing them (``tests/test_cli/test_startup.py`` checks the table against the modules).
 """
 
 from __future__ import annotations
@@ -25,14 +29,55 @@ __all__ = ["build_parser", "error_message", "main"]
 
 #: subcommand modules, in the order ``iqx --help`` lists them
 SUBCOMMANDS = ("info", "list_ops", "modify", "measure", "compare", "sanity", "stats", "demo")
+#: ``{module: (command, help line)}``: what ``iqx --help`` shows of a subcommand without
+#: importing its module. A module missing here is imported on every call (slower start-up);
+#: a test checks that each entry matches what the module's ``add_parser`` registers.
+SUMMARIES = {
+    "info": ("info", "describe a scene (raster, zarr) or a dataset folder"),
+    "list_ops": ("list", "list registered modifiers and metrics with their parameters"),
+    "modify": ("modify", "write <dataset>#<modifier> with every image modified"),
+    "measure": ("measure", "blind quality metrics of a raster or a dataset"),
+    "compare": (
+        "compare",
+        "full-reference metrics (psnr, ssim, ...) of a test raster/dataset vs a reference",
+    ),
+    "sanity": ("sanity", "check COCO/GeoJSON annotations; write sanitized copies and a report"),
+    "stats": ("stats", "dataset statistics: stats.json, PNG plots, optional HTML report"),
+    "demo": ("demo", "run a small end-to-end compression study (no downloads)"),
+}
 #: exit status of a deliberate error (bad input, bad parameter, disk full ...)
 EXIT_ERROR = 2
 #: exit status of an unexpected exception (a bug: please report it with --debug output)
 EXIT_INTERNAL = 3
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The full ``iqx`` argument parser."""
+def _command_of(argv: Sequence[str]) -> str | None:
+    """The subcommand named in ``argv``: its first word not starting with ``-``.
+
+    The top-level options (``--help``, ``--version``, ``--debug``) take no value, so the
+    first such word is the subcommand (or a typo argparse reports).
+    """
+    for word in argv:
+        if word == "--":
+            return None
+        if not word.startswith("-"):
+            return word
+    return None
+
+
+def build_parser(command: str | None = None, *, lazy: bool = False) -> argparse.ArgumentParser:
+    """The ``iqx`` argument parser.
+
+    Parameters
+    ----------
+    command : str, optional
+        With ``lazy``: the subcommand whose module is imported to parse its arguments.
+    lazy : bool
+        If False (default), import every subcommand module (the full parser). If True,
+        import only the module of ``command`` (and modules missing from
+        :data:`SUMMARIES`); the other subcommands are placeholders that carry their help
+        line, enough for ``iqx --help``.
+    """
     parser = argparse.ArgumentParser(
         prog="iqx",
         description="Image-quality studies of satellite imagery at scale.",
@@ -47,6 +92,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     for name in SUBCOMMANDS:
+        if lazy and name in SUMMARIES and SUMMARIES[name][0] != command:
+            sub.add_parser(SUMMARIES[name][0], help=SUMMARIES[name][1])
+            continue
         module = importlib.import_module(f"iqx.cli.{name}")
         module.add_parser(sub)
     # `iqx modify ... --debug` works as well as `iqx --debug modify ...`
@@ -83,7 +131,8 @@ def error_message(exc: BaseException) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``iqx`` with ``argv`` (default: ``sys.argv[1:]``); return the exit status."""
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(_command_of(argv), lazy=True)
     args = parser.parse_args(argv)
     debug = getattr(args, "debug", False) or os.environ.get("IQX_DEBUG") == "1"
     try:
