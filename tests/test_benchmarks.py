@@ -8,8 +8,6 @@ from __future__ import annotations
 import importlib
 import inspect
 import itertools
-import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -35,6 +33,13 @@ def _cases(module):
                     yield obj, meth, combo
 
 
+def _run_timeraw(func) -> None:
+    """Run a ``timeraw_`` benchmark the way asv does (fresh interpreter, timeit, stdout)."""
+    from asv_runner.benchmarks.timeraw import _SeparateProcessTimer
+
+    assert _SeparateProcessTimer(func).timeit(1) > 0
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("module_name", MODULES)
 def test_benchmark_module_runs(module_name, tmp_path, monkeypatch):
@@ -46,8 +51,10 @@ def test_benchmark_module_runs(module_name, tmp_path, monkeypatch):
     module = importlib.import_module(f"benchmarks.{module_name}")
     for name, obj in vars(module).items():
         if name.startswith("timeraw_") and callable(obj):
-            code = inspect.cleandoc(obj())
-            subprocess.run([sys.executable, "-c", code], check=True, env=dict(os.environ))
+            _run_timeraw(obj)
+        if inspect.isclass(obj) and obj.__module__ == module.__name__:
+            for meth in [m for m in dir(obj) if m.startswith("timeraw_")]:
+                _run_timeraw(getattr(obj(), meth))
     for cls, meth, combo in _cases(module):
         inst = cls()
         if hasattr(inst, "setup_cache"):
