@@ -36,7 +36,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="apply a chain as one step (<ds>#a+b) instead of <ds>#a then <ds>#a#b",
     )
     p.add_argument("--overwrite", action="store_true", help="replace a folder made otherwise")
-    p.add_argument("--batch-size", type=int, default=16, help="images per parallel task")
+    p.add_argument(
+        "--batch-size",
+        type=int,
+        default=None,
+        help="images per parallel task (default: about 4 tasks per core, at most 256)",
+    )
     add_bit_depth_option(p)
     add_format_option(p)
     p.set_defaults(func=run)

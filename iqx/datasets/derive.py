@@ -49,7 +49,7 @@ from iqx.io._atomic import (
     tmp_sibling,
     write_error,
 )
-from iqx.io._sched import compute_kwargs
+from iqx.io._sched import auto_batch_size, compute_kwargs
 
 __all__ = ["check_name_length", "copy_dataset", "copy_file", "derive_dataset", "derived_name"]
 
@@ -153,7 +153,7 @@ def derive_dataset(
     *,
     transform_annotations: Callable[[Path, Path], None] | None = None,
     transform_masks: Callable[[Path, Path], None] | None = None,
-    batch_size: int = 16,
+    batch_size: int | None = None,
     overwrite: bool = False,
 ) -> Dataset:
     """Write ``<source.parent_folder>/<source.name>#<step>`` by processing every image.
@@ -175,8 +175,10 @@ def derive_dataset(
     transform_masks : callable, optional
         ``f(src_dir, dst_dir)`` for the ``_mask`` folder (``dst_dir`` does not exist yet);
         default: copy the folder.
-    batch_size : int
-        Images per dask task. Runs on the active distributed client if any, else on threads.
+    batch_size : int, optional
+        Images per dask task; default: about four tasks per worker (at most 256 images per
+        task). Runs on the active distributed client if any, else on local threads (the
+        per-image work releases the GIL in GDAL, libjpeg-turbo, OpenJPEG and numba).
     overwrite : bool
         Replace an existing folder made with another config (or without a manifest).
 
@@ -195,7 +197,7 @@ def derive_dataset(
 
     if not isinstance(step, str) or not step or "/" in step or step.startswith("."):
         raise InvalidParameterError(f"invalid step name {step!r}")
-    if batch_size < 1:
+    if batch_size is not None and batch_size < 1:
         raise InvalidParameterError(f"batch_size must be >= 1, got {batch_size}")
     config = canonical_config(config)
     new_name = derived_name(source, step)
@@ -232,7 +234,8 @@ def derive_dataset(
         pairs = [(str(p), str(images_out / p.name)) for p in source.image_files]
         files: list[dict[str, Any]] = []
         if pairs:
-            bag = db.from_sequence(pairs, partition_size=batch_size).map(_run_one, process_file)
+            size = auto_batch_size(len(pairs), batch_size)
+            bag = db.from_sequence(pairs, partition_size=size).map(_run_one, process_file)
             files = list(bag.compute(**compute_kwargs()))
         copied = []
         for p in source.other_files:
@@ -289,7 +292,11 @@ def derive_dataset(
 
 
 def copy_dataset(
-    source: Dataset, *, step: str = "base_modifier", overwrite: bool = False, batch_size: int = 16
+    source: Dataset,
+    *,
+    step: str = "base_modifier",
+    overwrite: bool = False,
+    batch_size: int | None = None,
 ) -> Dataset:
     """Plain copy ``<name>#<step>`` (IQUAFLOW's ``base_modifier``): config ``{"id": step}``.
 

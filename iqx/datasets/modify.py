@@ -44,7 +44,7 @@ from iqx.modifiers import (
     as_modifier,
     data_volume,
 )
-from iqx.modifiers.compression import volume_record
+from iqx.modifiers.compression import record_streams, volume_record
 from iqx.modifiers.resampling import resample_to_shape
 
 __all__ = ["dataset_data_volume", "modify"]
@@ -145,14 +145,47 @@ def _write_any(image: xr.DataArray, src: Path, dst: Path) -> dict[str, Any]:
     return {}
 
 
+def _write_like(
+    image: xr.DataArray, src: Path, dst: Path, driver: str, options: dict[str, Any]
+) -> dict[str, Any]:
+    """:func:`_write_any` with the source's format already known (no second open of it)."""
+    from iqx.io import write_image
+    from iqx.io.images import _ALIASES
+
+    if dst.suffix.lower() in _JPEG_SUFFIXES or driver.lower() not in _ALIASES:
+        return _write_any(image, src, dst)
+    write_image(image, dst, driver=driver, **options)
+    return {}
+
+
+def _codec_volume(
+    scene: xr.DataArray, modifier: Modifier, steps: list[Modifier], log: list
+) -> dict[str, Any]:
+    """Data volume of the last codec step from the streams it encoded (no second encoding).
+
+    ``log`` holds one ``(codec, bytes, streams)`` entry per codec step when the steps ran
+    eagerly on one block; anything else falls back to :func:`data_volume` (encodes again).
+    """
+    codecs = [s for s in steps if s.is_codec]
+    if len(log) == len(codecs) and log and log[-1][0] == codecs[-1].id:
+        codec, nbytes, nstreams = log[-1]
+        return _volume_info(volume_record(scene, nbytes, nstreams, codec=codec))
+    return _volume_info(data_volume(scene, modifier))
+
+
 def _process_file(
     src: Path, dst: Path, modifier: Modifier, bit_depth: int | None = None
 ) -> dict[str, Any]:
+    """Modify one image: one read, NumPy through the modifier, one write (no dask graph)."""
+    from iqx.io.images import read_image_scene
+
     steps = _steps(modifier)
     if any(isinstance(s, ExternalModifier) for s in steps):
         _run_external_chain(steps, src, dst)
         return {}
-    scene = _read_scene(src, bit_depth)
+    # colour JPEG codes pixel-interleaved data: read it so (GDAL interleaves, no copy)
+    interleaved = all(isinstance(s, JPEG) and not s.params["per_band"] for s in steps)
+    scene, driver, options = read_image_scene(src, bit_depth=bit_depth, interleaved=interleaved)
     info: dict[str, Any] = {}
     last = steps[-1]
     if (
@@ -169,10 +202,11 @@ def _process_file(
         info.update(_volume_info(volume_record(scene, len(streams[0]), 1, codec="jpeg")))
         info["container"] = "jpeg_bitstream"
         return info
-    out = modifier(scene)
-    info.update(_write_any(out, src, dst))
+    with record_streams() as log:
+        out = modifier(scene)
+    info.update(_write_like(out, src, dst, driver, options))
     if any(s.is_codec for s in steps):
-        info.update(_volume_info(data_volume(scene, modifier)))
+        info.update(_codec_volume(scene, modifier, steps, log))
     info["shape"] = [int(v) for v in out.shape]
     return info
 
@@ -343,7 +377,7 @@ def modify(
     *,
     overwrite: bool = False,
     one_step: bool = False,
-    batch_size: int = 16,
+    batch_size: int | None = None,
     bit_depth: int | None = None,
 ) -> Dataset:
     """Write ``<parent>/<name>#<modifier>`` with every image modified; return it.
@@ -360,8 +394,9 @@ def modify(
         Apply a chain as one step, writing only ``<name>#a+b`` (no intermediate datasets).
         By default a chain runs step by step like IQUAFLOW: ``<name>#a`` then
         ``<name>#a#b`` (the intermediate stays on disk and is reused next time).
-    batch_size : int
-        Images per parallel task.
+    batch_size : int, optional
+        Images per parallel task (default: about four tasks per worker, see
+        :func:`iqx.datasets.derive_dataset`).
     bit_depth : int, optional
         Bits per sample of the images (default: the dataset's ``bit_depth``, else each
         file's metadata, else measured from its pixels; see :mod:`iqx.bitdepth`).

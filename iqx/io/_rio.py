@@ -34,6 +34,7 @@ __all__ = [
     "RasterWindowReader",
     "clear_handle_cache",
     "open_raster",
+    "raster_meta",
     "raster_mask_flags",
     "rio_open",
 ]
@@ -268,6 +269,35 @@ def _history(ds: Any) -> list[str]:
     return [str(v) for v in value] if isinstance(value, list) else []
 
 
+def raster_meta(
+    ds: Any, p: Path, bit_depth: int | None
+) -> tuple[tuple[int, int, int], np.dtype, Any, dict[str, Any]]:
+    """``(shape, dtype, block shape, attrs)`` of an open dataset, with iqx's checks.
+
+    Raises for mixed or unsupported dtypes and for truncated TIFF/PNG files (no pixel read).
+    """
+    if len(set(ds.dtypes)) != 1:
+        raise UnsupportedDtypeError(f"{p}: bands have different dtypes {ds.dtypes}")
+    dtype = check_dtype(ds.dtypes[0], p, "open")
+    if ds.driver == "GTiff":
+        _check_tiff_blocks(ds, p)
+    elif ds.driver == "PNG":
+        _check_png_trailer(p)
+    shape = (ds.count, ds.height, ds.width)
+    block = ds.block_shapes[0] if ds.block_shapes else None
+    attrs = scene_attrs(
+        crs=ds.crs.to_wkt() if ds.crs else None,
+        transform=tuple(ds.transform)[:6],
+        nodata=clean_nodata(ds.nodata, dtype),
+        bit_depth=bit_depth if bit_depth is not None else _bit_depth(ds, dtype),
+        bit_depth_source="user" if bit_depth is not None else "metadata",
+        source=str(p),
+        driver=ds.driver,
+        history=_history(ds),
+    )
+    return shape, dtype, block, attrs
+
+
 def open_raster(
     path: str | Path, *, chunks: Any = None, bit_depth: int | None = None
 ) -> xr.DataArray:
@@ -275,28 +305,9 @@ def open_raster(
     p = check_exists(path)
     if p.is_dir():
         raise RasterReadError(f"{p}: is a folder, not a raster file (nor a zarr store)")
-    ds = rio_open(p)
-    with ds:
-        if len(set(ds.dtypes)) != 1:
-            raise UnsupportedDtypeError(f"{p}: bands have different dtypes {ds.dtypes}")
-        dtype = check_dtype(ds.dtypes[0], p, "open")
-        if ds.driver == "GTiff":
-            _check_tiff_blocks(ds, p)
-        elif ds.driver == "PNG":
-            _check_png_trailer(p)
-        shape = (ds.count, ds.height, ds.width)
-        block = ds.block_shapes[0] if ds.block_shapes else None
-        transform = tuple(ds.transform)[:6]
-        attrs = scene_attrs(
-            crs=ds.crs.to_wkt() if ds.crs else None,
-            transform=transform,
-            nodata=clean_nodata(ds.nodata, dtype),
-            bit_depth=bit_depth if bit_depth is not None else _bit_depth(ds, dtype),
-            bit_depth_source="user" if bit_depth is not None else "metadata",
-            source=str(p),
-            driver=ds.driver,
-            history=_history(ds),
-        )
+    with rio_open(p) as ds:
+        shape, dtype, block, attrs = raster_meta(ds, p, bit_depth)
+    transform = attrs["transform"]
     cb, cy, cx = normalize_chunks(chunks, shape, block, p)
     stat = p.stat()
     reader = RasterWindowReader(str(p), shape, dtype)

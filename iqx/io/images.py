@@ -17,10 +17,10 @@ import xarray as xr
 
 from iqx.errors import InvalidParameterError, RasterReadError, UnsupportedDtypeError
 from iqx.io._atomic import atomic_file
-from iqx.io._common import check_dtype, check_exists
-from iqx.io._rio import rio_open
+from iqx.io._common import check_dtype, check_exists, pixel_coords
+from iqx.io._rio import raster_meta, rio_open
 
-__all__ = ["EXTENSION_DRIVERS", "driver_for", "read_image", "write_image"]
+__all__ = ["EXTENSION_DRIVERS", "driver_for", "read_image", "read_image_scene", "write_image"]
 
 #: file extension -> GDAL driver name used by :func:`write_image`
 EXTENSION_DRIVERS = {
@@ -104,6 +104,11 @@ def _like_options(like: str | os.PathLike[str] | None) -> dict[str, Any]:
         if ds.driver != "GTiff":
             return {}
         profile = ds.profile
+    return _profile_options(profile)
+
+
+def _profile_options(profile: Any) -> dict[str, Any]:
+    """The lossless compression and tiling of a GTiff profile, as creation options."""
     opts: dict[str, Any] = {}
     compress = str(profile.get("compress", "none")).lower()
     if compress in _LOSSLESS and compress != "none":
@@ -240,3 +245,67 @@ def read_image(path: str | os.PathLike[str]) -> np.ndarray:
             raise RasterReadError(
                 f"{p}: failed to read pixels ({exc}); the file may be truncated or corrupt"
             ) from exc
+
+
+def read_image_scene(
+    path: str | os.PathLike[str], *, bit_depth: int | None = None, interleaved: bool = False
+) -> tuple[xr.DataArray, str, dict[str, Any]]:
+    """Read a whole (small) image eagerly with one file open: scene, driver, write options.
+
+    The dataset-modifier fast path: the NumPy-backed scene equals
+    ``open_scene(path, bit_depth=...)`` with its pixels read (same coords, name and attrs),
+    and ``driver`` / ``options`` are what :func:`write_image` with ``like=path`` would use, so
+    the output is written without opening the source again.
+
+    Parameters
+    ----------
+    path : path-like
+        The image file.
+    bit_depth : int, optional
+        Declared bits per sample (as in :func:`iqx.io.open_scene`).
+    interleaved : bool
+        Read into a pixel-interleaved ``(y, x, band)`` buffer and return its ``(band, y, x)``
+        view: what a colour JPEG codec and a pixel-interleaved GeoTIFF want, with no
+        transposing copy (GDAL interleaves while reading). Values are the same either way.
+
+    Returns
+    -------
+    tuple
+        ``(scene, driver, options)``.
+    """
+    from rasterio.errors import RasterioError
+
+    p = check_exists(path)
+    if p.is_dir():
+        raise RasterReadError(f"{p}: is a folder, not an image file")
+    if bit_depth is not None:
+        from iqx.bitdepth import check_bit_depth
+
+        bit_depth = check_bit_depth(bit_depth)
+    with rio_open(p) as ds:
+        shape, dtype, _, attrs = raster_meta(ds, p, bit_depth)
+        driver = _ALIASES.get(ds.driver.lower(), ds.driver)
+        options = _profile_options(ds.profile) if ds.driver == "GTiff" else {}
+        try:
+            if interleaved:
+                buf = np.empty((shape[1], shape[2], shape[0]), dtype=dtype)
+                arr = ds.read(out=buf.transpose(2, 0, 1))
+            else:
+                arr = ds.read()
+        except RasterioError as exc:
+            raise RasterReadError(
+                f"{p}: failed to read pixels ({exc}); the file may be truncated or corrupt"
+            ) from exc
+    if bit_depth is not None:
+        from iqx.bitdepth import check_bit_depth
+
+        check_bit_depth(bit_depth, dtype)
+    y, x = pixel_coords(attrs["transform"], shape[1], shape[2])
+    scene = xr.DataArray(
+        arr,
+        dims=("band", "y", "x"),
+        coords={"band": np.arange(1, shape[0] + 1), "y": y, "x": x},
+        name=p.stem,
+        attrs=attrs,
+    )
+    return scene, driver, options

@@ -25,8 +25,10 @@ from iqx._compat import import_optional
 
 __all__ = [
     "JPEG_SUBSAMPLING",
+    "jpeg2k_decode_block",
     "jpeg2k_encode_block",
     "jpeg2k_roundtrip",
+    "jpeg_decode_block",
     "jpeg_encode_block",
     "jpeg_mcu",
     "jpeg_roundtrip",
@@ -140,22 +142,27 @@ def jpeg_encode_block(
     return out
 
 
-def _jpeg_decode(streams: list[bytes], shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+def jpeg_decode_block(streams: list[bytes], shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+    """Decode the stream(s) of :func:`jpeg_encode_block` into a ``(band, y, x)`` array.
+
+    A colour stream decodes to a pixel-interleaved buffer returned as a ``(3, y, x)`` view
+    (no transposing copy: GDAL writes such views to pixel-interleaved files directly); a
+    grayscale stream per band decodes in place into a band-sequential array.
+    """
     ic = _jpeg_backend(np.dtype(dtype).itemsize * 8)
-    out = np.empty(shape, dtype=dtype)
-    if ic is None:
-        if len(streams) == 1 and shape[0] == 3:
-            out[...] = np.moveaxis(_pillow_decode(streams[0]), -1, 0)
-        else:
-            for b, s in enumerate(streams):
-                out[b] = _pillow_decode(s)
-        return out
     if len(streams) == 1 and shape[0] == 3:
-        out[...] = np.moveaxis(ic.jpeg8_decode(streams[0]), -1, 0)
-    else:
-        for b, s in enumerate(streams):
+        rgb = _pillow_decode(streams[0]) if ic is None else ic.jpeg8_decode(streams[0])
+        return np.moveaxis(np.asarray(rgb, dtype=dtype), -1, 0)
+    out = np.empty(shape, dtype=dtype)
+    for b, s in enumerate(streams):
+        if ic is None:
+            out[b] = _pillow_decode(s)
+        else:
             ic.jpeg8_decode(s, out=out[b])  # decode in place: no extra copy
     return out
+
+
+_jpeg_decode = jpeg_decode_block
 
 
 def jpeg_roundtrip(
@@ -242,10 +249,17 @@ def jpeg2k_roundtrip(
     """Encode then decode a ``(band, y, x)`` block with JPEG 2000; same dtype and shape."""
     if block.size == 0:
         return block.copy()
-    ic = _ic("JPEG 2000 compression")
     streams = jpeg2k_encode_block(block, psnr=psnr, ratio=ratio, reversible=reversible, bits=bits)
-    out = np.empty(block.shape, dtype=block.dtype)
-    if len(streams) == 1 and block.shape[0] == 3:
+    return jpeg2k_decode_block(streams, block.shape, block.dtype)
+
+
+def jpeg2k_decode_block(
+    streams: list[bytes], shape: tuple[int, ...], dtype: np.dtype
+) -> np.ndarray:
+    """Decode the codestream(s) of :func:`jpeg2k_encode_block` into a ``(band, y, x)`` array."""
+    ic = _ic("JPEG 2000 compression")
+    out = np.empty(shape, dtype=dtype)
+    if len(streams) == 1 and shape[0] == 3:
         out[...] = np.moveaxis(ic.jpeg2k_decode(streams[0], numthreads=1), -1, 0)
     else:
         for b, s in enumerate(streams):

@@ -12,8 +12,11 @@ chunk's stream(s), summed lazily per chunk and reduced.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import itertools
+import threading
+from collections.abc import Iterator
 from typing import Any, ClassVar
 
 import numpy as np
@@ -22,11 +25,11 @@ import xarray as xr
 from iqx.bitdepth import lazy_bit_depth, resolve_bit_depth
 from iqx.errors import InvalidParameterError, UnsupportedDtypeError
 from iqx.kernels.codecs import (
+    jpeg2k_decode_block,
     jpeg2k_encode_block,
-    jpeg2k_roundtrip,
+    jpeg_decode_block,
     jpeg_encode_block,
     jpeg_mcu,
-    jpeg_roundtrip,
 )
 from iqx.modifiers._base import (
     Chain,
@@ -41,7 +44,42 @@ from iqx.modifiers._base import (
 from iqx.parallel import as_scene, is_dask, lazy_call, map_blocks_xr, reduce_blocks
 from iqx.registry import register_modifier
 
-__all__ = ["JPEG", "JPEG2000", "data_volume", "jpeg", "jpeg2000", "volume_record"]
+__all__ = [
+    "JPEG",
+    "JPEG2000",
+    "data_volume",
+    "jpeg",
+    "jpeg2000",
+    "record_streams",
+    "volume_record",
+]
+
+#: per-thread list that codec kernels append ``(codec, bytes, streams)`` to (see record_streams)
+_RECORD = threading.local()
+
+
+@contextlib.contextmanager
+def record_streams() -> Iterator[list[tuple[str, int, int]]]:
+    """Collect ``(codec, compressed bytes, streams)`` of every block encoded in this thread.
+
+    For eager (NumPy) scenes the codec kernels run in the calling thread, so a dataset
+    modifier gets the data volume of the streams it decoded instead of encoding twice
+    (:func:`data_volume` encodes again). Blocks computed by dask in other threads are not seen.
+    """
+    previous = getattr(_RECORD, "log", None)
+    log: list[tuple[str, int, int]] = []
+    _RECORD.log = log
+    try:
+        yield log
+    finally:
+        _RECORD.log = previous
+
+
+def _record(codec: str, streams: list[bytes]) -> None:
+    log = getattr(_RECORD, "log", None)
+    if log is not None:
+        log.append((codec, sum(len(s) for s in streams), len(streams)))
+
 
 _VOLUME_OUTPUTS = ("compressed_bytes", "bits_per_pixel", "compression_ratio")
 _VOLUME_UNITS = {"compressed_bytes": "B", "bits_per_pixel": "bit/px", "compression_ratio": "1"}
@@ -137,9 +175,14 @@ def _jpeg_block(
     source: str | None = None,
 ) -> np.ndarray:
     coded, scaled = _work(block, bits, src_bits, rescale, source)
-    out = jpeg_roundtrip(
-        coded, quality=quality, subsampling=subsampling, bits=bits, per_band=per_band
-    )
+    if coded.size == 0:
+        out = coded.copy()
+    else:
+        streams = jpeg_encode_block(
+            coded, quality=quality, subsampling=subsampling, bits=bits, per_band=per_band
+        )
+        _record("jpeg", streams)
+        out = jpeg_decode_block(streams, coded.shape, coded.dtype)
     if scaled is None:
         return out.astype(block.dtype, copy=False)
     return _rescale(out, scaled[1], scaled[0], block.dtype)
@@ -190,7 +233,11 @@ def _j2k_block(
     source: str | None = None,
 ) -> np.ndarray:
     bits = _j2k_check(block, bits, source)
-    return jpeg2k_roundtrip(block, psnr=psnr, ratio=ratio, reversible=reversible, bits=bits)
+    if block.size == 0:
+        return block.copy()
+    streams = jpeg2k_encode_block(block, psnr=psnr, ratio=ratio, reversible=reversible, bits=bits)
+    _record("jpeg2000", streams)
+    return jpeg2k_decode_block(streams, block.shape, block.dtype)
 
 
 def _j2k_size(
