@@ -1,0 +1,242 @@
+"""A study's results read back from MLflow: the run table, the summary, the answer.
+
+Everything here reads the tracking store only (never the datasets), so ``iqx study report``
+rebuilds the same tables and sentence on any machine that can reach the store. The study's
+own record is one extra, unkeyed run named ``study-summary`` (tag ``iqx.study=summary``) in
+the study's experiment, holding ``STUDY.toml`` and ``summary.json`` as artifacts; run keys
+ignore it, so resuming and searching never see it.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import tempfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from iqx.errors import ExperimentError
+from iqx.experiment.tracking import KEY_TAG, Tracker
+
+__all__ = [
+    "IMAGE_COLUMNS",
+    "SUMMARY_TAG",
+    "answer_from_table",
+    "latest_summary",
+    "study_runs",
+    "summary_table",
+]
+
+#: tag marking the study's summary run
+SUMMARY_TAG = "iqx.study"
+#: columns describing the images rather than the task (plain, or ``img_`` prefixed)
+IMAGE_COLUMNS = (
+    "snr",
+    "rer_x",
+    "rer_y",
+    "mtf_nyquist_x",
+    "mtf_nyquist_y",
+    "psnr",
+    "ssim",
+    "ms_ssim",
+    "mse",
+    "rmse",
+    "ergas",
+    "sam",
+)
+_VOLUME = ("bits_per_pixel", "compression_ratio", "data_bytes")
+_NOT_METRICS = ("n_edges_x", "n_edges_y")
+
+
+def _family_and_params(config: Any) -> tuple[str, dict[str, Any]]:
+    if not config or config == "null":
+        return "original", {}
+    cfg = json.loads(config) if isinstance(config, str) else dict(config)
+    return str(cfg.get("id")), {k: v for k, v in cfg.items() if k != "id"}
+
+
+def study_runs(
+    tracker: Tracker,
+    name: str,
+    parameters: Mapping[str, str | None] | None = None,
+    hyperparameters: Sequence[str] = (),
+) -> pd.DataFrame:
+    """One row per run of the study (per key: its latest FINISHED run, else its latest).
+
+    Parameters
+    ----------
+    tracker : Tracker
+    name : str
+        The study's experiment.
+    parameters : mapping, optional
+        Swept parameter of each family (``{"jpeg": "quality"}``): its value becomes column
+        ``strength``.
+    hyperparameters : sequence of str
+        Names of the task's hyperparameters (columns ``hp.<name>``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``run_id``, ``status``, ``setting`` (``original`` for the unmodified baseline),
+        ``family``, ``strength``, ``repetition``, ``hp.<name>`` per hyperparameter and every
+        logged metric.
+    """
+    exp_id = tracker.experiment_id(name, create=False)
+    if exp_id is None:
+        raise ExperimentError(f"no study named {name!r} in the tracking store")
+    parameters = dict(parameters or {})
+    latest: dict[str, Any] = {}
+    for rec in tracker.runs(exp_id, only_keyed=True):
+        prev = latest.get(rec.key)
+        if prev is None or rec.status == "FINISHED" or prev.status != "FINISHED":
+            latest[rec.key] = rec
+    rows = []
+    for rec in latest.values():
+        p = rec.params
+        family, mod = _family_and_params(p.get("modifier_config"))
+        param = parameters.get(family)
+        hyper = {f"hp.{k}": p.get(k) for k in hyperparameters}
+        rows.append(
+            {
+                "run_id": rec.run_id,
+                "status": rec.status,
+                "setting": "original" if family == "original" else p.get("modifier", family),
+                "family": family,
+                "strength": mod.get(param, np.nan) if param else np.nan,
+                "repetition": int(p.get("repetition", 0)),
+                **hyper,
+                **rec.metrics,
+            }
+        )
+    frame = pd.DataFrame(rows)
+    if not frame.empty:
+        frame["strength"] = pd.to_numeric(frame["strength"], errors="coerce")
+    return frame
+
+
+def metric_columns(runs: pd.DataFrame) -> list[str]:
+    """Numeric metric columns of a run table (data volume first)."""
+    skip = {"run_id", "status", "setting", "family", "strength", "repetition", *_NOT_METRICS}
+    cols = [
+        c
+        for c in runs.columns
+        if c not in skip and not c.startswith("hp.") and pd.api.types.is_numeric_dtype(runs[c])
+    ]
+    return [c for c in _VOLUME if c in cols] + [c for c in cols if c not in _VOLUME]
+
+
+def task_columns(runs: pd.DataFrame) -> list[str]:
+    """Metrics of the task (neither data volume nor image metrics)."""
+    image = set(IMAGE_COLUMNS) | {f"img_{c}" for c in IMAGE_COLUMNS} | set(_VOLUME)
+    return [c for c in metric_columns(runs) if c not in image and not c.startswith("img_")]
+
+
+def summary_table(runs: pd.DataFrame, columns: Sequence[str] | None = None) -> pd.DataFrame:
+    """Mean (and ``<metric>_std`` over repetitions) of each setting's FINISHED runs.
+
+    Rows are ordered by family, the baseline first, then by decreasing bits per pixel.
+    """
+    done = runs[runs["status"] == "FINISHED"] if not runs.empty else runs
+    if done.empty:
+        return pd.DataFrame()
+    cols = list(columns or metric_columns(done))
+    keys = ["family", "setting", *(c for c in done.columns if c.startswith("hp."))]
+    grouped = done.groupby(keys, sort=False, dropna=False)
+    means = grouped[[*cols, "strength"]].mean()
+    stds = grouped[cols].std().add_suffix("_std")
+    out = means.join(stds).assign(n_runs=grouped.size()).reset_index()
+    out["_base"] = out["family"] != "original"
+    by = ["_base", "family"] + (["bits_per_pixel"] if "bits_per_pixel" in out else [])
+    order = [True, True] + [False] * (len(by) - 2)
+    return out.sort_values(by, ascending=order).drop(columns="_base").reset_index(drop=True)
+
+
+def answer_from_table(
+    runs: pd.DataFrame, metric: str, requirement: Any, *, higher_is_better: bool = True
+) -> dict[str, Any]:
+    """The cheapest setting of the finished table meeting ``metric requirement``.
+
+    Returns
+    -------
+    dict
+        ``setting``, ``family``, ``strength``, ``bits_per_pixel``, ``metric_value``,
+        ``threshold``, ``baseline`` (None where unknown) and ``answer`` (one sentence).
+    """
+    from iqx.experiment.requirement import Requirement
+    from iqx.experiment.sweep import cheapest_setting
+
+    req = Requirement.parse(requirement, higher_is_better=higher_is_better)
+    done = runs[runs["status"] == "FINISHED"]
+    if metric not in done.columns:
+        return {"setting": None, "answer": f"No run logged {metric!r}: no answer."}
+    means = done.groupby("setting")[metric].mean()
+    baseline = float(means["original"]) if "original" in means.index else None
+    if req.relative and baseline is None:
+        return {"setting": None, "answer": "The baseline did not finish: no relative answer."}
+    best = cheapest_setting(done, {metric: req})
+    threshold = float(best["thresholds"][metric])
+    desc = req.describe(metric, threshold, baseline)
+    out: dict[str, Any] = {"threshold": threshold, "baseline": baseline, "setting": None}
+    if best["setting"] is None:
+        out["answer"] = f"No setting meets {desc}."
+        return out
+    row = done[done["setting"] == best["setting"]].iloc[0]
+    out.update(
+        setting=best["setting"],
+        family=row["family"],
+        strength=None if math.isnan(row["strength"]) else float(row["strength"]),
+        bits_per_pixel=best["bits_per_pixel"],
+        metric_value=best[metric],
+    )
+    out["answer"] = (
+        f"The cheapest setting meeting {desc} is {best['setting']}: "
+        f"{best['bits_per_pixel']:.4g} bits per pixel, {metric} = {best[metric]:.4g}."
+    )
+    return out
+
+
+def latest_summary(tracker: Tracker, name: str) -> dict[str, Any]:
+    """``summary.json`` (and ``study_toml``) of the study's latest summary run."""
+    exp_id = tracker.experiment_id(name, create=False)
+    if exp_id is None:
+        raise ExperimentError(f"no study named {name!r} in the tracking store")
+    found = [
+        r
+        for r in tracker.runs(exp_id)
+        if r.tags.get(SUMMARY_TAG) == "summary" and KEY_TAG not in r.tags
+    ]
+    if not found:
+        raise ExperimentError(f"study {name!r} has no summary run yet: run `iqx study run`")
+    rec = max(found, key=lambda r: r.start_time)
+    with tempfile.TemporaryDirectory(prefix="iqx-study-") as tmp:
+        doc = json.loads(tracker.download_artifacts(rec.run_id, "summary.json", tmp).read_text())
+        try:
+            toml = tracker.download_artifacts(rec.run_id, "STUDY.toml", tmp).read_text()
+        except Exception:  # pragma: no cover - an older summary run
+            toml = ""
+    doc["study_toml"] = toml
+    doc["summary_run_id"] = rec.run_id
+    return doc
+
+
+def write_summary_run(tracker: Tracker, name: str, summary: Mapping[str, Any], text: str) -> str:
+    """Record the study (``summary.json``, ``STUDY.toml``) as a new summary run."""
+    from iqx._json import to_jsonable
+
+    exp_id = tracker.experiment_id(name)
+    run_id = tracker.create_run(exp_id, "study-summary", {SUMMARY_TAG: "summary"})
+    answer = str(summary.get("answer", ""))
+    tracker.log(run_id, params={"study": name}, tags={"iqx.study.answer": answer})
+    with tempfile.TemporaryDirectory(prefix="iqx-study-") as tmp:
+        folder = Path(tmp)
+        (folder / "summary.json").write_text(
+            json.dumps(to_jsonable(summary), indent=1, allow_nan=False)
+        )
+        (folder / "STUDY.toml").write_text(text)
+        tracker.log_artifacts(run_id, folder)
+    tracker.terminate(run_id, "FINISHED")
+    return run_id
