@@ -28,7 +28,18 @@ from iqx.errors import IqxError
 __all__ = ["build_parser", "error_message", "main"]
 
 #: subcommand modules, in the order ``iqx --help`` lists them
-SUBCOMMANDS = ("info", "list_ops", "modify", "measure", "compare", "sanity", "stats", "demo")
+SUBCOMMANDS = (
+    "info",
+    "list_ops",
+    "modify",
+    "measure",
+    "compare",
+    "sanity",
+    "stats",
+    "study",
+    "new_study",
+    "demo",
+)
 #: ``{module: (command, help line)}``: what ``iqx --help`` shows of a subcommand without
 #: importing its module. A module missing here is imported on every call (slower start-up);
 #: a test checks that each entry matches what the module's ``add_parser`` registers.
@@ -43,7 +54,15 @@ SUMMARIES = {
     ),
     "sanity": ("sanity", "check COCO/GeoJSON annotations; write sanitized copies and a report"),
     "stats": ("stats", "dataset statistics: stats.json, PNG plots, optional HTML report"),
-    "demo": ("demo", "run a small end-to-end compression study (no downloads)"),
+    "study": ("study", "run a study declared in STUDY.toml, or rebuild its report"),
+    "new_study": (
+        "new-study",
+        "write a ready-to-run study folder (STUDY.toml, train.py, data, README)",
+    ),
+    "demo": (
+        "demo",
+        "the showcase: three real image-quality studies end to end (no downloads, minutes)",
+    ),
 }
 #: exit status of a deliberate error (bad input, bad parameter, disk full ...)
 EXIT_ERROR = 2

@@ -49,7 +49,7 @@ IMAGE_COLUMNS = (
     "sam",
 )
 _VOLUME = ("bits_per_pixel", "compression_ratio", "data_bytes")
-_NOT_METRICS = ("n_edges_x", "n_edges_y")
+_NOT_METRICS = ("n_edges_x", "n_edges_y", "data_range", "n_runs")
 
 
 def _family_and_params(config: Any) -> tuple[str, dict[str, Any]]:
@@ -124,7 +124,10 @@ def metric_columns(runs: pd.DataFrame) -> list[str]:
     cols = [
         c
         for c in runs.columns
-        if c not in skip and not c.startswith("hp.") and pd.api.types.is_numeric_dtype(runs[c])
+        if c not in skip
+        and not c.startswith("hp.")
+        and not c.endswith("_std")
+        and pd.api.types.is_numeric_dtype(runs[c])
     ]
     return [c for c in _VOLUME if c in cols] + [c for c in cols if c not in _VOLUME]
 
@@ -156,9 +159,18 @@ def summary_table(runs: pd.DataFrame, columns: Sequence[str] | None = None) -> p
 
 
 def answer_from_table(
-    runs: pd.DataFrame, metric: str, requirement: Any, *, higher_is_better: bool = True
+    runs: pd.DataFrame,
+    metric: str,
+    requirement: Any,
+    *,
+    higher_is_better: bool = True,
+    parameters: Mapping[str, str | None] | None = None,
 ) -> dict[str, Any]:
     """The cheapest setting of the finished table meeting ``metric requirement``.
+
+    Settings are ranked by mean bits per pixel; ties (noise and blur keep the data volume)
+    go to the most degraded setting, by the family's swept parameter (``parameters``; which
+    end is "cheap" is the search's table, e.g. a higher noise sigma).
 
     Returns
     -------
@@ -166,36 +178,62 @@ def answer_from_table(
         ``setting``, ``family``, ``strength``, ``bits_per_pixel``, ``metric_value``,
         ``threshold``, ``baseline`` (None where unknown) and ``answer`` (one sentence).
     """
+    from iqx.experiment._search import PARAMETERS
     from iqx.experiment.requirement import Requirement
-    from iqx.experiment.sweep import cheapest_setting
 
     req = Requirement.parse(requirement, higher_is_better=higher_is_better)
-    done = runs[runs["status"] == "FINISHED"]
+    done = runs[runs["status"] == "FINISHED"] if not runs.empty else runs
     if metric not in done.columns:
         return {"setting": None, "answer": f"No run logged {metric!r}: no answer."}
-    means = done.groupby("setting")[metric].mean()
-    baseline = float(means["original"]) if "original" in means.index else None
+    means = done.groupby(["setting", "family"], sort=False)[
+        [metric, "bits_per_pixel", "strength"]
+    ].mean()
+    means = means.reset_index()
+    base = means[means["setting"] == "original"]
+    baseline = float(base[metric].iloc[0]) if not base.empty else None
     if req.relative and baseline is None:
         return {"setting": None, "answer": "The baseline did not finish: no relative answer."}
-    best = cheapest_setting(done, {metric: req})
-    threshold = float(best["thresholds"][metric])
+    threshold = req.threshold(baseline)
     desc = req.describe(metric, threshold, baseline)
     out: dict[str, Any] = {"threshold": threshold, "baseline": baseline, "setting": None}
-    if best["setting"] is None:
+    ok = means[(means["setting"] != "original") & req.met(means[metric], threshold)].copy()
+    if ok.empty:
         out["answer"] = f"No setting meets {desc}."
         return out
-    row = done[done["setting"] == best["setting"]].iloc[0]
+    params = dict(parameters or {})
+
+    def degradation(row: Any) -> float:
+        known = PARAMETERS.get((row["family"], params.get(row["family"]) or ""))
+        value = row["strength"]
+        if known is None or value != value:
+            return 0.0
+        return float(value) if known[0] == "high" else -float(value)
+
+    ok["_deg"] = ok.apply(degradation, axis=1)
+    best = ok.sort_values(["bits_per_pixel", "_deg"], ascending=[True, False]).iloc[0]
+    strength = None if math.isnan(best["strength"]) else float(best["strength"])
     out.update(
         setting=best["setting"],
-        family=row["family"],
-        strength=None if math.isnan(row["strength"]) else float(row["strength"]),
-        bits_per_pixel=best["bits_per_pixel"],
-        metric_value=best[metric],
+        family=best["family"],
+        strength=strength,
+        bits_per_pixel=float(best["bits_per_pixel"]),
+        metric_value=float(best[metric]),
     )
-    out["answer"] = (
-        f"The cheapest setting meeting {desc} is {best['setting']}: "
-        f"{best['bits_per_pixel']:.4g} bits per pixel, {metric} = {best[metric]:.4g}."
+    same_volume = (
+        baseline is not None
+        and abs(float(best["bits_per_pixel"]) - float(base["bits_per_pixel"].iloc[0])) < 1e-9
     )
+    if same_volume and strength is not None:
+        param = params.get(best["family"])
+        out["answer"] = (
+            f"The strongest setting still meeting {desc} is {best['setting']} "
+            f"({best['family']} {param} = {strength:g}): {metric} = {best[metric]:.4g}."
+        )
+    else:
+        out["answer"] = (
+            f"The cheapest setting meeting {desc} is {best['setting']}: "
+            f"{best['bits_per_pixel']:.4g} bits per pixel, {metric} = {best[metric]:.4g}."
+        )
     return out
 
 

@@ -260,7 +260,11 @@ def _answer(runs: pd.DataFrame, cfg: StudyConfig, search: Any) -> dict[str, Any]
         return {"setting": None, "answer": f"{n} runs finished; the study sets no target."}
     if search is None:
         return answer_from_table(
-            runs, target.metric, target.requirement, higher_is_better=target.higher_is_better
+            runs,
+            target.metric,
+            target.requirement,
+            higher_is_better=target.higher_is_better,
+            parameters=parameters_of(cfg),
         )
     return {
         "setting": search.setting,

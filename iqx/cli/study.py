@@ -1,0 +1,127 @@
+"""``iqx study run|check|report``: declarative studies (``STUDY.toml``, see docs/studies.md)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from iqx.cli._output import add_format_option, dumps
+
+__all__ = ["add_parser", "format_summary", "run"]
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("study", help="run a study declared in STUDY.toml, or rebuild its report")
+    actions = p.add_subparsers(dest="study_command", metavar="ACTION")
+    actions.required = True
+    r = actions.add_parser("run", help="validate, run (or resume) a study, answer its target")
+    r.add_argument("study", help="STUDY.toml (or the folder holding it)")
+    r.add_argument("--no-report", action="store_true", help="do not write the HTML report")
+    r.add_argument("--report-dir", default=None, help="report folder (default: [study] report)")
+    add_format_option(r)
+    r.set_defaults(func=run)
+    c = actions.add_parser("check", help="validate STUDY.toml only (every problem, with lines)")
+    c.add_argument("study", help="STUDY.toml (or the folder holding it)")
+    add_format_option(c)
+    c.set_defaults(func=run_check)
+    rep = actions.add_parser("report", help="rebuild a study's HTML report from MLflow alone")
+    rep.add_argument("name", help="the study's name (its MLflow experiment)")
+    rep.add_argument(
+        "--tracking-uri", default=None, help="default: $MLFLOW_TRACKING_URI or ./mlflow.db"
+    )
+    rep.add_argument("--output", default=None, help="report folder (default: ./<name>-report)")
+    add_format_option(rep)
+    rep.set_defaults(func=run_report)
+
+
+def _say(quiet: bool):
+    def say(message: str) -> None:
+        if not quiet:
+            print(f"[iqx study] {message}", file=sys.stderr, flush=True)
+
+    return say
+
+
+def format_summary(summary: Any, metric: str | None = None) -> str:
+    """The summary table as text: data volume, the target metric and task metrics."""
+    from iqx.study.results import task_columns
+
+    if summary is None or summary.empty:
+        return "(no finished run)"
+    cols = ["family", "setting", "strength", "bits_per_pixel"]
+    wanted = [metric] if metric else []
+    wanted += [c for c in task_columns(summary) if not c.endswith("_std")][:3]
+    wanted += [c for c in ("ssim", "psnr", "snr", "img_ssim", "img_snr") if c in summary][:2]
+    for m in dict.fromkeys(w for w in wanted if w and w in summary):
+        cols.append(m)
+        if f"{m}_std" in summary and summary[f"{m}_std"].notna().any():
+            cols.append(f"{m}_std")
+    cols.append("n_runs")
+    shown = summary[[c for c in cols if c in summary]].copy()
+    return shown.to_string(index=False, float_format=lambda v: f"{v:.4g}", na_rep="-")
+
+
+def run(args: argparse.Namespace) -> int:
+    from iqx.study import load_study, run_study
+
+    quiet = args.format == "json"
+    cfg = load_study(args.study)  # every problem before any work
+    result = run_study(
+        cfg, progress=_say(quiet), report=not args.no_report, report_dir=args.report_dir
+    )
+    if quiet:
+        print(dumps(result.to_dict()))
+        return 0
+    metric = cfg.target.metric if cfg.target else None
+    print(
+        f"\nstudy {result.name}: {result.executed} runs executed, {result.skipped} resumed "
+        f"(already finished), {result.failed} failed\n"
+    )
+    print(format_summary(result.summary, metric))
+    print(f"\n{result.answer}")
+    if result.report:
+        print(f"report: {result.report['html']}")
+    return 0 if result.failed == 0 else 1
+
+
+def run_check(args: argparse.Namespace) -> int:
+    from iqx.study import load_study
+
+    cfg = load_study(args.study)
+    runs = sum(len(s.settings) for s in cfg.sweeps) + int(cfg.include_reference)
+    info = {
+        "study": cfg.name,
+        "valid": True,
+        "settings": runs,
+        "sweeps": {s.family: list(s.values) or len(s.settings) for s in cfg.sweeps},
+        "script": str(cfg.task.script) if cfg.task.script else None,
+        "repetitions": cfg.task.repetitions,
+    }
+    if args.format == "json":
+        print(dumps(info))
+    else:
+        print(f"{cfg.path}: valid; {runs} settings x {cfg.task.repetitions} repetitions")
+    return 0
+
+
+def run_report(args: argparse.Namespace) -> int:
+    from iqx.study import write_report
+
+    written = write_report(
+        args.name, args.output or f"{args.name}-report", tracking_uri=args.tracking_uri
+    )
+    if args.format == "json":
+        print(
+            dumps(
+                {
+                    "html": str(written["html"]),
+                    "plots": [str(p) for p in written["plots"]],
+                    "answer": written["answer"],
+                }
+            )
+        )
+    else:
+        print(written["answer"])
+        print(f"report: {written['html']} ({len(written['plots'])} plots)")
+    return 0
