@@ -2,6 +2,7 @@
 
 from iqx.metrics._base import ArrayMetric, Metric, RunMetric
 from iqx.metrics.detection import COCO_METRIC_NAMES, BBDetectionMetrics
+from iqx.metrics.niirs import niirs, niirs_map
 from iqx.metrics.reference import (
     ergas,
     ms_ssim,
@@ -25,6 +26,8 @@ __all__: list[str] = [
     "ergas",
     "ms_ssim",
     "mse",
+    "niirs",
+    "niirs_map",
     "psnr",
     "psnr_map",
     "rmse",
