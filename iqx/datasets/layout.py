@@ -238,6 +238,12 @@ class Dataset:
 
         return open_scene(self.image_path(name_or_index), chunks=chunks, bit_depth=self.bit_depth)
 
+    def to_cube(self, *, images_per_chunk: int | None = None) -> xr.DataArray:
+        """The images as one lazy ``(image, band, y, x)`` cube (:func:`iqx.datasets.open_cube`)."""
+        from iqx.datasets.cube import open_cube
+
+        return open_cube(self, images_per_chunk=images_per_chunk)
+
     def map_images(
         self,
         func: Callable[[Path, Any], Any],
@@ -287,10 +293,19 @@ def open_dataset(
 ) -> Dataset:
     """Open a dataset folder (IQUAFLOW layout); see :class:`Dataset`.
 
+    A zarr store written from a dataset cube (``iqx.to_zarr(open_cube(...), path)``) opens
+    as that lazy ``(image, band, y, x)`` DataArray instead (see :mod:`iqx.datasets.cube`).
+
     Examples
     --------
     >>> ds = open_dataset("ds_coco_dataset")  # doctest: +SKIP
     >>> ds.data_input.name, ds.json_annotations.name  # doctest: +SKIP
     ('images', 'coco_annotations.json')
     """
+    from iqx.io.cube_zarr import is_cube_store
+
+    if is_cube_store(path):
+        from iqx.io.cube_zarr import open_cube_zarr
+
+        return open_cube_zarr(path)  # type: ignore[return-value]
     return Dataset(path, images=images, strict=strict, bit_depth=bit_depth)

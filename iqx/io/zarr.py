@@ -84,7 +84,9 @@ def to_zarr(
     Parameters
     ----------
     scene : xarray.DataArray
-        ``(band, y, x)`` scene.
+        ``(band, y, x)`` scene, or an ``(image, band, y, x)`` dataset cube
+        (:func:`iqx.datasets.open_cube`), written as one store that
+        :func:`iqx.open_dataset` reads back (``chunks``: images per chunk).
     path : path-like
         Output folder (conventionally ``*.zarr``).
     chunks : int, tuple, dict or None
@@ -102,6 +104,20 @@ def to_zarr(
     pathlib.Path
         ``path``. The store is built in ``<path>.iqx-tmp-<uuid>`` and renamed at the end.
     """
+    if isinstance(scene, xr.DataArray) and scene.dims[:1] == ("image",):
+        from iqx.io.cube_zarr import write_cube_zarr
+
+        per = (
+            chunks
+            if isinstance(chunks, int | np.integer) and not isinstance(chunks, bool)
+            else None
+        )
+        if chunks is not None and per is None:
+            raise InvalidParameterError(
+                f"{path}: chunks of a dataset cube is the number of images per chunk, "
+                f"got {chunks!r}"
+            )
+        return write_cube_zarr(scene, path, images_per_chunk=per, codec=codec, overwrite=overwrite)
     scene = as_scene(scene)
     path = Path(path)
     check_overwrite(path, overwrite)
