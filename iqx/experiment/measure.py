@@ -31,10 +31,15 @@ BLIND_COLUMNS = (
     "n_edges_x",
     "n_edges_y",
 )
-_BLIND_FAMILIES = ("snr", "sharpness")
+#: columns of the ``"niirs"`` family (GIQE 5 from the image's georeferencing; NaN without it)
+NIIRS_COLUMNS = ("niirs", "niirs_se")
+#: blind families measured unless others are asked for
+_DEFAULT_FAMILIES = ("snr", "sharpness")
+#: every blind family accepted (``"niirs"``: :func:`iqx.metrics.niirs.niirs`, on request)
+_BLIND_FAMILIES = (*_DEFAULT_FAMILIES, "niirs")
 
 
-def blind_table(data_path: str | Path, families: Iterable[str] = _BLIND_FAMILIES) -> pd.DataFrame:
+def blind_table(data_path: str | Path, families: Iterable[str] = _DEFAULT_FAMILIES) -> pd.DataFrame:
     """Blind quality of every image of a dataset (rows: images; columns: :data:`BLIND_COLUMNS`).
 
     Images on which a metric finds nothing to measure get NaN for its columns.
@@ -56,6 +61,14 @@ def blind_table(data_path: str | Path, families: Iterable[str] = _BLIND_FAMILIES
                 except NotMeasurableError:
                     pass
         rows[path.name] = {k: row.get(k) for k in BLIND_COLUMNS if _wanted(k, families)}
+        if "niirs" in families:
+            from iqx.metrics.niirs import flat_summary as niirs_summary
+
+            try:
+                nrow = niirs_summary(scene)
+            except NotMeasurableError:
+                nrow = {}
+            rows[path.name].update({k: nrow.get(k) for k in NIIRS_COLUMNS})
     frame = pd.DataFrame.from_dict(rows, orient="index", dtype=float)
     frame.index.name = "image"
     return frame
@@ -71,7 +84,8 @@ class MeasureTask(TaskExecution):
     Parameters
     ----------
     blind : iterable of str
-        Blind metric families: ``"snr"`` and/or ``"sharpness"`` (RER, MTF at Nyquist).
+        Blind metric families: ``"snr"`` and/or ``"sharpness"`` (RER, MTF at Nyquist),
+        ``"niirs"`` (GIQE 5 NIIRS and its standard error; images need georeferencing).
     reference : iterable of str
         Registered full-reference metrics computed against the unmodified images
         (``psnr``, ``ssim``, ...).
@@ -88,7 +102,7 @@ class MeasureTask(TaskExecution):
 
     def __init__(
         self,
-        blind: Iterable[str] = _BLIND_FAMILIES,
+        blind: Iterable[str] = _DEFAULT_FAMILIES,
         reference: Iterable[str] = ("psnr", "ssim"),
     ) -> None:
         self.blind = tuple(blind)

@@ -147,8 +147,9 @@ class ExperimentSetup:
     include_reference : bool
         Also run on the unmodified dataset (the baseline every comparison needs).
     image_metrics : iterable of str
-        Blind metric families (``"snr"``, ``"sharpness"``) measured once per modified training
-        set and logged with each of its runs (``img_snr``, ``img_rer_x``, ...).
+        Blind metric families (``"snr"``, ``"sharpness"``, ``"niirs"``) measured once per
+        modified training set and logged with each of its runs (``img_snr``, ``img_rer_x``,
+        ``img_niirs``, ...).
     max_parallel : int, optional
         Runs in flight at once. Default: the machine's cores. ``1``: serial, in this process.
     scheduler : str or distributed.Client, optional
