@@ -38,6 +38,8 @@ from iqx.registry import register_metric
 
 __all__ = ["NiirsOptions", "NiirsResult", "flat_summary", "niirs", "niirs_map"]
 
+#: NIIRS range over which the GIQE was fitted and validated (visible band)
+NIIRS_DOMAIN = (2.0, 7.0)
 #: per-band variables of :attr:`NiirsResult.dataset` (besides ``reason`` and the sources)
 BAND_VARS = (
     "niirs",
@@ -144,6 +146,7 @@ class NiirsResult:
             f"{s['gsd_source']}), RER x {s['rer_x']:.3f} y {s['rer_y']:.3f}, "
             f"SNR {s['snr']:.1f} ({s['snr_source']}), H {s['h']:.3f}, G {s['g']:.2f}, "
             f"elevation {s['elevation_deg']:.1f} deg ({s['elevation_source']})"
+            + ("" if s["in_domain"] else " | OUTSIDE the GIQE's domain (NIIRS 2-7)")
         )
 
 
@@ -305,6 +308,7 @@ def _result(
             snr_source=attrs["snr_source"],
             h_source=h_src,
             n_bands=len(ok),
+            in_domain=bool(NIIRS_DOMAIN[0] <= np.mean([r["niirs"] for r in ok]) <= NIIRS_DOMAIN[1]),
             reason="",
         )
     return NiirsResult(ds, summary, opts)
