@@ -64,6 +64,8 @@ SUMMARIES = {
         "the showcase: three real image-quality studies end to end (no downloads, minutes)",
     ),
 }
+#: commands whose local dask work shows a bar of finished tasks on a terminal (not --quiet)
+LONG_COMMANDS = frozenset({"modify", "measure", "compare", "demo"})
 #: exit status of a deliberate error (bad input, bad parameter, disk full ...)
 EXIT_ERROR = 2
 #: exit status of an unexpected exception (a bug: please report it with --debug output)
@@ -108,6 +110,13 @@ def build_parser(command: str | None = None, *, lazy: bool = False) -> argparse.
         default=argparse.SUPPRESS,
         help="show the full traceback of an error instead of one line",
     )
+    parser.add_argument(
+        "--quiet",
+        "-q",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="no progress bar (there is none either when stderr is not a terminal)",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     for name in SUBCOMMANDS:
@@ -123,6 +132,9 @@ def build_parser(command: str | None = None, *, lazy: bool = False) -> argparse.
             action="store_true",
             default=argparse.SUPPRESS,
             help="show the full traceback of an error",
+        )
+        action.add_argument(
+            "--quiet", "-q", action="store_true", default=argparse.SUPPRESS, help="no progress bar"
         )
     return parser
 
@@ -154,7 +166,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser(_command_of(argv), lazy=True)
     args = parser.parse_args(argv)
     debug = getattr(args, "debug", False) or os.environ.get("IQX_DEBUG") == "1"
+    quiet = getattr(args, "quiet", False)
     try:
+        if args.command in LONG_COMMANDS:
+            from iqx._progress import dask_tasks
+
+            with dask_tasks(args.command, quiet=quiet):
+                return int(args.func(args) or 0)
         return int(args.func(args) or 0)
     except BrokenPipeError:  # e.g. `iqx list | head`
         return 0

@@ -26,6 +26,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from iqx._progress import compute_batches
 from iqx.datasets.layout import Dataset, open_dataset
 from iqx.datasets.manifest import (
     build_manifest,
@@ -155,6 +156,7 @@ def derive_dataset(
     transform_masks: Callable[[Path, Path], None] | None = None,
     batch_size: int | None = None,
     overwrite: bool = False,
+    progress: Callable[[int], Any] | None = None,
 ) -> Dataset:
     """Write ``<source.parent_folder>/<source.name>#<step>`` by processing every image.
 
@@ -181,6 +183,10 @@ def derive_dataset(
         per-image work releases the GIL in GDAL, libjpeg-turbo, OpenJPEG and numba).
     overwrite : bool
         Replace an existing folder made with another config (or without a manifest).
+    progress : callable, optional
+        ``progress(n)`` after each finished batch of ``n`` images, e.g. the ``advance`` of
+        an :class:`iqx._progress.Progress` bar (called on the driver, also under a
+        distributed client).
 
     Returns
     -------
@@ -236,7 +242,7 @@ def derive_dataset(
         if pairs:
             size = auto_batch_size(len(pairs), batch_size)
             bag = db.from_sequence(pairs, partition_size=size).map(_run_one, process_file)
-            files = list(bag.compute(**compute_kwargs()))
+            files = list(compute_batches(bag, progress, **compute_kwargs()))
         copied = []
         for p in source.other_files:
             shutil.copyfile(p, images_out / p.name)

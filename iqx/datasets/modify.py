@@ -26,7 +26,7 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -379,6 +379,7 @@ def modify(
     one_step: bool = False,
     batch_size: int | None = None,
     bit_depth: int | None = None,
+    progress: Callable[[int], Any] | None = None,
 ) -> Dataset:
     """Write ``<parent>/<name>#<modifier>`` with every image modified; return it.
 
@@ -400,6 +401,9 @@ def modify(
     bit_depth : int, optional
         Bits per sample of the images (default: the dataset's ``bit_depth``, else each
         file's metadata, else measured from its pixels; see :mod:`iqx.bitdepth`).
+    progress : callable, optional
+        ``progress(n)`` after each finished batch of ``n`` images (each step of a chain
+        counts its images again); see :func:`iqx.datasets.derive_dataset`.
 
     Returns
     -------
@@ -430,7 +434,12 @@ def modify(
     if isinstance(mod, Chain) and not one_step:
         for step in mod.steps:
             source = modify(
-                source, step, overwrite=overwrite, batch_size=batch_size, bit_depth=bit_depth
+                source,
+                step,
+                overwrite=overwrite,
+                batch_size=batch_size,
+                bit_depth=bit_depth,
+                progress=progress,
             )
         return source
     if not isinstance(mod, Modifier):  # pragma: no cover - as_modifier guarantees it
@@ -445,6 +454,7 @@ def modify(
         transform_masks=_mask_transformer(source, mod) if resamples else None,
         batch_size=batch_size,
         overwrite=overwrite,
+        progress=progress,
     )
 
 
