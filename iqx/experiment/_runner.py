@@ -129,7 +129,7 @@ class Runner:
                         dataset_uris=info["uris"],
                         cloud_options=storage_options(s.cloud_options),
                     )
-                return s.task, request, tracker, run_id
+                return s.task, request, tracker.run_artifacts(run_id), run_id
 
             return spec, start
 

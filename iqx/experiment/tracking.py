@@ -32,6 +32,7 @@ from iqx.errors import TrackingError
 __all__ = [
     "KEY_TAG",
     "OWNER_TAG",
+    "RunArtifacts",
     "RunRecord",
     "Tracker",
     "redact_uri",
@@ -121,9 +122,15 @@ class Tracker:
         self.uri = resolve_tracking_uri(uri, workdir=workdir)
         self.registry_uri = registry_uri or self.uri
         self._client: Any = None
+        self._artifact_uris: dict[str, str] = {}
 
     def __getstate__(self) -> dict[str, Any]:
-        return {"uri": self.uri, "registry_uri": self.registry_uri, "_client": None}
+        return {
+            "uri": self.uri,
+            "registry_uri": self.registry_uri,
+            "_client": None,
+            "_artifact_uris": {},
+        }
 
     def __repr__(self) -> str:
         return f"Tracker({redact_uri(self.uri)!r})"
@@ -137,6 +144,8 @@ class Tracker:
             self._client = tracking.MlflowClient(
                 tracking_uri=self.uri, registry_uri=self.registry_uri
             )
+            if self.uri.startswith("sqlite:"):
+                _fast_sqlite(self._client)
         return self._client
 
     def check(self, timeout: float = 10.0) -> None:
@@ -255,7 +264,17 @@ class Tracker:
             run_name=run_name,
             tags={k: str(v) for k, v in tags.items()},
         )
+        self._artifact_uris[run.info.run_id] = run.info.artifact_uri
         return str(run.info.run_id)
+
+    def run_artifacts(self, run_id: str) -> Any:
+        """A picklable uploader of ``run_id``'s artifacts for worker processes.
+
+        For a run created by this tracker on a local artifact store it writes straight into
+        the artifact folder, so a worker never opens the tracking database; otherwise it
+        goes through this tracker (HTTP servers need no database either).
+        """
+        return RunArtifacts(self, run_id, self._artifact_uris.get(run_id, ""))
 
     def log(
         self,
@@ -325,6 +344,75 @@ class Tracker:
             for info in self._call("list_artifacts", self.client.list_artifacts, run_id, where):
                 (todo if info.is_dir else out).append(info.path)
         return sorted(out)
+
+
+@dataclass(frozen=True)
+class RunArtifacts:
+    """Artifact uploads of one run (same methods as :class:`Tracker`'s, for workers)."""
+
+    tracker: Tracker
+    run_id: str
+    artifact_uri: str = ""
+
+    def _repository(self) -> Any:
+        if not self.artifact_uri.startswith("file:"):
+            return None
+        registry = import_optional(
+            "mlflow.store.artifact.artifact_repository_registry", "experiment tracking"
+        )
+        return registry.get_artifact_repository(self.artifact_uri)
+
+    def _check(self, run_id: str) -> None:
+        if run_id != self.run_id:
+            raise TrackingError(f"uploader of run {self.run_id} asked to log into {run_id}")
+
+    def log_artifact(self, run_id: str, file: str | os.PathLike[str], path: str | None = None):
+        """Upload one file under ``path``."""
+        self._check(run_id)
+        repo = self._repository()
+        if repo is None:
+            return self.tracker.log_artifact(run_id, file, path)
+        return repo.log_artifact(os.fspath(file), path)
+
+    def log_artifacts(
+        self, run_id: str, folder: str | os.PathLike[str], path: str | None = None
+    ) -> None:
+        """Upload every file of ``folder`` under ``path``."""
+        self._check(run_id)
+        if not any(Path(folder).iterdir()):
+            return
+        repo = self._repository()
+        if repo is None:
+            self.tracker.log_artifacts(run_id, folder, path)
+        else:
+            repo.log_artifacts(os.fspath(folder), path)
+
+
+def _sqlite_pragmas(connection: Any, _record: Any) -> None:
+    cursor = connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def _fast_sqlite(client: Any) -> None:
+    """WAL journal and ``synchronous=NORMAL`` on a SQLite store's connections.
+
+    MLflow commits once per logging call; with SQLite's default rollback journal each commit
+    syncs the disk (~20 ms here, a third of iqx's per-run overhead). In WAL mode with
+    ``synchronous=NORMAL`` a commit survives a crash of the process (what resuming needs)
+    and only an operating-system crash can lose the last ones. Best effort: a store whose
+    engine is not reachable keeps MLflow's defaults.
+    """
+    store = getattr(getattr(client, "_tracking_client", None), "store", None)
+    engine = getattr(store, "engine", None)
+    if engine is None or getattr(engine.dialect, "name", "") != "sqlite":
+        return
+    import sqlalchemy
+
+    if not sqlalchemy.event.contains(engine, "connect", _sqlite_pragmas):
+        sqlalchemy.event.listen(engine, "connect", _sqlite_pragmas)
+        engine.dispose()  # pooled connections reopen with the pragmas
 
 
 def _param_value(value: Any) -> str:
