@@ -74,6 +74,14 @@ class Registration:
     params : mapping
         Optional explicit parameter metadata ``{name: {"default", "range", "doc"}}`` for
         parameters the signature does not show (``**kwargs``); see :meth:`parameters`.
+    options : type or None
+        The operation's typed option definition (a subclass of
+        :class:`iqx.metrics._options.Options`): its ``describe()`` (default, range, unit,
+        doc of each option) is what :meth:`parameters` reports, under :attr:`params`.
+    flat_summary : callable or None
+        ``flat_summary(result) -> dict`` giving the flat ``{key: value}`` summary of a
+        result (``iqx measure``/``compare``, MLflow); ``None`` for the default
+        (:func:`iqx.metrics._result.flat_summary` over :attr:`outputs`).
     """
 
     id: str
@@ -88,16 +96,21 @@ class Registration:
     references: tuple[str, ...] = ()
     source: str = "builtin"
     params: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    options: type | None = None
+    flat_summary: Callable[[Any], dict[str, Any]] | None = None
 
     def parameters(self) -> list[dict[str, Any]]:
         """Name, default, type, range and doc of each parameter (for ``iqx list``).
 
         Read from the signature and the numpydoc ``Parameters`` section of the target
-        (:func:`iqx._op_params.describe_parameters`), extended by :attr:`params`.
+        (:func:`iqx._op_params.describe_parameters`), overridden by the :attr:`options`
+        definition and then by :attr:`params`.
         """
         from iqx._op_params import describe_parameters
 
-        return describe_parameters(self.target, self.id, self.params)
+        explicit = dict(self.options.describe()) if self.options is not None else {}
+        explicit.update(self.params)
+        return describe_parameters(self.target, self.id, explicit)
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-friendly summary (used by ``iqx list --format json``)."""

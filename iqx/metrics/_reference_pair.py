@@ -1,0 +1,122 @@
+"""Pair handling shared by the full-reference metrics: inputs, validity, dask, tiles.
+
+* :func:`_pair` normalises a ``(reference, test)`` pair to ``(band, y, x)`` scenes and
+  checks shape, CRS and dtype (:class:`~iqx.errors.ShapeMismatchError`,
+  :class:`~iqx.errors.UnsupportedDtypeError`).
+* :func:`_validity` gathers what makes a pixel invalid (the contract of
+  :mod:`iqx.metrics._validity`) for the kernels.
+* :func:`_dask_pair` gives both scenes as dask arrays chunked alike; NumPy input is wrapped
+  without a copy in :data:`DEFAULT_CHUNK` blocks so it runs on every core.
+* :func:`_coarsen_nanmean` puts a per-pixel map on a coarse geo-referenced tile grid.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from iqx.errors import ShapeMismatchError, UnsupportedDtypeError
+from iqx.metrics._validity import check_mask, scene_nodata
+from iqx.parallel import as_scene, is_dask, to_dask_blocks
+
+#: chunk edge used when NumPy input is split to run on every core
+DEFAULT_CHUNK = 1024
+
+
+def _label(scene: xr.DataArray, default: str) -> str:
+    for key in ("path", "source", "filename"):
+        value = scene.attrs.get(key) or scene.encoding.get(key)
+        if value:
+            return str(value)
+    return str(scene.name) if scene.name is not None else default
+
+
+def _pair(reference: Any, test: Any) -> tuple[xr.DataArray, xr.DataArray]:
+    """Normalise and validate a (reference, test) pair; both dask-backed if either is."""
+    ref = as_scene(reference)
+    tst = as_scene(test)
+    if ref.shape != tst.shape:
+        raise ShapeMismatchError(
+            f"reference {_label(ref, 'image')} has shape {ref.shape} (band, y, x) but test "
+            f"{_label(tst, 'image')} has shape {tst.shape}"
+        )
+    crs_r, crs_t = ref.attrs.get("crs"), tst.attrs.get("crs")
+    if crs_r is not None and crs_t is not None and str(crs_r) != str(crs_t):
+        raise ShapeMismatchError(
+            f"reference {_label(ref, 'image')} has CRS {crs_r} but test "
+            f"{_label(tst, 'image')} has CRS {crs_t}"
+        )
+    for scene, role in ((ref, "reference"), (tst, "test")):
+        if not (
+            np.issubdtype(scene.dtype, np.number)
+            and not np.issubdtype(scene.dtype, np.complexfloating)
+        ):
+            raise UnsupportedDtypeError(
+                f"{role} {_label(scene, 'image')} has dtype {scene.dtype}; expected real numbers"
+            )
+    return ref, tst
+
+
+def _as_dask(scene: xr.DataArray, like: Any = None) -> Any:
+    """The scene's data as a dask array (NumPy wrapped without a copy), one band chunk."""
+    data = scene.data
+    if not is_dask(data):
+        chunks = like.chunks if like is not None else (-1, DEFAULT_CHUNK, DEFAULT_CHUNK)
+        data = to_dask_blocks(np.asarray(data), chunks)
+    data = data.rechunk({0: -1})
+    if like is not None:
+        data = data.rechunk(like.chunks)
+    return data
+
+
+def _dask_pair(ref: xr.DataArray, tst: xr.DataArray) -> tuple[Any, Any]:
+    """Both scenes as dask arrays chunked alike (NumPy input wrapped without a copy)."""
+    a = _as_dask(ref)
+    return a, _as_dask(tst, like=a)
+
+
+@dataclass(frozen=True)
+class _Validity:
+    """What makes a pixel invalid: NaN/inf, either image's ``nodata``, an explicit mask."""
+
+    nodata_ref: float | None
+    nodata_test: float | None
+    mask: Any  # (band, y, x) bool NumPy or dask array, broadcast to every band; or None
+    floating: bool
+
+    @property
+    def active(self) -> bool:
+        """Whether any pixel can be invalid (else the kernels skip the validity scan)."""
+        return (
+            self.floating
+            or self.nodata_ref is not None
+            or self.nodata_test is not None
+            or self.mask is not None
+        )
+
+
+def _validity(ref: xr.DataArray, tst: xr.DataArray, mask: Any) -> _Validity:
+    """Validity rules of a (reference, test) pair and an optional user mask."""
+    m = None if mask is None else check_mask(mask, ref.shape)
+    floating = any(np.issubdtype(s.dtype, np.floating) for s in (ref, tst))
+    return _Validity(scene_nodata(ref), scene_nodata(tst), m, floating)
+
+
+def _finish(ds: Any, lazy: bool) -> Any:
+    """The result as built (lazy input) or computed (NumPy input)."""
+    return ds if lazy else ds.compute()
+
+
+def _band_coords(ref: xr.DataArray) -> dict[str, Any]:
+    return {"band": ref.coords["band"].values} if "band" in ref.coords else {}
+
+
+def _sum_parts(parts: list[np.ndarray]) -> np.ndarray:
+    return np.sum(np.stack(parts), axis=0)
+
+
+def _identity(x: np.ndarray) -> np.ndarray:
+    return x
