@@ -121,48 +121,56 @@ def seed_score(gy: np.ndarray, gx: np.ndarray, radius: int) -> np.ndarray:
     ny, nx = gy.shape
     mag = np.sqrt(gy * gy + gx * gx)
     # separable box sums of the structure tensor: row sums over 2 radius + 1 columns in a
-    # ring buffer of 2 radius + 1 rows (memory O(nx), same summation order as full maps)
+    # ring buffer of 2 radius + 1 rows (memory O(nx), same summation order as full maps),
+    # then the column sums of the current row in one vectorisable pass
     k = 2 * radius + 1
     jyy = np.zeros((k, nx))
     jxx = np.zeros((k, nx))
     jxy = np.zeros((k, nx))
+    sa = np.empty(nx)
+    sb = np.empty(nx)
+    sd = np.empty(nx)
     out = np.zeros((ny, nx), np.float32)
     e = max(radius, 1)
-    slots = np.empty(k, np.int64)
     done = 0  # rows whose sums are in the buffer: [done - k, done)
+    one = np.float32(1.0)
+    zero = np.float32(0.0)
     for r in range(e, ny - e):
         while done <= r + radius:
             _row_sums(gy[done], gx[done], radius, jyy[done % k], jxx[done % k], jxy[done % k])
             done += 1
+        sa[:] = 0.0
+        sb[:] = 0.0
+        sd[:] = 0.0
         for i in range(k):
-            slots[i] = (r - radius + i) % k
+            q = (r - radius + i) % k
+            for c in range(nx):
+                sa[c] += jyy[q, c]
+                sb[c] += jxx[q, c]
+                sd[c] += jxy[q, c]
+        mu = mag[r - 1]
+        mr = mag[r]
+        md = mag[r + 1]
+        # branch-free: every pixel computes its score, a select keeps the local maxima
         for c in range(e, nx - e):
-            m = mag[r, c]
-            if m == 0.0:
-                continue
-            # non-maximum suppression across the edge (nearest of the 4 directions)
-            uy = gy[r, c] / m
-            ux = gx[r, c] / m
-            dy = round(uy * 1.082392200292394)  # 1 / cos(22.5 deg)
-            dx = round(ux * 1.082392200292394)
-            dy = max(-1, min(1, dy))
-            dx = max(-1, min(1, dx))
-            if m < mag[r + dy, c + dx] or m <= mag[r - dy, c - dx]:
-                continue
-            a = 0.0
-            b = 0.0
-            d = 0.0
-            for i in range(k):
-                q = slots[i]
-                a += jyy[q, c]
-                b += jxx[q, c]
-                d += jxy[q, c]
+            m = mr[c]
+            mm = m if m != 0.0 else one
+            # non-maximum suppression across the edge (nearest of the 4 directions):
+            # round(u / cos(22.5 deg)) for |u| <= 1, half to even, is -1, 0 or 1
+            sy_ = (gy[r, c] / mm) * 1.082392200292394
+            sx_ = (gx[r, c] / mm) * 1.082392200292394
+            dy = np.int64(sy_ > 0.5) - np.int64(sy_ < -0.5)
+            dx = np.int64(sx_ > 0.5) - np.int64(sx_ < -0.5)
+            fwd = mu[c + dx] if dy < 0 else (md[c + dx] if dy > 0 else mr[c + dx])
+            bwd = md[c - dx] if dy < 0 else (mu[c - dx] if dy > 0 else mr[c - dx])
+            a = sa[c]
+            b = sb[c]
+            d = sd[c]
             tr = a + b
-            if tr <= 0.0:
-                continue
             disc = math.sqrt((a - b) * (a - b) + 4.0 * d * d)
-            coh = disc / tr
-            out[r, c] = m * coh * coh
+            coh = disc / tr if tr > 0.0 else 0.0
+            keep = (m != 0.0) & (m >= fwd) & (m > bwd) & (tr > 0.0)
+            out[r, c] = m * coh * coh if keep else zero
     return out
 
 
@@ -269,8 +277,36 @@ def _bilinear(a: np.ndarray, sy: int, sx: int, y: float, x: float) -> float:
 def _gn(
     gy: np.ndarray, gx: np.ndarray, sy: int, sx: int, y: float, x: float, ny_: float, nx_: float
 ) -> float:
-    """Gradient projected on the normal at seed-relative position ``(y, x)``."""
-    return _bilinear(gy, sy, sx, y, x) * ny_ + _bilinear(gx, sy, sx, y, x) * nx_
+    """Gradient projected on the normal at seed-relative position ``(y, x)``.
+
+    ``_bilinear(gy) * ny_ + _bilinear(gx) * nx_`` with the cell and weights computed once
+    for both arrays (the same arithmetic, term by term: bit-identical).
+    """
+    ny, nx = gy.shape
+    fy0 = math.floor(y)
+    fx0 = math.floor(x)
+    r = sy + int(fy0)
+    c = sx + int(fx0)
+    if r < 0 or c < 0 or r > ny - 2 or c > nx - 2:
+        return 0.0 * ny_ + 0.0 * nx_
+    fy = y - fy0
+    fx = x - fx0
+    u = 1 - fy
+    v = 1 - fx
+    # left to right as in _bilinear: (a * u) * v, not a * (u * v)
+    vy = (
+        gy[r, c] * u * v
+        + gy[r, c + 1] * u * fx
+        + gy[r + 1, c] * fy * v
+        + gy[r + 1, c + 1] * fy * fx
+    )
+    vx = (
+        gx[r, c] * u * v
+        + gx[r, c + 1] * u * fx
+        + gx[r + 1, c] * fy * v
+        + gx[r + 1, c + 1] * fy * fx
+    )
+    return vy * ny_ + vx * nx_
 
 
 @ngjit
@@ -285,21 +321,26 @@ def _follow(
     x: float,
 ) -> tuple[float, float, float]:
     """Move ``(y, x)`` across the edge to the sub-pixel maximum of the normal gradient."""
+    # the 7 samples are kept in scalars (no array allocated per step: this runs ~10^6
+    # times per Mpx); ``a, b, c`` = samples before, at and after the running maximum
     best = -1e300
     bk = 0
-    vals = np.empty(7)
+    prev = 0.0
+    a = 0.0
+    c = 0.0
     for k in range(7):
         s = (k - 3) * 0.5
         v = _gn(gy, gx, sy, sx, y + s * ny_, x + s * nx_, ny_, nx_)
-        vals[k] = v
+        if k == bk + 1:
+            c = v
         if v > best:
             best = v
             bk = k
+            a = prev
+        prev = v
     off = (bk - 3) * 0.5
     if 0 < bk < 6:
-        a = vals[bk - 1]
-        b = vals[bk]
-        c = vals[bk + 1]
+        b = best
         den = a - 2.0 * b + c
         if den < 0.0:
             off += 0.5 * 0.5 * (a - c) / den

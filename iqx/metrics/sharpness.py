@@ -48,6 +48,7 @@ from iqx.kernels.edges import (
 )
 from iqx.kernels.esf import RES_FIELDS, STATUS, dft_tables, measure_candidates
 from iqx.metrics._lazy_result import LazyResult
+from iqx.metrics._numpy_strips import numpy_as_strips
 from iqx.metrics._sharpness_params import DEFAULTS, PARAMETERS
 from iqx.metrics._sharpness_result import (
     MIN_CONFIDENT_EDGES,
@@ -319,16 +320,18 @@ def _direction(angle: np.ndarray, tol: float) -> np.ndarray:
     return out
 
 
-_BOOT_ROWS = 16  # resamples drawn at once (even: the same random stream as one big draw)
+_BOOT_ROWS = 16  # fewest resamples drawn at once (even: the same stream as one big draw)
+_BOOT_DRAW = 1 << 18  # indices drawn at once: as many rows as fit, at least _BOOT_ROWS
 
 
 def _bootstrap(rng: np.random.Generator, n: int, n_boot: int, stat: Any) -> np.ndarray:
-    """``stat(idx)`` for ``n_boot`` resamples ``idx`` of ``range(n)``, drawn
-    ``_BOOT_ROWS`` at a time: memory O(n) instead of O(n_boot n) (4.6 GB of indices and
-    values for 145 000 edges at once), same values as a single ``(n_boot, n)`` draw."""
+    """``stat(idx)`` for ``n_boot`` resamples ``idx`` of ``range(n)``, drawn an even
+    number of rows at a time (all of them for a few hundred edges, ``_BOOT_ROWS`` for
+    huge ``n``): memory O(n) instead of O(n_boot n) (4.6 GB of indices and values for
+    145 000 edges at once), same values as a single ``(n_boot, n)`` draw."""
+    rows = max(_BOOT_ROWS, (_BOOT_DRAW // max(n, 1)) // 2 * 2)
     out = [
-        stat(rng.integers(0, n, size=(min(_BOOT_ROWS, n_boot - i), n)))
-        for i in range(0, n_boot, _BOOT_ROWS)
+        stat(rng.integers(0, n, size=(min(rows, n_boot - i), n))) for i in range(0, n_boot, rows)
     ]
     return np.concatenate(out)
 
@@ -605,6 +608,7 @@ def _summary_dataset(
     nyq_pooled = np.full((nb, nd, 3), np.nan)  # value, ci_low, ci_high
     reason = np.full((nb, nd), "", dtype=object)
     direction = edges["direction"].to_numpy() if len(edges) else np.zeros(0, object)
+    cols = {o: edges[o].to_numpy() for o in OUTPUTS}  # pandas column access is slow
     for b in range(nb):
         for k, dname in enumerate(DIRECTIONS):
             sel = band_idx == b
@@ -622,7 +626,7 @@ def _summary_dataset(
             rng = np.random.default_rng(np.random.SeedSequence([p["seed"], b, k]))
             for o in OUTPUTS:
                 # MTF@Nyq: the per-edge linear estimate, signed, never clipped
-                st = _stats(edges[o].to_numpy()[sel], rng, p["n_boot"])
+                st = _stats(cols[o][sel], rng, p["n_boot"])
                 for s in stats:
                     data[(o, s)][b, k] = st[s]
             mtf[b, k] = np.nanmedian(np.maximum(curves[sel], 0.0), axis=0)
@@ -782,6 +786,7 @@ def sharpness(
     scene = as_scene(image)
     _check_dtype(scene)
     meta = _meta(scene)
+    scene = numpy_as_strips(scene, sharpness_halo(**kw))  # every core; same answer
     m = _mask_scene(scene, mask)
     extra = [] if m is None else [m]
     need = 2 * (p["halfwidth"] + 3) + 1
