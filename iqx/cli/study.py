@@ -51,7 +51,7 @@ def format_summary(summary: Any, metric: str | None = None) -> str:
         return "(no finished run)"
     cols = ["family", "setting", "strength", "bits_per_pixel"]
     wanted = [metric] if metric else []
-    wanted += [c for c in task_columns(summary) if not c.endswith("_std")][:3]
+    wanted += [c for c in task_columns(summary) if not c.endswith("_std")][:2]
     wanted += [c for c in ("ssim", "psnr", "snr", "img_ssim", "img_snr") if c in summary][:2]
     for m in dict.fromkeys(w for w in wanted if w and w in summary):
         cols.append(m)

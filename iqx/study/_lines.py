@@ -42,8 +42,13 @@ def key_lines(text: str) -> dict[tuple[str, ...], int]:
 
 
 def line_of(lines: dict[tuple[str, ...], int], path: tuple[str, ...]) -> int | None:
-    """The line of ``path`` or of its nearest enclosing key that has one."""
+    """The line of ``path``: its own, else its first dotted sub-key's (``a.b = ...`` defines
+    ``a``), else its nearest enclosing key's."""
     for n in range(len(path), 0, -1):
-        if path[:n] in lines:
-            return lines[path[:n]]
+        prefix = path[:n]
+        if prefix in lines:
+            return lines[prefix]
+        below = [v for k, v in lines.items() if k[:n] == prefix]
+        if below:
+            return min(below)
     return None

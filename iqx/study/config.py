@@ -187,7 +187,8 @@ class _Checker:
         if key not in t:
             return None
         value = t[key]
-        if isinstance(value, bool) and bool not in (kinds if isinstance(kinds, tuple) else ()):
+        wants_bool = kinds is bool or (isinstance(kinds, tuple) and bool in kinds)
+        if isinstance(value, bool) and not wants_bool:
             self.bad((table, key), f"must be {what}, got {value!r}")
             return None
         if not isinstance(value, kinds):
@@ -326,9 +327,10 @@ def parse_study(text: str, path: str | Path = "STUDY.toml") -> StudyConfig:
     script_path = _path(folder, script) if script else None
     if script_path is not None and not script_path.is_file():
         c.bad(("task", "script"), f"training script {script_path} does not exist")
-    reps = c.typed(task, "task", "repetitions", int, "an integer >= 1") or 1
-    if reps < 1:
+    reps = c.typed(task, "task", "repetitions", int, "an integer >= 1")
+    if reps is not None and reps < 1:
         c.bad(("task", "repetitions"), f"must be an integer >= 1, got {reps}")
+    reps = reps if reps is not None and reps >= 1 else 1
     timeout = c.typed(task, "task", "timeout", int | float, "a number of seconds")
     if timeout is not None and timeout <= 0:
         c.bad(("task", "timeout"), "must be > 0 seconds")

@@ -66,7 +66,10 @@ class StudyResult:
             "cheapest": self.cheapest,
             "runs": {"executed": self.executed, "skipped": self.skipped, "failed": self.failed},
             "summary": self.summary.to_dict(orient="records"),
-            "report": {k: str(v) if isinstance(v, Path) else v for k, v in self.report.items()},
+            "report": {
+                "html": str(self.report["html"]) if self.report else None,
+                "plots": [str(p) for p in self.report.get("plots", [])],
+            },
         }
 
 

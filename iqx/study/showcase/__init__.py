@@ -100,7 +100,7 @@ def write_studies(output: str | Path, *, quick: bool = False) -> dict[str, Path]
                 "script": str(_HERE / "digits_train.py"),
                 "repetitions": 2 if quick else 3,
             },
-            "task.hyperparameters": {"epochs": 25 if quick else 60},
+            "task.hyperparameters": {"epochs": 60},
             "metrics": {"blind": ["snr"], "reference": []},
             "target": {
                 "metric": "val_error",
