@@ -13,6 +13,20 @@ from benchmarks.common import SMALL, cache_dir
 N_IMAGES = 200 if SMALL else 10_000
 
 
+def _read_inputs(root: str) -> int:
+    """Parse every top-level COCO file and list the images (the anchor of the statistics)."""
+    import json
+    import os
+
+    n = 0
+    for p in Path(root).glob("*.json"):
+        n += len(json.loads(p.read_text()).get("annotations", []))
+    for sub in Path(root).iterdir():
+        if sub.is_dir():
+            n += sum(1 for _ in os.scandir(sub))
+    return n
+
+
 def _dataset() -> Path:
     from iqx.annotations._synthetic import write_tiny_coco_dataset
 
@@ -23,12 +37,33 @@ def _dataset() -> Path:
 
 
 class DatasetStatsSuite:
-    """``DatasetStats(...).compute()`` and ``SanityCheck(...).autofix()``."""
+    """``DatasetStats(...).compute()`` and ``SanityCheck(...).autofix()``.
+
+    Anchors: ``time_read_inputs``/``peakmem_read_inputs`` parse the same COCO file with the
+    standard library and list the images folder (what any statistics must read), and
+    ``time_copytree`` copies the dataset (what a sanitized copy must write at least).
+    """
 
     timeout = 600
 
     def setup_cache(self):
         return str(_dataset())
+
+    def setup(self, root):
+        # imports outside the timed region (pandas, matplotlib, shapely ...)
+        from iqx.annotations import DatasetStats, sanity_check  # noqa: F401
+
+    def time_read_inputs(self, root):
+        _read_inputs(root)
+
+    def peakmem_read_inputs(self, root):
+        _read_inputs(root)
+
+    def time_copytree(self, root):
+        import shutil
+
+        with tempfile.TemporaryDirectory() as out:
+            shutil.copytree(root, Path(out) / "copy")
 
     def time_stats_compute(self, root):
         from iqx.annotations import DatasetStats
