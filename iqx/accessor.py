@@ -1,12 +1,16 @@
 """The ``.iqx`` DataArray accessor: a stateless convenience over iqx's public functions.
 
 It keeps no state and only forwards to public functions, so ``scene.iqx.snr()`` is exactly
-``iqx.metrics.snr(scene)``. It is registered when :mod:`iqx.parallel` is imported, which
-every scene-producing function does.
+``iqx.metrics.snr(scene)``. It is registered by the packages users import --
+:mod:`iqx.io` (hence :func:`iqx.open_scene`), :mod:`iqx.metrics` and :mod:`iqx.modifiers`
+each import this module -- as rioxarray does from its own ``__init__``; ``import iqx`` and
+:mod:`iqx.parallel` leave xarray alone. This module imports nothing but xarray at import
+time: the layers it forwards to are imported in the methods, so it sits above them without
+an import cycle.
 
 Examples
 --------
->>> import numpy as np, iqx.parallel
+>>> import numpy as np, iqx.modifiers, iqx.parallel
 >>> scene = iqx.parallel.as_scene(np.zeros((8, 8), dtype=np.uint8))
 >>> scene.iqx.modify("quantize:bits=4").dtype
 dtype('uint8')

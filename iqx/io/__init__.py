@@ -7,6 +7,7 @@
 - :func:`write_image`, :func:`read_image`: one small image, eagerly (dataset modifiers).
 """
 
+import iqx.accessor  # noqa: F401  (registers the .iqx DataArray accessor)
 from iqx.io.geotiff import to_geotiff
 from iqx.io.images import read_image, write_image
 from iqx.io.mask import valid_mask

@@ -1,5 +1,6 @@
 """Registered quality metrics: blind (SNR, sharpness), full-reference and task metrics."""
 
+import iqx.accessor  # noqa: F401  (registers the .iqx DataArray accessor)
 from iqx.metrics._base import ArrayMetric, Metric, RunMetric
 from iqx.metrics.detection import COCO_METRIC_NAMES, BBDetectionMetrics
 from iqx.metrics.niirs import niirs, niirs_map

@@ -6,6 +6,7 @@ CLI (``jpeg:quality=70``) and used to name a modified dataset (``m.folder_name``
 ``jpeg(image, quality=70)`` applies it at once. See ``docs/modifiers.md``.
 """
 
+import iqx.accessor  # noqa: F401  (registers the .iqx DataArray accessor)
 from iqx.modifiers._base import (
     Chain,
     FunctionModifier,

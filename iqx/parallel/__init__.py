@@ -1,6 +1,5 @@
 """The only layer that touches dask: wrappers that map NumPy kernels over chunked scenes."""
 
-import iqx.accessor  # noqa: F401  (registers the .iqx DataArray accessor)
 from iqx.parallel.arrays import coarsen_halve, rechunk_like, to_dask_blocks
 from iqx.parallel.backend import as_scene, is_dask
 from iqx.parallel.blockwise import map_blocks_xr
