@@ -1,0 +1,306 @@
+"""Datasets of many images: modify vs IQUAFLOW and vs a plain loop, measure and workers scaling.
+
+Inputs (cached in ``cache_dir()``): 48 RGB 1024² uint8 GeoTIFF tiles (textured, with noise,
+georeferenced; 12 tiles of 128² under ``IQX_BENCH_SMALL=1``). Every ratio is measured in one
+call, back to back (``track_*``):
+
+- ``iqx.modify(ds, "jpeg:quality=70")`` (threads) vs IQUAFLOW 1.0.1's ``DSModifier_jpg``
+  (in its side venv ``$IQX_IQUAFLOW_PYTHON``, default ``/work/iquaflow-venv``: the modify
+  call alone, imports excluded; NaN with a message when the venv is absent);
+- the same vs a plain loop (rasterio read + imagecodecs JPEG round trip + rasterio write)
+  over 2 processes of a pool started beforehand (the I/O + codec limit);
+- ``iqx measure`` over a dataset with 2 worker processes vs 1;
+- ``modify`` on a ``dask.distributed`` LocalCluster with 2 process workers vs 1.
+
+``python -m benchmarks.bench_datasets --repeat 5`` prints the medians (docs/performance.md).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import numpy as np
+
+from benchmarks.common import SMALL, cache_dir
+
+N_TILES = 12 if SMALL else 48
+TILE = 128 if SMALL else 1024
+N_MEASURE = 4 if SMALL else 8
+QUALITY = 70
+
+IQUAFLOW_DRIVER = """\
+import json, os, shutil, sys, time, warnings
+warnings.filterwarnings("ignore")
+t0 = time.perf_counter()
+from iquaflow.datasets import DSModifier_jpg
+imp = time.perf_counter() - t0
+src = sys.argv[1]
+out = src + "#jpg%d_modifier" % int(sys.argv[2])
+shutil.rmtree(out, ignore_errors=True)
+t0 = time.perf_counter()
+DSModifier_jpg(params={"quality": int(sys.argv[2])}).modify(data_path=src)
+print(json.dumps({"import_s": imp, "modify_s": time.perf_counter() - t0}))
+shutil.rmtree(out, ignore_errors=True)
+"""
+
+
+def _tile(k: int, n: int) -> np.ndarray:
+    rng = np.random.default_rng(k)
+    yy = np.arange(n, dtype=np.float32)[:, None]
+    xx = np.arange(n, dtype=np.float32)[None, :]
+    out = np.empty((3, n, n), np.uint8)
+    for b in range(3):
+        wave = np.sin((yy + 7 * k) / (31.0 + b)) * np.cos((xx + 3 * k) / (23.0 + 2 * b))
+        base = 128 + 60 * wave + 40 * ((xx // (97 + k) + yy // 61) % 2)
+        noise = rng.standard_normal((n, n), dtype=np.float32) * 6
+        out[b] = np.clip(base + noise, 0, 255)
+    return out
+
+
+def tiles_dataset(n_tiles: int = N_TILES, side: int = TILE) -> Path:
+    """``<cache>/tiles_<n>_<side>/images/tile_*.tif`` (generated once)."""
+    import rasterio
+    from affine import Affine
+
+    root = cache_dir() / f"tiles_{n_tiles}_{side}"
+    if (root / "images").is_dir():
+        return root
+    tmp = root.with_name(root.name + ".partial")
+    shutil.rmtree(tmp, ignore_errors=True)
+    (tmp / "images").mkdir(parents=True)
+    for k in range(n_tiles):
+        with rasterio.open(
+            tmp / "images" / f"tile_{k:05d}.tif", "w", driver="GTiff", width=side,
+            height=side, count=3, dtype="uint8", crs="EPSG:32630",
+            transform=Affine(0.3, 0, 400000 + k * side * 0.3, 0, -0.3, 4500000),
+        ) as dst:  # fmt: skip
+            dst.write(_tile(k, side))
+    tmp.rename(root)
+    return root
+
+
+def _plain_one(pair: tuple[str, str]) -> int:
+    import imagecodecs
+    import rasterio
+
+    with rasterio.open(pair[0]) as src:
+        profile = src.profile
+        arr = src.read()
+    rgb = np.ascontiguousarray(np.moveaxis(arr, 0, -1))
+    dec = imagecodecs.jpeg8_decode(imagecodecs.jpeg8_encode(rgb, level=QUALITY))
+    with rasterio.open(pair[1], "w", **profile) as dst:
+        dst.write(np.moveaxis(dec, -1, 0))
+    return dec.size
+
+
+def _warm(_: int) -> int:
+    import imagecodecs  # noqa: F401
+    import rasterio  # noqa: F401
+
+    return 0
+
+
+def plain_loop_seconds(ds: Path, pool: ProcessPoolExecutor) -> float:
+    """rasterio read + libjpeg-turbo round trip + rasterio write of every tile on the pool."""
+    out = Path(tempfile.mkdtemp(prefix="iqx-plain-"))
+    try:
+        pairs = [(str(p), str(out / p.name)) for p in sorted((ds / "images").iterdir())]
+        t0 = time.perf_counter()
+        list(pool.map(_plain_one, pairs))
+        return time.perf_counter() - t0
+    finally:
+        shutil.rmtree(out, ignore_errors=True)
+
+
+def iqx_modify_seconds(ds: Path, spec: str = f"jpeg:quality={QUALITY}") -> float:
+    """``iqx.modify`` in this process (imports done), output removed before and after."""
+    import iqx
+
+    out = ds.with_name(f"{ds.name}#jpeg_q{QUALITY}")
+    shutil.rmtree(out, ignore_errors=True)
+    t0 = time.perf_counter()
+    iqx.modify(ds, spec)
+    seconds = time.perf_counter() - t0
+    shutil.rmtree(out, ignore_errors=True)
+    return seconds
+
+
+def iquaflow_python() -> str | None:
+    """The IQUAFLOW 1.0.1 side venv's interpreter, or None (with a message) when absent."""
+    path = os.environ.get("IQX_IQUAFLOW_PYTHON", "/work/iquaflow-venv/bin/python")
+    if Path(path).is_file():
+        return path
+    print(f"IQUAFLOW side venv not found at {path}: IQUAFLOW anchors skipped", file=sys.stderr)
+    return None
+
+
+def iquaflow_seconds(ds: Path) -> dict[str, float]:
+    """``DSModifier_jpg(quality).modify`` in the side venv: import and modify seconds."""
+    python = None if SMALL else iquaflow_python()  # the smoke run stays fast
+    if python is None:
+        return {"import_s": math.nan, "modify_s": math.nan, "process_s": math.nan}
+    t0 = time.perf_counter()
+    proc = subprocess.run(
+        [python, "-c", IQUAFLOW_DRIVER, str(ds), str(QUALITY)],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    res = json.loads(proc.stdout.strip().splitlines()[-1])
+    res["process_s"] = time.perf_counter() - t0
+    return res
+
+
+def measure_seconds(ds: Path, workers: int) -> float:
+    """Blind metrics of the first ``N_MEASURE`` images with ``workers`` processes."""
+    from iqx.datasets import open_dataset
+    from iqx.datasets.measure import measure_images
+
+    files = open_dataset(ds).image_files[:N_MEASURE]
+    t0 = time.perf_counter()
+    list(measure_images(files, ["snr", "sharpness"], workers=workers))
+    return time.perf_counter() - t0
+
+
+def cluster_modify_seconds(ds: Path, n_workers: int) -> float:
+    """``iqx.modify`` on a LocalCluster of ``n_workers`` single-threaded process workers."""
+    import distributed
+
+    with (
+        distributed.LocalCluster(
+            n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=":0"
+        ) as cluster,
+        distributed.Client(cluster),
+    ):
+        iqx_modify_seconds(ds)  # warm the workers (imports)
+        return iqx_modify_seconds(ds)
+
+
+class ModifyTiles:
+    """JPEG q70 over the tiles: iqx, IQUAFLOW's DSModifier_jpg, the plain 2-process loop."""
+
+    timeout = 1800
+    number = 1
+    repeat = 3
+
+    def setup(self):
+        self.ds = tiles_dataset()
+        self.pool = ProcessPoolExecutor(2)
+        list(self.pool.map(_warm, range(2)))
+        iqx_modify_seconds(self.ds)  # numba/imports warm
+
+    def teardown(self):
+        self.pool.shutdown()
+
+    def time_iqx_modify(self):
+        iqx_modify_seconds(self.ds)
+
+    def time_plain_loop_2_processes(self):
+        plain_loop_seconds(self.ds, self.pool)
+
+    def track_speedup_vs_iquaflow(self):
+        """IQUAFLOW DSModifier_jpg modify seconds / iqx.modify seconds (same run)."""
+        iqf = iquaflow_seconds(self.ds)["modify_s"]
+        return iqf / iqx_modify_seconds(self.ds)
+
+    track_speedup_vs_iquaflow.unit = "ratio"
+
+    def track_iqx_over_plain_loop(self):
+        """iqx.modify seconds / plain loop seconds (target <= 2)."""
+        plain = plain_loop_seconds(self.ds, self.pool)
+        return iqx_modify_seconds(self.ds) / plain
+
+    track_iqx_over_plain_loop.unit = "ratio"
+
+
+class MeasureWorkers:
+    """``iqx measure`` over a dataset: 1 worker process / 2 worker processes."""
+
+    timeout = 1800
+    number = 1
+    repeat = 1
+
+    def setup(self):
+        self.ds = tiles_dataset()
+        measure_seconds(self.ds, 1)  # numba compiled/cached before timing
+
+    def track_measure_speedup_2_workers(self):
+        return measure_seconds(self.ds, 1) / measure_seconds(self.ds, 2)
+
+    track_measure_speedup_2_workers.unit = "ratio"
+
+
+class ClusterScaling:
+    """``iqx.modify`` on a distributed LocalCluster: 1 process worker / 2 process workers."""
+
+    timeout = 1800
+    number = 1
+    repeat = 1
+
+    def setup(self):
+        self.ds = tiles_dataset()
+
+    def track_modify_speedup_1_to_2_workers(self):
+        return cluster_modify_seconds(self.ds, 1) / cluster_modify_seconds(self.ds, 2)
+
+    track_modify_speedup_1_to_2_workers.unit = "ratio"
+
+
+def main(argv: list[str] | None = None) -> None:  # pragma: no cover - manual measurement
+    """Interleaved repeats of every measurement; medians and per-repeat ratios as JSON."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--what", default="modify,measure,cluster")
+    args = parser.parse_args(argv)
+    what = set(args.what.split(","))
+    ds = tiles_dataset()
+    samples: dict[str, list[float]] = {}
+
+    def add(key: str, value: float) -> None:
+        samples.setdefault(key, []).append(value)
+        print(f"{key}: {value:.3f}", file=sys.stderr, flush=True)
+
+    with ProcessPoolExecutor(2) as pool:
+        list(pool.map(_warm, range(2)))
+        iqx_modify_seconds(ds)
+        for _ in range(args.repeat):
+            if "modify" in what:
+                iqf = iquaflow_seconds(ds)
+                add("iquaflow_modify_s", iqf["modify_s"])
+                add("iquaflow_process_s", iqf["process_s"])
+                add("iqx_modify_s", iqx_modify_seconds(ds))
+                add("plain_loop_2proc_s", plain_loop_seconds(ds, pool))
+                add(
+                    "speedup_vs_iquaflow",
+                    samples["iquaflow_modify_s"][-1] / samples["iqx_modify_s"][-1],
+                )
+                add(
+                    "iqx_over_plain",
+                    samples["iqx_modify_s"][-1] / samples["plain_loop_2proc_s"][-1],
+                )
+            if "measure" in what:
+                add("measure_1_s", measure_seconds(ds, 1))
+                add("measure_2_s", measure_seconds(ds, 2))
+                add("measure_speedup", samples["measure_1_s"][-1] / samples["measure_2_s"][-1])
+            if "cluster" in what:
+                add("cluster_1_s", cluster_modify_seconds(ds, 1))
+                add("cluster_2_s", cluster_modify_seconds(ds, 2))
+                add("cluster_speedup", samples["cluster_1_s"][-1] / samples["cluster_2_s"][-1])
+    medians = {k: statistics.median(v) for k, v in samples.items()}
+    print(json.dumps({"medians": medians, "samples": samples, "load": os.getloadavg()}))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
