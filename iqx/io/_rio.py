@@ -33,6 +33,7 @@ from iqx.io._common import (
 __all__ = [
     "RasterWindowReader",
     "clear_handle_cache",
+    "georef_profile",
     "open_raster",
     "raster_meta",
     "raster_mask_flags",
@@ -54,6 +55,36 @@ TAG_HISTORY = "IQX_HISTORY"
 
 #: beyond this many blocks per band only the last block row is checked for truncation
 _MAX_BLOCKS_CHECKED = 20_000
+
+
+def georef_profile(attrs: Any) -> dict[str, Any]:
+    """The rasterio profile entries that geo-reference a scene: ``crs``, ``transform``, ``nodata``.
+
+    Parameters
+    ----------
+    attrs : mapping
+        A scene's attrs: ``crs`` (anything :meth:`rasterio.crs.CRS.from_user_input` takes),
+        ``transform`` (6 GDAL/rasterio coefficients), ``nodata``.
+
+    Returns
+    -------
+    dict
+        Only what is set; an identity transform is left out (GDAL would write it as a
+        geo-reference the image does not have).
+    """
+    from affine import Affine
+    from rasterio.crs import CRS
+
+    profile: dict[str, Any] = {}
+    if attrs.get("crs"):
+        profile["crs"] = CRS.from_user_input(attrs["crs"])
+    if attrs.get("transform") is not None:
+        transform = Affine(*attrs["transform"][:6])
+        if transform != Affine.identity():
+            profile["transform"] = transform
+    if attrs.get("nodata") is not None:
+        profile["nodata"] = attrs["nodata"]
+    return profile
 
 
 _FILTER_INSTALLED = threading.Event()

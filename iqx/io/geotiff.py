@@ -25,7 +25,7 @@ import xarray as xr
 from iqx.errors import InvalidParameterError, IqxError, RasterWriteError
 from iqx.io._atomic import atomic_file, check_overwrite, tmp_sibling, write_error
 from iqx.io._common import check_dtype
-from iqx.io._rio import TAG_BIT_DEPTH, TAG_HISTORY
+from iqx.io._rio import TAG_BIT_DEPTH, TAG_HISTORY, georef_profile
 from iqx.io._sched import write_lock
 from iqx.parallel.backend import as_scene
 
@@ -96,9 +96,6 @@ def geotiff_profile(
     **creation_options: Any,
 ) -> dict[str, Any]:
     """The rasterio profile :func:`to_geotiff` creates (georeferencing from ``scene.attrs``)."""
-    from affine import Affine
-    from rasterio.crs import CRS
-
     nb, ny, nx = scene.shape
     compress = _check_compress(compress)
     if blocksize <= 0 or blocksize % 16:
@@ -117,14 +114,7 @@ def geotiff_profile(
     }
     if compress and str(compress).lower() != "none":
         profile["compress"] = compress
-    if attrs.get("crs"):
-        profile["crs"] = CRS.from_user_input(attrs["crs"])
-    if attrs.get("transform") is not None:
-        transform = Affine(*attrs["transform"][:6])
-        if transform != Affine.identity():
-            profile["transform"] = transform
-    if attrs.get("nodata") is not None:
-        profile["nodata"] = attrs["nodata"]
+    profile.update(georef_profile(attrs))
     profile.update(creation_options)
     return profile
 

@@ -18,7 +18,7 @@ import xarray as xr
 from iqx.errors import InvalidParameterError, RasterReadError, UnsupportedDtypeError
 from iqx.io._atomic import atomic_file
 from iqx.io._common import check_dtype, check_exists, pixel_coords
-from iqx.io._rio import raster_meta, rio_open
+from iqx.io._rio import georef_profile, raster_meta, rio_open
 
 __all__ = ["EXTENSION_DRIVERS", "driver_for", "read_image", "read_image_scene", "write_image"]
 
@@ -124,8 +124,6 @@ def _write_gdal(
     arr: np.ndarray, tmp: Path, driver: str, attrs: dict[str, Any], options: dict[str, Any]
 ) -> None:
     import rasterio
-    from affine import Affine
-    from rasterio.crs import CRS
     from rasterio.errors import NotGeoreferencedWarning, RasterioError
 
     nb, ny, nx = arr.shape
@@ -137,14 +135,7 @@ def _write_gdal(
         "dtype": arr.dtype.name,
     }
     if driver in ("GTiff", "COG", "JP2OpenJPEG"):  # georeferenced formats
-        if attrs.get("crs"):
-            profile["crs"] = CRS.from_user_input(attrs["crs"])
-        if attrs.get("transform") is not None:
-            transform = Affine(*attrs["transform"][:6])
-            if transform != Affine.identity():
-                profile["transform"] = transform
-        if attrs.get("nodata") is not None:
-            profile["nodata"] = attrs["nodata"]
+        profile.update(georef_profile(attrs))
     if driver == "PNG":
         if arr.dtype not in (np.uint8, np.uint16) or nb not in (1, 2, 3, 4):
             raise UnsupportedDtypeError(
