@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,11 @@ from iqx.errors import IqxError, TaskFailedError
 from iqx.experiment.task import PythonScriptTaskExecution, RunRequest
 
 __all__ = ["ScoredScriptTask"]
+
+#: scoring silences pycocotools with ``contextlib.redirect_stdout``, which swaps the
+#: process-wide ``sys.stdout``: concurrent runs (threads of one dask worker) must take turns,
+#: or one restores another's buffer and the program's own output disappears
+_SCORING = threading.Lock()
 
 
 class ScoredScriptTask(PythonScriptTaskExecution):
@@ -94,7 +100,8 @@ class ScoredScriptTask(PythonScriptTaskExecution):
         for name in self.run_metrics:
             metric = registry.get(name).target()
             try:
-                scores.update(metric.apply(str(predictions), str(gt)))
+                with _SCORING:
+                    scores.update(metric.apply(str(predictions), str(gt)))
             except IqxError as exc:
                 raise TaskFailedError(f"{name} could not score output.json: {exc}") from None
         results = out / "results.json"

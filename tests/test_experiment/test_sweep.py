@@ -1,4 +1,4 @@
-"""The compression sweep and the cheapest-setting search behind ``iqx demo``."""
+"""The compression sweep, the cheapest-setting choice, and the image-quality study of ``iqx demo``."""
 
 from __future__ import annotations
 
@@ -56,31 +56,25 @@ def test_unknown_target_column_is_an_error():
 
 @pytest.mark.slow
 def test_demo_end_to_end(tmp_path, capsys):
+    """The showcase's image-quality study (``iqx demo --quick``): real runs, resumable."""
     out = tmp_path / "demo"
-    args = [
-        "demo",
-        "--output",
-        str(out),
-        "--size",
-        "256",
-        "--images",
-        "1",
-        "--modifier",
-        "jpeg:quality=90",
-        "--modifier",
-        "jpeg:quality=20",
-        "--format",
-        "json",
-    ]
-    assert main(args) == 0
-    summary = json.loads(capsys.readouterr().out)
-    table = pd.read_csv(out / "results.csv").set_index("setting")
+    args = ["demo", "--quick", "--only", "compression-vs-quality", "--output", str(out)]
+    assert main([*args, "--format", "json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    study = doc["studies"]["compression-vs-quality"]
+    table = pd.DataFrame(study["summary"]).set_index("setting")
     # stronger compression carries fewer bits and gives lower similarity
-    assert table.loc["jpeg_q20", "bits_per_pixel"] < table.loc["jpeg_q90", "bits_per_pixel"] < 8
-    assert table.loc["jpeg_q20", "ssim"] < table.loc["jpeg_q90", "ssim"] < 1
-    assert summary["cheapest"]["setting"] in {None, "jpeg_q90", "jpeg_q20"}
-    assert (out / "sample#jpeg_q90" / "iqx_manifest.json").is_file()
-    # a second run reuses everything (idempotent modified copies)
-    mtime = (out / "sample#jpeg_q90" / "iqx_manifest.json").stat().st_mtime
-    assert main(args) == 0
-    assert (out / "sample#jpeg_q90" / "iqx_manifest.json").stat().st_mtime == mtime
+    assert table.loc["jpeg_q10", "bits_per_pixel"] < table.loc["jpeg_q90", "bits_per_pixel"] < 8
+    assert table.loc["jpeg_q10", "ssim"] < table.loc["jpeg_q90", "ssim"] < 1
+    assert table.loc["quantize_b3", "psnr"] < table.loc["quantize_b6", "psnr"]
+    # the answer is the cheapest setting of the table meeting SSIM >= 0.95
+    ok = table[(table.index != "original") & (table["ssim"] >= 0.95)]
+    expected = ok["bits_per_pixel"].idxmin() if len(ok) else None
+    assert study["cheapest"]["setting"] == expected
+    assert (out / "data" / "scene#jpeg_q90" / "iqx_manifest.json").is_file()
+    # a second run resumes: no run executes, the modified copies are reused
+    mtime = (out / "data" / "scene#jpeg_q90" / "iqx_manifest.json").stat().st_mtime
+    assert main([*args, "--format", "json"]) == 0
+    again = json.loads(capsys.readouterr().out)["studies"]["compression-vs-quality"]
+    assert again["runs"]["executed"] == 0 and again["answer"] == study["answer"]
+    assert (out / "data" / "scene#jpeg_q90" / "iqx_manifest.json").stat().st_mtime == mtime
