@@ -44,7 +44,7 @@ from iqx._json import to_jsonable
 from iqx._version import __version__
 from iqx.metrics._options import Options
 
-__all__ = ["flat_summary", "headline", "params_json", "result_attrs"]
+__all__ = ["flat_summary", "headline", "params_json", "result_attrs", "summarize"]
 
 
 def params_json(params: Options | Mapping[str, Any] | None) -> str:
@@ -146,3 +146,18 @@ def headline(ds: xr.Dataset, outputs: Sequence[str] | None = None) -> str:
         )
         parts.append(f"(band {values})" if scalars else f"{bands[0]} (band {values})")
     return " ".join(parts)
+
+
+def summarize(metric: str, result: Any) -> dict[str, Any]:
+    """The flat summary of ``result`` as the registration of ``metric`` declares it.
+
+    The registration's ``flat_summary`` when it declares one, else :func:`flat_summary`
+    over its ``outputs``: what ``iqx measure``/``iqx compare`` and MLflow logging can call
+    for any registered metric instead of naming modules.
+    """
+    from iqx.registry import metrics
+
+    reg = metrics.get(metric)
+    if reg.flat_summary is not None:
+        return reg.flat_summary(result)
+    return flat_summary(result, reg.outputs)
