@@ -13,7 +13,11 @@ from iqx.errors import InvalidParameterError
 __all__ = ["add_parser", "run"]
 
 #: metric name -> module whose ``flat_summary(scene)`` gives the CLI keys
-BLIND_METRICS = {"snr": "iqx.metrics.snr", "sharpness": "iqx.metrics.sharpness"}
+BLIND_METRICS = {
+    "snr": "iqx.metrics.snr",
+    "sharpness": "iqx.metrics.sharpness",
+    "niirs": "iqx.metrics.niirs",
+}
 
 
 #: What ``--help`` and the text output say about the three SNR estimates.

@@ -101,7 +101,9 @@ def default_task(metric: str) -> Any:
 
     reference = ["psnr", "ssim"]
     blind: tuple[str, ...] = ()
-    if metric in BLIND_COLUMNS:
+    if metric.startswith("niirs"):
+        blind = ("niirs",)
+    elif metric in BLIND_COLUMNS:
         blind = ("snr",) if metric == "snr" else ("sharpness",)
     elif metric not in reference and metric not in ("data_range",) and "_" not in metric:
         reference.append(metric)  # another registered full-reference metric (mse, ...)
