@@ -92,6 +92,9 @@ def _as_dataset(obj: Any, what: str) -> Any:
         return obj
     if isinstance(obj, str | os.PathLike):
         return open_dataset(Path(obj).resolve())
+    wrapped = getattr(obj, "dataset", None)  # iqx.compat's DSWrapper keeps its Dataset
+    if isinstance(wrapped, Dataset):
+        return wrapped
     path = getattr(obj, "data_path", None)  # IQUAFLOW's DSWrapper and look-alikes
     if path:
         return open_dataset(Path(path).resolve())
