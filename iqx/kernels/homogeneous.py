@@ -16,6 +16,7 @@ import math
 import numpy as np
 
 from iqx.kernels._numba import ngjit
+from iqx.kernels.key_counts import packed_key_counts
 
 __all__ = [
     "FLOAT_VALUE_RES",
@@ -355,6 +356,9 @@ def block_key_counts(
     else:
         kern = _block_keys_float
     keys = kern(band, valid, use_valid, oys, oxs, size, sig_res, eps, std_res, std_bits)
+    dense = packed_key_counts(keys, std_bits)  # O(n) counting when the key range is narrow
+    if dense is not None:
+        return dense
     keys = np.sort(keys)
     return _run_lengths(keys, np.ones(keys.size, dtype=np.int64))
 
