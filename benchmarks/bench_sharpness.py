@@ -121,3 +121,38 @@ class PeakMem:
         """Anchor: the same lazily generated scene reduced to a sum (the chunks' own cost)."""
         with dask.config.set(scheduler="threads"):
             self.lazy.sum().compute()
+
+
+class RealBand:
+    """Sharpness on the real 1024² Inria band (bellingham9, band 1), iqx vs IQUAFLOW 1.0.1.
+
+    ``track_iquaflow_seconds`` runs IQUAFLOW's ``SharpnessMeasure`` on the same band in its
+    side venv (``benchmarks/iquaflow_anchor.py``; NaN when the venv is absent).
+    """
+
+    timeout = 1200
+    params = (["threads", "synchronous"],)
+    param_names = ("scheduler",)
+
+    def setup(self, scheduler):
+        from benchmarks.iquaflow_anchor import read_band
+        from iqx.metrics import sharpness
+
+        self.band = read_band()
+        if self.band is None:
+            raise NotImplementedError("Inria fixture absent")
+        with dask.config.set(scheduler=scheduler):
+            sharpness(self.band)  # JIT and imports outside the timing
+
+    def time_sharpness_inria_band(self, scheduler):
+        from iqx.metrics import sharpness
+
+        with dask.config.set(scheduler=scheduler):
+            sharpness(self.band)
+
+    def track_iquaflow_seconds(self, scheduler):
+        from benchmarks.iquaflow_anchor import iquaflow_seconds
+
+        return float(np.median(iquaflow_seconds("sharpness", 1)))
+
+    track_iquaflow_seconds.unit = "seconds"

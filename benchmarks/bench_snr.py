@@ -156,3 +156,29 @@ def _main() -> None:  # pragma: no cover - a measuring script, not a test
 
 if __name__ == "__main__":
     _main()
+
+
+class HBRealBand:
+    """IQUAFLOW-definition HB on the real 1024² Inria band, iqx vs IQUAFLOW 1.0.1 (side
+    venv, ``benchmarks/iquaflow_anchor.py``; NaN when absent)."""
+
+    def setup(self):
+        from benchmarks.iquaflow_anchor import read_band
+        from iqx.metrics.snr import snr
+
+        self.band = read_band()
+        if self.band is None:
+            raise NotImplementedError("Inria fixture absent")
+        snr(self.band, "hb")
+
+    def time_hb_inria_band(self):
+        from iqx.metrics.snr import snr
+
+        snr(self.band, "hb")
+
+    def track_iquaflow_hb_seconds(self):
+        from benchmarks.iquaflow_anchor import iquaflow_seconds
+
+        return float(np.median(iquaflow_seconds("hb", 5)))
+
+    track_iquaflow_hb_seconds.unit = "seconds"
