@@ -3,7 +3,7 @@
 Each image is one unit of work, measured whole inside a worker with dask's synchronous
 scheduler (NumPy in, NumPy out: no graph per chunk crosses processes). The per-image work
 (edge search, per-edge fits, SNR statistics) holds the GIL for part of its time, so the local
-pool uses *processes*: forked from the caller when it runs no other thread (modules already
+pool uses *processes*, forked from the caller where the platform allows it (modules already
 imported, numba code already loaded), spawned otherwise. With an active
 ``dask.distributed`` client the images go to its workers instead. Results come back in
 ``image_files`` order, each as soon as it and every earlier one is done.
@@ -14,7 +14,6 @@ from __future__ import annotations
 import importlib
 import multiprocessing
 import os
-import threading
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -60,8 +59,9 @@ def _one(args: tuple[str, tuple[str, ...], Any, int | None]) -> dict[str, Any]:
 
 
 def _context() -> Any:
-    methods = multiprocessing.get_all_start_methods()
-    if "fork" in methods and threading.active_count() == 1:
+    """``fork`` where available (the workers inherit imported modules and loaded numba code:
+    no start-up per worker; Python 3.11's default on Linux), else ``spawn``."""
+    if "fork" in multiprocessing.get_all_start_methods():
         return multiprocessing.get_context("fork")
     return multiprocessing.get_context("spawn")
 
