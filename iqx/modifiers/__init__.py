@@ -23,6 +23,7 @@ from iqx.modifiers.external import ExternalCommandError, ExternalModifier, exter
 from iqx.modifiers.noise import GaussianNoise, SNRNoise, gaussian_noise, snr_noise
 from iqx.modifiers.quantization import Quantize, quantize
 from iqx.modifiers.resampling import Resample, resample
+from iqx.modifiers.sensor import Sensor, sensor
 
 __all__ = [
     "JPEG",
@@ -38,6 +39,7 @@ __all__ = [
     "RERBlur",
     "Resample",
     "SNRNoise",
+    "Sensor",
     "as_modifier",
     "chain",
     "data_volume",
@@ -52,5 +54,6 @@ __all__ = [
     "rer_blur",
     "resample",
     "scene_bit_depth",
+    "sensor",
     "snr_noise",
 ]
