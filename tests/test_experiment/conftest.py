@@ -42,9 +42,29 @@ def tiny_dataset(tmp_path, _tiny_source) -> Path:
     return dst
 
 
+@pytest.fixture(scope="session")
+def _migrated_store(tmp_path_factory) -> Path:
+    """An empty MLflow SQLite store with its tables created (MLflow's migrations take seconds)."""
+    import sqlite3
+
+    from iqx.experiment.tracking import Tracker
+
+    db = tmp_path_factory.mktemp("mlflow_template") / "mlflow.db"
+    tracker = Tracker(f"sqlite:///{db.as_posix()}")
+    tracker.experiment_id("Default", create=False)
+    tracker.client._tracking_client.store.engine.dispose()  # close MLflow's connections
+    with sqlite3.connect(db) as con:  # fold the write-ahead log into the file before copying
+        con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        con.execute("PRAGMA journal_mode=DELETE")
+    return db
+
+
 @pytest.fixture
-def sqlite_uri(tmp_path) -> str:
-    return f"sqlite:///{(tmp_path / 'mlflow.db').as_posix()}"
+def sqlite_uri(tmp_path, _migrated_store) -> str:
+    """A fresh, private SQLite tracking store (a copy of the migrated template)."""
+    db = tmp_path / "mlflow.db"
+    shutil.copyfile(_migrated_store, db)
+    return f"sqlite:///{db.as_posix()}"
 
 
 def _free_port() -> int:
