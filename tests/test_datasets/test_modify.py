@@ -68,13 +68,13 @@ def test_idempotent_and_conflicts(coco_ds):
 def test_chain_step_by_step_and_one_step(coco_ds):
     chain = [M.gaussian_blur(sigma=1.0), M.jpeg(quality=60)]
     ds = iqx.modify(coco_ds, chain)
-    assert ds.data_path.name == "ds_coco#blur_s1#jpeg_q60"
-    assert (coco_ds.parent / "ds_coco#blur_s1").is_dir()
-    assert ds.params["modifier"] == "blur_s1#jpeg_q60"
+    assert ds.data_path.name == "ds_coco#gaussian_blur_s1#jpeg_q60"
+    assert (coco_ds.parent / "ds_coco#gaussian_blur_s1").is_dir()
+    assert ds.params["modifier"] == "gaussian_blur_s1#jpeg_q60"
     one = iqx.modify(coco_ds, chain, one_step=True)
-    assert one.data_path.name == "ds_coco#blur_s1+jpeg_q60"
+    assert one.data_path.name == "ds_coco#gaussian_blur_s1+jpeg_q60"
     # blur output on a .jpg is re-encoded at q100 4:4:4, then the jpeg step is verbatim
-    mid = iqx.open_dataset(coco_ds.parent / "ds_coco#blur_s1")
+    mid = iqx.open_dataset(coco_ds.parent / "ds_coco#gaussian_blur_s1")
     assert mid.manifest["files"][0]["container"] == "jpeg_q100_444"
     assert Image.open(ds.image_files[0]).format == "JPEG"
 
