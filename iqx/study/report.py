@@ -5,7 +5,8 @@ Plots (matplotlib ``Figure`` objects, no pyplot state):
 - ``task_vs_bpp.png``: the target metric (else the first task metric, else SSIM) against bits
   per pixel, one line per modifier family, error bars = standard deviation over repetitions,
   the unmodified baseline as a dashed line;
-- ``blind_<family>.png``: each blind metric against the family's swept parameter;
+- ``blind_<family>.png``: the target (or task) metric and each blind metric against the
+  family's swept parameter (noise keeps the data volume: this is its task-metric plot);
 - ``front.png``: the rate-quality front (every setting, the Pareto-optimal ones joined), the
   threshold and the cheapest setting marked.
 
@@ -85,6 +86,7 @@ def _task_plot(stats: pd.DataFrame, metric: str, out: Path, title: str) -> Path:
     base = stats[stats["family"] == "original"]
     if not base.empty and not math.isnan(base[metric].iloc[0]):
         ax.axhline(base[metric].iloc[0], color="k", ls="--", lw=1, label="unmodified")
+    _log_x(ax, stats["bits_per_pixel"])
     ax.set(xlabel="bits per pixel", ylabel=metric, title=title)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
@@ -108,7 +110,7 @@ def _blind_plot(
             ax.axhline(base[c].iloc[0], color="k", ls="--", lw=1)
         ax.set(xlabel=f"{family} {param}", ylabel=c)
         ax.grid(alpha=0.3)
-    fig.suptitle(f"blind quality vs {family} {param} (dashed: unmodified)")
+    fig.suptitle(f"quality vs {family} {param} (dashed: unmodified)")
     return _save(fig, out)
 
 
@@ -142,10 +144,23 @@ def _front_plot(stats: pd.DataFrame, metric: str, summary: dict[str, Any], out: 
             zorder=5,
             label=f"cheapest: {cheap['setting']}",
         )
+    _log_x(ax, stats["bits_per_pixel"])
     ax.set(xlabel="bits per pixel", ylabel=metric, title="rate-quality front")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     return _save(fig, out)
+
+
+def _log_x(ax: Any, values: Any) -> None:
+    """Bits per pixel spanning decades (8 bpp baseline, 0.1 bpp JPEG) read better on log x."""
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v) & (v > 0)]
+    if v.size and v.max() / v.min() > 20:
+        from matplotlib.ticker import LogFormatter, NullFormatter
+
+        ax.set_xscale("log")
+        ax.xaxis.set_major_formatter(LogFormatter(labelOnlyBase=False))
+        ax.xaxis.set_minor_formatter(NullFormatter())
 
 
 def _fmt(v: Any) -> str:
@@ -220,7 +235,8 @@ def write_report(
     ]
     for family, param in (summary.get("parameters") or {}).items():
         if param:
-            p = _blind_plot(stats, family, param, blind, out / f"blind_{family}.png")
+            shown = ([metric] if metric and metric not in blind else []) + blind
+            p = _blind_plot(stats, family, param, shown, out / f"blind_{family}.png")
             if p is not None:
                 plots.append(p)
     if metric and "bits_per_pixel" in stats:
