@@ -25,9 +25,7 @@ def test_generated_study_runs(tmp_path, capsys):
     folder = tmp_path / "my-study"
     assert main(["new-study", str(folder), "--format", "json"]) == 0
     written = json.loads(capsys.readouterr().out)
-    assert {"STUDY.toml", "train.py", "make_data.py", "README.md", "data"} <= set(
-        written["files"]
-    )
+    assert {"STUDY.toml", "train.py", "make_data.py", "README.md", "data"} <= set(written["files"])
     cfg = load_study(folder / "STUDY.toml")  # valid as generated
     assert cfg.name == "my-study" and cfg.task.script == (folder / "train.py").resolve()
     assert cfg.target.metric == "val_error"
