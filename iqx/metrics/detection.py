@@ -34,6 +34,7 @@ import contextlib
 import copy
 import io
 import json
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar, Literal
@@ -43,6 +44,9 @@ from iqx.metrics._base import RunMetric
 from iqx.registry import register_metric
 
 __all__ = ["COCO_METRIC_NAMES", "BBDetectionMetrics", "coco_evaluate"]
+
+#: serialises pycocotools' chatty evaluation (see :func:`coco_evaluate`)
+_QUIET_LOCK = threading.Lock()
 
 #: IQUAFLOW's names of ``COCOeval.stats``, in order (iquaflow/metrics/detection_metrics.py)
 COCO_METRIC_NAMES: tuple[str, ...] = (
@@ -190,7 +194,9 @@ def coco_evaluate(
     # missing, or repeated) silently lowers AP; ids do not affect scores: number them 1..N
     gt = {**gt, "annotations": [{**a, "id": i} for i, a in enumerate(gt["annotations"], 1)]}
     quiet = io.StringIO()
-    with contextlib.redirect_stdout(quiet):
+    # redirect_stdout swaps sys.stdout for the whole process: one evaluation at a time, so
+    # concurrent threads neither lose their own output nor restore the wrong stream
+    with _QUIET_LOCK, contextlib.redirect_stdout(quiet):
         coco_gt = COCO()
         coco_gt.dataset = gt
         coco_gt.createIndex()
