@@ -24,376 +24,62 @@ Pure NumPy + numba (ISO 12233 / sfrmat style, measured along the edge normal):
 
 from __future__ import annotations
 
-import functools
 import math
 
 import numpy as np
 
+from iqx.kernels._esf_fields import (
+    _NF,
+    C_CONTRAST,
+    C_CX,
+    C_CY,
+    C_DELTA,
+    C_EDGE_SNR,
+    C_FIT_RMS,
+    C_FWHM,
+    C_HALF_LENGTH,
+    C_HIGH,
+    C_LOW,
+    C_MTF50,
+    C_MTF_HALF_NYQUIST,
+    C_MTF_NYQUIST,
+    C_MTF_NYQUIST_SIGNED,
+    C_N_PIXELS,
+    C_NOISE,
+    C_NOISE_POWER_NYQUIST,
+    C_OTF_NYQUIST_IM,
+    C_OTF_NYQUIST_RE,
+    C_RER,
+    C_SIGMA_EST,
+    C_STATUS,
+    C_TX,
+    C_TY,
+    Q_HALF_NYQUIST,
+    Q_NYQUIST,
+    RES_FIELDS,
+    S_BORDER,
+    S_FIT_FAILED,
+    S_LOW_CONTRAST,
+    S_LOW_SNR,
+    S_NO_LSF,
+    S_NODATA,
+    S_NOT_FLAT,
+    S_NOT_HOMOGENEOUS,
+    S_NOT_ISOLATED,
+    S_NOT_STEP,
+    S_NOT_STRAIGHT,
+    S_OK,
+    S_TOO_FEW_PHASES,
+    STATUS,
+)
+from iqx.kernels._esf_geometry import _duplicate, _half_x50, _rotate
+from iqx.kernels._esf_profile import _crossing, _interp, _peak, sg_coefficients
+from iqx.kernels._esf_spectrum import _mtf_corr
+from iqx.kernels._esf_tables import dft_tables
 from iqx.kernels._numba import ngjit
-from iqx.kernels.edges import segments_clash
 from iqx.kernels.esf_window import window_correction, window_truncates
 
 __all__ = ["RES_FIELDS", "STATUS", "dft_tables", "measure_candidates", "sg_coefficients"]
-
-#: Reason codes of the per-edge ``status`` column.
-STATUS = {
-    0: "ok",
-    1: "too_short",
-    2: "not_straight",
-    3: "border",
-    4: "nodata",
-    5: "fit_failed",
-    6: "too_few_phases",
-    7: "low_contrast",
-    8: "low_snr",
-    9: "not_homogeneous",
-    10: "not_flat",
-    11: "not_isolated",
-    12: "no_lsf",
-    13: "not_step",
-}
-
-#: Columns of the result array of :func:`measure_candidates`.
-RES_FIELDS = (
-    "status",
-    "cy",  # refined centre, relative to the seed
-    "cx",
-    "ty",
-    "tx",
-    "half_length",
-    "fit_rms",
-    "delta",  # ESF bin width (px)
-    "low",
-    "high",
-    "contrast",
-    "noise",
-    "edge_snr",
-    "x50",
-    "sigma_est",
-    "rer",
-    "fwhm",
-    "mtf_half_nyquist",
-    "mtf_nyquist",
-    "mtf50",
-    "n_pixels",
-    "mtf_nyquist_signed",  # debiased power not clipped at 0: sign(p) sqrt(|p|)
-    "otf_nyquist_re",  # corrected OTF at 0.5 cy/px (phase at the ESF 50 % point), real part
-    "otf_nyquist_im",  # imaginary part
-    "noise_power_nyquist",  # noise power of that OTF value (its expected |.|^2 bias)
-)
-_NF = len(RES_FIELDS)
-
-
-_DF = 0.025  # step of the regular frequency grid of the per-edge OTF (cy/px)
-
-
-@functools.lru_cache(maxsize=16)
-def _dft_tables(oversamplings: tuple, halfwidth: int, freqs: tuple) -> tuple:
-    n_os = len(oversamplings)
-    nl = 2 * halfwidth * max(oversamplings) - 1
-    nk = int(2.0 / _DF + 0.5) + 1
-    f = np.asarray(freqs, dtype=np.float64)
-    sig_max = 2.0 * halfwidth / 2.5631
-    nx = int(2.0 * (3.0 * sig_max + 1.0) * 2 * max(oversamplings)) + 2
-    cg = np.zeros((n_os, nl, nk))
-    sg = np.zeros((n_os, nl, nk))
-    cf = np.zeros((n_os, nl, len(f)))
-    sf = np.zeros((n_os, nl, len(f)))
-    corr_g = np.ones((n_os, nk))
-    corr_f = np.ones((n_os, len(f)))
-    ec = np.zeros((n_os, nk, nx))
-    es = np.zeros((n_os, nk, nx))
-    fg = np.arange(nk) * _DF
-    for i, o in enumerate(oversamplings):
-        delta = 1.0 / o
-        j = np.arange(nl)[:, None] * delta
-        cg[i] = np.cos(2.0 * np.pi * fg[None, :] * j)
-        sg[i] = np.sin(2.0 * np.pi * fg[None, :] * j)
-        cf[i] = np.cos(2.0 * np.pi * f[None, :] * j)
-        sf[i] = np.sin(2.0 * np.pi * f[None, :] * j)
-        for arr, fr in ((corr_g, fg), (corr_f, f)):
-            a = np.pi * fr * delta
-            with np.errstate(invalid="ignore", divide="ignore"):
-                arr[i] = np.where(fr > 0.0, (np.sin(a) / a) ** 2, 1.0)
-        x = np.arange(nx) * (0.5 * delta)
-        ec[i] = np.cos(2.0 * np.pi * fg[:, None] * x[None, :])
-        es[i] = np.sin(2.0 * np.pi * fg[:, None] * x[None, :])
-    out = (cg, sg, corr_g, cf, sf, corr_f, ec, es)
-    for a in out:
-        a.setflags(write=False)
-    return out
-
-
-def dft_tables(oversamplings: np.ndarray, halfwidth: int, freqs: np.ndarray) -> tuple:
-    """Cosine/sine kernels of the per-edge DFTs for :func:`measure_candidates` (cached).
-
-    For each oversampling ``os`` (bin width ``delta = 1/os``): ``cos/sin(2 pi f j delta)``
-    for the regular grid ``f = 0, 0.025, ... 2`` cy/px and for ``freqs``, the bin-box and
-    difference-filter corrections ``sinc(f delta)^2``, and ``cos/sin(2 pi f i delta/2)``
-    for the LSF rebuilt on a half-bin grid (FWHM). Read-only, a few MB, built once per
-    process and parameter set.
-    """
-    return _dft_tables(
-        tuple(int(o) for o in oversamplings),
-        int(halfwidth),
-        tuple(float(v) for v in np.asarray(freqs, dtype=np.float64)),
-    )
-
-
-@ngjit
-def sg_coefficients(m: int) -> tuple[np.ndarray, np.ndarray]:
-    """Savitzky-Golay cubic coefficients over ``2m+1`` points: (smoothing, first derivative)."""
-    s0 = 0.0
-    s2 = 0.0
-    s4 = 0.0
-    s6 = 0.0
-    for j in range(-m, m + 1):
-        jj = float(j * j)
-        s0 += 1.0
-        s2 += jj
-        s4 += jj * jj
-        s6 += jj * jj * jj
-    smooth = np.empty(2 * m + 1)
-    deriv = np.empty(2 * m + 1)
-    d_even = s0 * s4 - s2 * s2
-    d_odd = s2 * s6 - s4 * s4
-    for j in range(-m, m + 1):
-        smooth[j + m] = (s4 - s2 * j * j) / d_even
-        deriv[j + m] = (s6 * j - s4 * j * j * j) / d_odd
-    return smooth, deriv
-
-
-@ngjit
-def _interp(y: np.ndarray, x0: float, dx: float, x: float) -> float:
-    t = (x - x0) / dx
-    n = y.shape[0]
-    if t <= 0.0:
-        return y[0]
-    if t >= n - 1:
-        return y[n - 1]
-    i = int(t)
-    f = t - i
-    return y[i] * (1.0 - f) + y[i + 1] * f
-
-
-@ngjit
-def _crossing(
-    e: np.ndarray, x0: float, dx: float, start: int, level: float, direction: int
-) -> float:
-    """Position where ``e`` crosses ``level`` searching from index ``start`` in ``direction``."""
-    n = e.shape[0]
-    j = start
-    if direction > 0:
-        while j < n - 1:
-            if e[j] < level <= e[j + 1]:
-                return x0 + (j + (level - e[j]) / (e[j + 1] - e[j])) * dx
-            j += 1
-    else:
-        while j > 0:
-            if e[j - 1] < level <= e[j]:
-                return x0 + (j - 1 + (level - e[j - 1]) / (e[j] - e[j - 1])) * dx
-            j -= 1
-    return np.nan
-
-
-@ngjit
-def _peak(v: np.ndarray, ip: int, step: float, half_window: float) -> float:
-    """Peak height from a least-squares parabola over ``+-half_window`` around ``ip``."""
-    m = max(2, int(half_window / step))
-    i0 = max(0, ip - m)
-    i1 = min(v.shape[0] - 1, ip + m)
-    s0 = 0.0
-    s1 = 0.0
-    s2 = 0.0
-    s3 = 0.0
-    s4 = 0.0
-    t0 = 0.0
-    t1 = 0.0
-    t2 = 0.0
-    for i in range(i0, i1 + 1):
-        u = (i - ip) * step
-        s0 += 1.0
-        s1 += u
-        s2 += u * u
-        s3 += u * u * u
-        s4 += u * u * u * u
-        t0 += v[i]
-        t1 += u * v[i]
-        t2 += u * u * v[i]
-    a = np.array([[s4, s3, s2], [s3, s2, s1], [s2, s1, s0]])
-    rhs = np.array([t2, t1, t0])
-    det = np.linalg.det(a)
-    if abs(det) < 1e-300:
-        return v[ip]
-    c = np.linalg.solve(a, rhs)
-    if c[0] >= 0.0:
-        return v[ip]
-    u0 = -c[1] / (2.0 * c[0])
-    if abs(u0) > half_window:
-        return v[ip]
-    return c[2] - c[1] * c[1] / (4.0 * c[0])
-
-
-@ngjit
-def _dft(
-    lsf: np.ndarray, w: np.ndarray, xfirst: float, delta: float, f: float
-) -> tuple[float, float]:
-    """DFT of ``lsf * w`` sampled at ``xfirst + j * delta`` (phasor recurrence)."""
-    ph = -2.0 * math.pi * f * xfirst
-    zr = math.cos(ph)
-    zi = math.sin(ph)
-    rr = math.cos(2.0 * math.pi * f * delta)
-    ri = -math.sin(2.0 * math.pi * f * delta)
-    re = 0.0
-    im = 0.0
-    for j in range(lsf.shape[0]):
-        v = lsf[j] * w[j]
-        re += v * zr
-        im += v * zi
-        t = zr * rr - zi * ri
-        zi = zr * ri + zi * rr
-        zr = t
-    return re, im
-
-
-@ngjit
-def _mtf_at(
-    lsf: np.ndarray, w: np.ndarray, x: np.ndarray, dc: float, delta: float, f: float
-) -> float:
-    s = 1.0
-    if f > 0.0:
-        a = math.pi * f * delta
-        s = math.sin(a) / a
-        s = s * s
-    re, im = _dft(lsf, w, x[0], x[1] - x[0], f)
-    return math.sqrt(re * re + im * im) / dc / s
-
-
-@ngjit
-def _mtf_corr(
-    lsf: np.ndarray, w: np.ndarray, x: np.ndarray, dc: float, delta: float, f: float, sig: float
-) -> float:
-    """:func:`_mtf_at` with the window-truncation correction (``sig > 0``, esf_window)."""
-    m = _mtf_at(lsf, w, x, dc, delta, f)
-    return m * window_correction(x, w, sig, f) if sig > 0.0 else m
-
-
-@ngjit
-def _rss(
-    py: np.ndarray,
-    px: np.ndarray,
-    pv: np.ndarray,
-    n: int,
-    ty: float,
-    tx: float,
-    lh: float,
-    H: float,
-    os: int,
-) -> float:
-    """Residual sum of squares of ROI pixels (centre-relative ``py, px``) around their ESF."""
-    nb = int(2.0 * H * os)
-    bs = np.zeros(nb)
-    bq = np.zeros(nb)
-    bn = np.zeros(nb)
-    for i in range(n):
-        a = py[i] * ty + px[i] * tx
-        d = py[i] * tx - px[i] * ty
-        if abs(a) > lh or abs(d) >= H:
-            continue
-        b = int((d + H) * os)
-        v = pv[i]
-        bs[b] += v
-        bq[b] += v * v
-        bn[b] += 1.0
-    tot = 0.0
-    for b in range(nb):
-        if bn[b] > 0.0:
-            tot += bq[b] - bs[b] * bs[b] / bn[b]
-    return tot
-
-
-@ngjit
-def _half_x50(
-    py: np.ndarray,
-    px: np.ndarray,
-    pv: np.ndarray,
-    n: int,
-    ty: float,
-    tx: float,
-    lh: float,
-    H: float,
-    side: int,
-) -> tuple[float, float]:
-    """Edge position (ESF 50 % crossing) and mean along-position of one half of the ROI."""
-    os = 4
-    nb = int(2.0 * H * os)
-    bs = np.zeros(nb)
-    bn = np.zeros(nb)
-    bp = np.zeros(nb)
-    asum = 0.0
-    acnt = 0.0
-    for i in range(n):
-        a = py[i] * ty + px[i] * tx
-        d = py[i] * tx - px[i] * ty
-        if abs(a) > lh or abs(d) >= H or (a < 0.0) != (side < 0):
-            continue
-        b = int((d + H) * os)
-        bs[b] += pv[i]
-        bn[b] += 1.0
-        bp[b] += d
-        asum += a
-        acnt += 1.0
-    lo = 0.0
-    lon = 0.0
-    hi = 0.0
-    hin = 0.0
-    for b in range(nb):
-        if bn[b] == 0.0:
-            return np.nan, 0.0
-        bs[b] /= bn[b]
-        bp[b] /= bn[b]
-        xb = -H + (b + 0.5) / os
-        if xb < -H + 2.0:
-            lo += bs[b]
-            lon += 1.0
-        elif xb > H - 2.0:
-            hi += bs[b]
-            hin += 1.0
-    lo /= lon
-    hi /= hin
-    if not hi > lo:
-        return np.nan, 0.0
-    half = 0.5 * (lo + hi)
-    best = np.nan
-    for b in range(nb - 1):
-        if bs[b] < half <= bs[b + 1]:
-            x = bp[b] + (half - bs[b]) * (bp[b + 1] - bp[b]) / (bs[b + 1] - bs[b])
-            if np.isnan(best) or abs(x) < abs(best):
-                best = x
-    return best, asum / acnt
-
-
-@ngjit
-def _rotate(ty: float, tx: float, beta: float) -> tuple[float, float]:
-    nt = math.sqrt(1.0 + beta * beta)
-    return (ty + beta * tx) / nt, (tx - beta * ty) / nt
-
-
-@ngjit
-def _duplicate(
-    cand: np.ndarray, res: np.ndarray, g0: int, k: int, cos_max: float, across: float
-) -> bool:
-    """Does candidate ``k`` overlap an accepted candidate in rows ``g0 .. k-1``?"""
-    for j in range(g0, k):
-        # centre offset: integer seed offset + seed-relative floats (block independent)
-        dy = (cand[k, 0] - cand[j, 0]) + (cand[k, 2] - cand[j, 2])
-        dx = (cand[k, 1] - cand[j, 1]) + (cand[k, 3] - cand[j, 3])
-        if res[j, 0] == 0 and segments_clash(
-            dy, dx, cand[k, 4], cand[k, 5], cand[k, 6], cand[j, 4], cand[j, 5], cand[j, 6],
-            cos_max, across,
-        ):  # fmt: skip
-            return True
-    return False
 
 
 @ngjit
@@ -480,11 +166,11 @@ def measure_candidates(
     for k in range(n):
         if k == 0 or group[k] != group[k - 1]:
             g0 = k
-        res[k, 0] = cand[k, 9]
+        res[k, C_STATUS] = cand[k, 9]
         if cand[k, 9] != 0:
             continue
         if group[k] >= 0 and _duplicate(cand, res, g0, k, dup_cos, dup_across):
-            res[k, 0] = -1
+            res[k, C_STATUS] = -1
             continue
         sy = int(cand[k, 0])
         sx = int(cand[k, 1])
@@ -493,7 +179,7 @@ def measure_candidates(
         ty = cand[k, 4]
         tx = cand[k, 5]
         lh = cand[k, 6]
-        status = 0
+        status = S_OK
         fit_rms = 0.0
         wc = max(H - plateau, 2.0)
         nstrip = int(2.0 * lh) + 1
@@ -516,7 +202,7 @@ def measure_candidates(
             c0 = sx + math.floor(cx - rx)
             c1 = sx + math.ceil(cx + rx)
             if r0 < 0 or c0 < 0 or r1 >= ny or c1 >= nx:
-                status = 3
+                status = S_BORDER
                 break
             if it == 2:
                 break
@@ -554,7 +240,7 @@ def measure_candidates(
                     saa += am * am
                     sad += am * dm
             if m < 5:
-                status = 5
+                status = S_FIT_FAILED
                 break
             den = m * saa - sa * sa
             beta = (m * sad - sa * sd) / den
@@ -576,7 +262,7 @@ def measure_candidates(
             ty = nty
             tx = ntx
             if shift > 3.0 or abs(beta) > 0.3:
-                status = 5
+                status = S_FIT_FAILED
                 break
         if status == 0:
             # slope refinement: golden-section search of the rotation that minimises the
@@ -614,16 +300,16 @@ def measure_candidates(
                     py[i] -= alpha * nyv
                     px[i] -= alpha * nxv
                 ty, tx = _rotate(ty, tx, beta)
-        res[k, 1] = cy
-        res[k, 2] = cx
-        res[k, 3] = ty
-        res[k, 4] = tx
-        res[k, 5] = lh
-        res[k, 6] = fit_rms
+        res[k, C_CY] = cy
+        res[k, C_CX] = cx
+        res[k, C_TY] = ty
+        res[k, C_TX] = tx
+        res[k, C_HALF_LENGTH] = lh
+        res[k, C_FIT_RMS] = fit_rms
         if status == 0 and fit_rms > max_fit_rms:
-            status = 2
+            status = S_NOT_STRAIGHT
         if status != 0:
-            res[k, 0] = status
+            res[k, C_STATUS] = status
             continue
         nyv = tx
         nxv = -ty
@@ -641,14 +327,14 @@ def measure_candidates(
                 if abs(a) > lh or abs(d) > H + 1.0:
                     continue
                 if not valid[r, c]:
-                    status = 4
+                    status = S_NODATA
                 if abs(d) < H:
                     dd[npx] = d
                     vv[npx] = img[r, c]
                     npx += 1
-        res[k, 20] = npx
+        res[k, C_N_PIXELS] = npx
         if status != 0:
-            res[k, 0] = status
+            res[k, C_STATUS] = status
             continue
         # variable oversampling: finest bin width with no empty bin
         os = 0
@@ -666,7 +352,7 @@ def measure_candidates(
                 oi = q
                 break
         if os == 0:
-            res[k, 0] = 6
+            res[k, C_STATUS] = S_TOO_FEW_PHASES
             continue
         delta = 1.0 / os
         nb = int(2 * halfwidth * os)
@@ -718,12 +404,12 @@ def measure_candidates(
         low = lo_s / lo_n
         high = hi_s / hi_n
         contrast = high - low
-        res[k, 7] = delta
-        res[k, 8] = low
-        res[k, 9] = high
-        res[k, 10] = contrast
+        res[k, C_DELTA] = delta
+        res[k, C_LOW] = low
+        res[k, C_HIGH] = high
+        res[k, C_CONTRAST] = contrast
         if not contrast > 0.0:
-            res[k, 0] = 7
+            res[k, C_STATUS] = S_LOW_CONTRAST
             continue
         lo_v = 0.0
         hi_v = 0.0
@@ -737,19 +423,19 @@ def measure_candidates(
         hi_sd = math.sqrt(hi_v / max(hi_n - 1.0, 1.0))
         noise = math.sqrt(0.5 * (lo_sd * lo_sd + hi_sd * hi_sd))
         snr = contrast / noise if noise > 0.0 else 1e9
-        res[k, 11] = noise
-        res[k, 12] = snr
+        res[k, C_NOISE] = noise
+        res[k, C_EDGE_SNR] = snr
         if snr < min_snr:
-            res[k, 0] = 8
+            res[k, C_STATUS] = S_LOW_SNR
             continue
         floor_sd = 1e-3 * contrast
         if max(lo_sd, hi_sd, floor_sd) > max_noise_ratio * max(min(lo_sd, hi_sd), floor_sd):
-            res[k, 0] = 9
+            res[k, C_STATUS] = S_NOT_HOMOGENEOUS
             continue
         lo_slope = abs(lo_a / lo_an - (lo_s - lo_a) / max(lo_n - lo_an, 1.0))
         hi_slope = abs(hi_a / hi_an - (hi_s - hi_a) / max(hi_n - hi_an, 1.0))
         if max(lo_slope, hi_slope) > max_plateau_slope * contrast:
-            res[k, 0] = 10
+            res[k, C_STATUS] = S_NOT_FLAT
             continue
         # outliers: pixels far from the ESF (another structure in the ROI)
         thr = max(outlier_k * noise, 0.05 * contrast)
@@ -759,7 +445,7 @@ def measure_candidates(
             if abs(vv[i] - e) > thr:
                 nout += 1
         if nout > max_outlier_frac * npx:
-            res[k, 0] = 11
+            res[k, C_STATUS] = S_NOT_ISOLATED
             continue
         en = (esf - low) / contrast
         for j in range(nb):
@@ -778,16 +464,16 @@ def measure_candidates(
         if np.isnan(x50) or (not np.isnan(x50b) and abs(x50b) < abs(x50)):
             x50 = x50b
         if np.isnan(x50):
-            res[k, 0] = 12
+            res[k, C_STATUS] = S_NO_LSF
             continue
         j50 = int((x50 - x0) / delta)
         x10 = _crossing(es, x0, delta, j50, 0.1, -1)
         x90 = _crossing(es, x0, delta, j50, 0.9, 1)
         if np.isnan(x10) or np.isnan(x90):
-            res[k, 0] = 12
+            res[k, C_STATUS] = S_NO_LSF
             continue
         sig = max((x90 - x10) / 2.5631, 0.2)
-        res[k, 14] = sig
+        res[k, C_SIGMA_EST] = sig
         # isolation: the LSF (SG cubic derivative) must be small far from the edge
         m = max(2, int(0.5 * sig / delta + 0.5))
         m = min(m, nb // 4)
@@ -808,7 +494,7 @@ def measure_candidates(
             if abs(x0 + j * delta - x50) > tail_lim:
                 tmax = max(tmax, abs(ls[j]))
         if not pk > 0.0 or tmax > max_tail * pk:
-            res[k, 0] = 11
+            res[k, C_STATUS] = S_NOT_ISOLATED
             continue
         # LSF: forward differences, Tukey window centred on x50 (adaptive extent)
         hw = min(H, max(3.0, 4.0 * sig + 2.0))
@@ -831,7 +517,7 @@ def measure_candidates(
                 w[j] = 0.0
             dc += lsf[j] * w[j]
         if not dc > 0.0:
-            res[k, 0] = 12
+            res[k, C_STATUS] = S_NO_LSF
             continue
         # window truncation of wide LSFs: correction factor per frequency (esf_window)
         wsig = sig if window_truncates(sig, hw) else 0.0
@@ -896,12 +582,12 @@ def measure_candidates(
             oim[q] = im / dc / corr
             p2 = (re * re + im * im - vn) / (dc * dc)
             mtf[q] = math.sqrt(p2) / corr if p2 > 0.0 else 0.0
-            if q == 20:  # 0.5 cy/px
+            if q == Q_NYQUIST:
                 nyq_p2 = p2
                 nyq_corr = corr
-                res[k, 22] = ore[q]
-                res[k, 23] = oim[q]
-                res[k, 24] = vn / (dc * dc) / (corr * corr)
+                res[k, C_OTF_NYQUIST_RE] = ore[q]
+                res[k, C_OTF_NYQUIST_IM] = oim[q]
+                res[k, C_NOISE_POWER_NYQUIST] = vn / (dc * dc) / (corr * corr)
         for q in range(nf):
             ph = 2.0 * math.pi * freqs[q] * xl_[0]
             cph = math.cos(ph)
@@ -912,9 +598,9 @@ def measure_candidates(
             p2 = (re * re + im * im - vn) / (dc * dc)
             cw = window_correction(xl_, w, wsig, freqs[q]) if wsig > 0.0 else 1.0
             curves[k, q] = math.copysign(math.sqrt(abs(p2)), p2) / t_corr_f[oi, q] * cw
-        res[k, 17] = mtf[10]
-        res[k, 18] = mtf[20]
-        res[k, 21] = math.copysign(math.sqrt(abs(nyq_p2)), nyq_p2) / nyq_corr
+        res[k, C_MTF_HALF_NYQUIST] = mtf[Q_HALF_NYQUIST]
+        res[k, C_MTF_NYQUIST] = mtf[Q_NYQUIST]
+        res[k, C_MTF_NYQUIST_SIGNED] = math.copysign(math.sqrt(abs(nyq_p2)), nyq_p2) / nyq_corr
         for q in range(1, nk):
             if mtf[q] < 0.5:
                 f_lo = (q - 1) * df
@@ -931,9 +617,9 @@ def measure_candidates(
                         else:
                             f_hi = fm
                             m_hi = mv
-                    res[k, 19] = f_lo + (m_lo - 0.5) * (f_hi - f_lo) / (m_lo - m_hi)
+                    res[k, C_MTF50] = f_lo + (m_lo - 0.5) * (f_hi - f_lo) / (m_lo - m_hi)
                 else:
-                    res[k, 19] = f_lo + (mtf[q - 1] - 0.5) * df / (mtf[q - 1] - mtf[q])
+                    res[k, C_MTF50] = f_lo + (mtf[q - 1] - 0.5) * df / (mtf[q - 1] - mtf[q])
                 break
         # RER = integral of the LSF over [x50 - 1/2, x50 + 1/2] = 2 int Re OTF(f) sinc(f) df
         rer = 0.0
@@ -942,7 +628,7 @@ def measure_candidates(
             sc = 1.0 if f == 0.0 else math.sin(math.pi * f) / (math.pi * f)
             tw_ = 0.5 if (q == 0 or q == nk - 1) else 1.0
             rer += tw_ * ore[q] * sc
-        res[k, 15] = 2.0 * rer * df
+        res[k, C_RER] = 2.0 * rer * df
         # FWHM of the LSF rebuilt from the corrected OTF with a Gaussian taper of std s
         s = 0.5 * sig
         xs = 3.0 * sig + 1.0
@@ -985,18 +671,18 @@ def measure_candidates(
         while ir < nxs - 1 and lv[ir] >= half:
             ir += 1
         if lv[il] >= half or lv[ir] >= half:
-            res[k, 0] = 12
+            res[k, C_STATUS] = S_NO_LSF
             continue
         xl = -xs + (il + (half - lv[il]) / (lv[il + 1] - lv[il])) * step
         xr = -xs + (ir - 1 + (lv[ir - 1] - half) / (lv[ir - 1] - lv[ir])) * step
         fw = xr - xl
         fw2 = fw * fw - 8.0 * math.log(2.0) * s * s
-        res[k, 16] = math.sqrt(fw2) if fw2 > 0.0 else fw
+        res[k, C_FWHM] = math.sqrt(fw2) if fw2 > 0.0 else fw
         # shape consistency: a step blurred by a unimodal PSF has RER ~ erf(1/(2 sqrt2 s))
         # with s = FWHM / 2.3548; pedestals, double edges and lines violate it
-        sg = res[k, 16] / 2.3548200450309493
-        if abs(res[k, 15] - math.erf(1.0 / (2.0 * math.sqrt(2.0) * sg))) > 0.15:
-            res[k, 0] = 13
+        sg = res[k, C_FWHM] / 2.3548200450309493
+        if abs(res[k, C_RER] - math.erf(1.0 / (2.0 * math.sqrt(2.0) * sg))) > 0.15:
+            res[k, C_STATUS] = S_NOT_STEP
             continue
-        res[k, 0] = 0
+        res[k, C_STATUS] = S_OK
     return res, curves, esfs

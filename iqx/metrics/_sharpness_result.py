@@ -16,12 +16,20 @@ MTF at Nyquist (mean OTF of the edges, noise averaged as ``1/n``) is the headlin
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import xarray as xr
 
-__all__ = ["MIN_CONFIDENT_EDGES", "flat_summary_from_dataset", "format_sharpness"]
+__all__ = [
+    "MIN_CONFIDENT_EDGES",
+    "SharpnessResult",
+    "flat_summary_from_dataset",
+    "format_sharpness",
+]
 
 #: Fewest edges of a (band, direction) whose values are not flagged low-confidence, and
 #: from which ``mtf_nyquist`` is the pooled estimate (see the module docstring).
@@ -136,3 +144,84 @@ def format_sharpness(ds: xr.Dataset, rejected: dict, method: str = "iso") -> str
     if rej:
         lines.append(f"rejected candidates: {rej}")
     return "\n".join(lines)
+
+
+@dataclass
+class SharpnessResult:
+    """What :func:`sharpness` measured on one scene.
+
+    Attributes
+    ----------
+    dataset : xarray.Dataset
+        Summary per ``(band, direction)``: medians named after the outputs (``rer``,
+        ``fwhm``, ``mtf_nyquist``, ``mtf_half_nyquist``, ``mtf50``), ``<output>_mean``,
+        ``_std``, ``_iqr``, ``_ci_low``, ``_ci_high``, ``n_edges``, the median MTF curve
+        ``mtf(band, direction, frequency)``, the pooled ``mtf_nyquist_pooled`` (+ ``_ci_low``,
+        ``_ci_high``; from the mean OTF of the edges, see :func:`_pooled_nyquist`),
+        ``n_rejected(band, reason)`` and a ``reason`` string where nothing was measurable.
+    edges : pandas.DataFrame
+        One row per accepted edge: band, pixel and map position, angle, direction, length,
+        contrast, noise, edge SNR, bin width and the values.
+    rejected : dict
+        ``{band: {reason: count}}`` for candidates that failed a gate.
+    crs, transform : optional
+        Georeferencing of the scene (for the GeoJSON export).
+    """
+
+    dataset: xr.Dataset
+    edges: pd.DataFrame
+    rejected: dict[int, dict[str, int]]
+    crs: str | None = None
+    transform: tuple[float, ...] | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def measurable(self) -> bool:
+        """True if at least one edge was measured."""
+        return len(self.edges) > 0
+
+    def flat_summary(self) -> dict[str, Any]:
+        """JSON-able medians (see :func:`flat_summary`)."""
+        return flat_summary_from_dataset(self.dataset)
+
+    def edges_geodataframe(self) -> Any:
+        """The edge table as a GeoDataFrame of line segments in the scene's CRS."""
+        import geopandas as gpd
+        from shapely.geometry import LineString
+
+        df = self.edges
+        geoms = []
+        for r in df.itertuples():
+            pts = []
+            for s in (-1.0, 1.0):
+                py = r.y + s * r.half_length * r.ty
+                px = r.x + s * r.half_length * r.tx
+                pts.append(_to_map(self.transform, py, px))
+            geoms.append(LineString(pts))
+        cols = [c for c in df.columns if c not in ("ty", "tx")]
+        return gpd.GeoDataFrame(df[cols].copy(), geometry=geoms, crs=self.crs or None)
+
+    def edges_geojson(self) -> str:
+        """The edge table as a GeoJSON FeatureCollection string."""
+        return self.edges_geodataframe().to_json(na="null", drop_id=True)
+
+    def to_geojson(self, path: str | Path) -> Path:
+        """Write :meth:`edges_geojson` to ``path`` (atomically) and return the path."""
+        path = Path(path)
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(self.edges_geojson())
+        tmp.replace(path)
+        return path
+
+    def __repr__(self) -> str:
+        return format_sharpness(self.dataset, self.rejected, self.dataset.attrs.get("method", ""))
+
+
+def _to_map(transform: tuple[float, ...] | None, y: Any, x: Any) -> tuple[Any, Any]:
+    """Pixel (row, col) *index* coordinates -> map coordinates of the pixel-centre point
+    (scalars or arrays)."""
+    if transform is None:
+        return (x, y)
+    a, b, c, d, e, f = transform[:6]
+    xx, yy = x + 0.5, y + 0.5
+    return (a * xx + b * yy + c, d * xx + e * yy + f)

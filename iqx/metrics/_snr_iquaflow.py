@@ -27,9 +27,12 @@ import math
 import warnings
 
 import numpy as np
+import xarray as xr
 from scipy.stats import sigmaclip
 from skimage.feature import local_binary_pattern
 from skimage.util import view_as_windows
+
+from iqx.metrics._snr_common import _nan_result, _to_dataset
 
 __all__ = ["combine_channels", "ha_one_channel", "hb_one_channel", "iquaflow_channels"]
 
@@ -136,3 +139,46 @@ def combine_channels(results: list[tuple]) -> tuple[float, float]:
         quad = np.sqrt(np.nansum(errs**2)) / n_valid if n_valid else math.nan
         spread = max(quad, np.nanstd(snrs))
     return float(value), float(spread)
+
+
+def _iquaflow_dataset(scene: xr.DataArray, method: str, p: dict) -> xr.Dataset:
+    arr = np.asarray(scene.data)
+    chans = [arr[i] for i in range(arr.shape[0])]
+    per = []
+    for c in chans:
+        if method == "hb":
+            per.append(hb_one_channel(c, p["block_size"], p["stride"]))
+        else:
+            per.append(
+                ha_one_channel(c, p["block_size"], p["stride"], p["radius"], p["lbp_threshold"])
+            )
+    results = []
+    for c, (s, e) in zip(chans, per, strict=True):
+        pos = c[c > 0]
+        med = float(np.median(pos)) if pos.size else math.nan
+        if s is None:
+            r = _nan_result(
+                "fewer than 10 homogeneous LBP windows (IQUAFLOW returns None)", signal=med
+            )
+        elif not np.isfinite(s):
+            r = _nan_result(
+                "IQUAFLOW returned NaN/inf: no usable block at the median DN", signal=med
+            )
+            r["snr"], r["snr_std"] = float(s), float(e)
+        else:
+            r = {
+                "snr": s,
+                "snr_std": e,
+                "signal": med,
+                "noise": med / s,
+                "noise_std": med / s**2 * e,
+                "n_blocks": -1,
+                "reason": "",
+            }
+        results.append(r)
+    ds = _to_dataset(results, scene, method, p)
+    value, spread = combine_channels(per)
+    ds["iquaflow_snr"] = value
+    ds["iquaflow_snr_std"] = spread
+    ds.attrs["iquaflow_compat"] = 1
+    return ds

@@ -1,0 +1,222 @@
+"""Shared pieces of the SNR methods: parameters, halos, block ownership, result rows.
+
+Every method of :func:`iqx.metrics.snr` measures items (blocks, patches, pixels) on a
+globally aligned grid; a chunk owns the items whose neighbourhood ends in its core
+(:func:`iqx.parallel.reduce_blocks_leading`). The helpers here compute that ownership,
+the per-method halos, and the per-band result rows and Dataset.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from iqx.errors import InvalidParameterError, UnsupportedDtypeError
+from iqx.kernels import homogeneous as hk
+
+__all__: list[str] = []
+
+#: every method understood by :func:`snr`
+METHODS = ("blocks", "pca", "immerkaer", "hb", "ha")
+#: the method behind the ``snr`` key (see docs/snr.md, "Choosing the default")
+DEFAULT_METHOD = "blocks"
+
+_SIG_RES = 64  # signal keys per octave (1.1 % bins) for the blocks method
+_STD_RES = 256  # std keys per octave (0.27 % bins)
+_STD_BITS = 20
+_TEX_RES = 8  # texture-strength keys per octave for the PCA method
+
+_DEFAULTS: dict[str, dict[str, Any]] = {
+    "blocks": {"block_size": 6, "quantile": 0.1, "min_blocks": 50, "max_bins": 16},
+    "pca": {"block_size": 7, "min_blocks": 100, "confidence": 0.99},
+    "immerkaer": {"min_blocks": 100},
+    "hb": {"block_size": 3, "stride": None},
+    "ha": {"block_size": 5, "stride": None, "radius": 1, "lbp_threshold": 0.6},
+}
+
+
+def _check_dtype(dtype: np.dtype) -> None:
+    if dtype.kind not in "uif":
+        raise UnsupportedDtypeError(
+            f"SNR needs integer or real-floating pixels, got dtype {dtype} "
+            "(bool, complex, object and string images have no DN scale)"
+        )
+
+
+def _params(method: str, kw: dict[str, Any]) -> dict[str, Any]:
+    if method not in METHODS:
+        raise InvalidParameterError(f"method must be one of {METHODS}, got {method!r}")
+    params = dict(_DEFAULTS[method])
+    unknown = set(kw) - set(params)
+    if unknown:
+        raise InvalidParameterError(
+            f"unknown parameter(s) {sorted(unknown)} for method {method!r}; "
+            f"accepted: {sorted(params)}"
+        )
+    params.update({k: v for k, v in kw.items() if v is not None})
+    b = params.get("block_size")
+    if b is not None and (not isinstance(b, int | np.integer) or b < 2):
+        raise InvalidParameterError(f"block_size must be an integer >= 2, got {b!r}")
+    if method == "blocks" and b < 3:
+        raise InvalidParameterError("the blocks method needs block_size >= 3 (plane fit)")
+    if params.get("stride") is None and method in ("hb", "ha"):
+        params["stride"] = b
+    if "quantile" in params and not 0.0 < params["quantile"] < 1.0:
+        raise InvalidParameterError(f"quantile must be in (0, 1), got {params['quantile']}")
+    if "lbp_threshold" in params and not 0.0 <= params["lbp_threshold"] <= 1.0:
+        raise InvalidParameterError("lbp_threshold must be in [0, 1]")
+    return params
+
+
+def _halo(method: str, p: dict[str, Any]) -> int:
+    """Neighbourhood a measured item needs on each side (the registered halo)."""
+    if method == "immerkaer":
+        return 1
+    if method == "ha":
+        return p["block_size"] - 1 + p["radius"]
+    return p["block_size"] - 1
+
+
+def _shift(method: str, p: dict[str, Any]) -> int:
+    """How far past its origin an item's neighbourhood ends: the chunk holding
+    ``origin + shift`` owns the item (see :func:`iqx.parallel.reduce_blocks_leading`)."""
+    if method == "immerkaer":
+        return 1
+    if method == "ha":
+        return p["block_size"] - 1 + p["radius"]
+    if method in ("blocks", "pca", "hb"):
+        return p["block_size"] - 1
+    return 0
+
+
+def _lead_halo(method: str, p: dict[str, Any]) -> int:
+    """Leading halo: from an owned item's neighbourhood start to its owner's core start."""
+    if method == "immerkaer":
+        return 2
+    if method == "ha":
+        return p["block_size"] - 1 + 2 * p["radius"]
+    return _shift(method, p)
+
+
+def _valid_block(block: np.ndarray, nodata: Any) -> np.ndarray | None:
+    """Validity of a block, or None when every pixel is valid by construction (integer
+    pixels without ``nodata``): the kernels then skip the mask instead of reading one."""
+    has_nodata = nodata is not None and not (isinstance(nodata, float) and math.isnan(nodata))
+    if block.dtype.kind != "f" and not has_nodata:
+        return None
+    valid = np.isfinite(block) if block.dtype.kind == "f" else np.ones(block.shape, dtype=bool)
+    if has_nodata:
+        valid &= block != nodata
+    return valid
+
+
+def _core(info: Any, shape: tuple[int, int]) -> tuple[int, int, int, int]:
+    """Local ``(r0, r1, c0, c1)`` of the block's core (halo excluded)."""
+    ny, nx = shape
+    return info.halo_top, ny - info.halo_bottom, info.halo_left, nx - info.halo_right
+
+
+def _owned_range(start: int, length: int, scene_len: int, shift: int) -> tuple[int, int]:
+    """Global ``[lo, hi)`` of the item origins a chunk owns: ``origin + shift`` in its core,
+    plus every origin up to the scene's end for the last chunk (leading-halo ownership)."""
+    lo = max(start - shift, 0)
+    hi = scene_len if start + length == scene_len else start + length - shift
+    return lo, max(hi, lo)
+
+
+def _origins(info: Any, shape: tuple[int, int], size: int, stride: int, shift: int) -> tuple:
+    r0, r1, c0, c1 = _core(info, shape)
+    out = []
+    for start, length, ext0, n in (
+        (info.y0, r1 - r0, info.y0 - r0, info.shape[0]),
+        (info.x0, c1 - c0, info.x0 - c0, info.shape[1]),
+    ):
+        lo, hi = _owned_range(start, length, n, shift)
+        out.append(hk.owned_origins(lo, hi - lo, ext0, n, size, stride))
+    return tuple(out)
+
+
+def _nan_result(reason: str, **extra: Any) -> dict[str, Any]:
+    res = {
+        "snr": math.nan,
+        "snr_std": math.nan,
+        "signal": math.nan,
+        "noise": math.nan,
+        "noise_std": math.nan,
+        "n_blocks": 0,
+        "reason": reason,
+    }
+    res.update(extra)
+    return res
+
+
+def _ratio_result(signal: float, noise: float, noise_se: float, n: int, **extra: Any) -> dict:
+    if not np.isfinite(noise) or noise <= 0:
+        return _nan_result(
+            "noise estimate is zero: the measured blocks are constant "
+            "(constant image, or noise below the quantisation step)",
+            signal=signal,
+            noise=noise,
+            n_blocks=n,
+            **extra,
+        )
+    if signal <= 0:
+        return _nan_result(
+            f"median signal {signal:g} is not positive; SNR is undefined",
+            signal=signal,
+            noise=noise,
+            noise_std=noise_se,
+            n_blocks=n,
+            **extra,
+        )
+    value = signal / noise
+    res = {
+        "snr": value,
+        "snr_std": value * noise_se / noise,
+        "signal": signal,
+        "noise": noise,
+        "noise_std": noise_se,
+        "n_blocks": int(n),
+        "reason": "",
+    }
+    res.update(extra)
+    return res
+
+
+def _median(part: dict[str, Any], is_float: bool) -> float:
+    keys, counts = part["hist"]
+    return hk.histogram_median(keys, counts, is_float)
+
+
+def _to_dataset(results: list[dict], scene: xr.DataArray, method: str, p: dict) -> xr.Dataset:
+    band = scene.coords["band"].values if "band" in scene.coords else np.arange(len(results))
+    names = ("snr", "snr_std", "signal", "noise", "noise_std")
+    data = {k: ("band", np.array([float(r[k]) for r in results], dtype=np.float64)) for k in names}
+    data["n_blocks"] = ("band", np.array([int(r["n_blocks"]) for r in results], dtype=np.int64))
+    data["reason"] = ("band", np.array([r["reason"] for r in results], dtype=object))
+    curves = [r.get("curve") for r in results]
+    if any(c is not None for c in curves):
+        nbin = max(c.shape[0] for c in curves if c is not None)
+        cols = {"curve_signal": 0, "curve_noise": 1, "curve_noise_std": 2, "curve_n_blocks": 3}
+        for name, col in cols.items():
+            arr = np.full((len(results), nbin), np.nan)
+            for i, c in enumerate(curves):
+                if c is not None:
+                    arr[i, : c.shape[0]] = c[:, col]
+            data[name] = (("band", "dn_bin"), arr)
+    ds = xr.Dataset(data, coords={"band": band})
+    ds.attrs.update(
+        {
+            "method": method,
+            "params": repr({k: v for k, v in p.items()}),
+            "reason": "; ".join(
+                f"band {b}: {r['reason']}"
+                for b, r in zip(band, results, strict=True)
+                if r["reason"]
+            ),
+        }
+    )
+    return ds

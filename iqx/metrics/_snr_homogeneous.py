@@ -1,0 +1,106 @@
+"""The scalable ``hb`` and ``ha`` SNR methods (IQUAFLOW's definitions): chunk and finalize.
+
+``ha`` is a one-pass reduction (LBP-flat windows, per-mean sums); ``hb`` is two-pass (the
+global median DN first, then the stds of blocks whose rounded mean equals it; the driver is
+:func:`iqx.metrics._snr_reduce._snr_hb`). The IQUAFLOW parity path is in
+:mod:`iqx.metrics._snr_iquaflow`.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+from scipy import stats
+
+from iqx.kernels import homogeneous as hk
+from iqx.metrics._snr_common import _median, _nan_result, _origins, _ratio_result
+
+__all__: list[str] = []
+
+
+def _ha_chunk(band: np.ndarray, valid: np.ndarray, info: Any, p: dict[str, Any]) -> dict:
+    from skimage.feature import local_binary_pattern
+
+    size, radius = p["block_size"], p["radius"]
+    npts = 8 * radius
+    oys, oxs = _origins(info, band.shape, size, p["stride"], size - 1 + radius)
+    empty = {"n_good": 0, "keys": np.empty(0, np.int64), "sums": np.zeros((0, 4))}
+    if oys.size == 0 or oxs.size == 0:
+        return empty
+    lbp = local_binary_pattern(band, npts, radius, method="uniform")
+    flat = ((lbp >= npts - radius + 1) | (lbp <= radius - 1)).astype(np.float64)
+    ratio = hk.block_sums(flat, oys, oxs, size) / size**2
+    mean, var, _, ok = hk.block_moments(band, valid, oys, oxs, size)
+    good = ok & (ratio >= p["lbp_threshold"]) & (ratio < 1)
+    m_int = np.trunc(mean[good]).astype(np.int64)
+    s = np.sqrt(var[good])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r = np.where(s > 0, m_int / s, np.nan)
+    keys, inv = np.unique(m_int, return_inverse=True)
+    fin = np.isfinite(r)
+    rr = np.where(fin, r, 0.0)
+    sums = np.stack(
+        [
+            np.bincount(inv, minlength=keys.size),
+            np.bincount(inv, weights=fin, minlength=keys.size),
+            np.bincount(inv, weights=rr, minlength=keys.size),
+            np.bincount(inv, weights=rr * rr, minlength=keys.size),
+        ],
+        axis=1,
+    ).astype(np.float64)
+    return {"n_good": int(good.sum()), "keys": keys, "sums": sums}
+
+
+def _finalize_ha(part: dict[str, Any], p: dict[str, Any], ctx: dict) -> dict:
+    ha = part["ha"]
+    if ctx["is_float"]:
+        return _nan_result("ha matches window means to the median DN: needs integer pixels")
+    if ha["n_good"] < 10:
+        return _nan_result(
+            f"only {ha['n_good']} homogeneous LBP windows (ha needs >= 10)",
+            n_blocks=ha["n_good"],
+        )
+    med = _median(part, False)
+    hit = ha["keys"] == med
+    cnt, cnt_f, s1, s2 = ha["sums"][hit].sum(axis=0) if hit.any() else (0, 0, 0.0, 0.0)
+    if cnt >= 3 and cnt_f == 0:
+        return _nan_result(
+            f"all {int(cnt)} homogeneous windows at the median DN are exactly constant",
+            signal=med,
+            n_blocks=int(cnt),
+        )
+    if cnt < 3:
+        return _nan_result(
+            f"only {int(cnt)} homogeneous windows have a mean of exactly the median DN "
+            f"{med:g} (ha needs >= 3)",
+            signal=med,
+            n_blocks=int(cnt),
+        )
+    mean = s1 / cnt_f
+    std = math.sqrt(max(s2 / cnt_f - mean * mean, 0.0))
+    return {
+        "snr": mean,
+        "snr_std": std,
+        "signal": med,
+        "noise": med / mean,
+        "noise_std": med / mean**2 * std,
+        "n_blocks": int(cnt),
+        "reason": "",
+    }
+
+
+def _finalize_hb(stds: np.ndarray, med: float) -> dict:
+    stds = stds[np.isfinite(stds)]
+    if stds.size == 0:
+        return _nan_result(
+            f"no block has a rounded mean of exactly the median DN {med:g}", signal=med
+        )
+    clipped = stats.sigmaclip(stds, 4.0, 2.0).clipped
+    noise = float(np.median(clipped))
+    spread = float(np.std(clipped))
+    res = _ratio_result(med, noise, spread, int(clipped.size))
+    if np.isfinite(res["snr"]):
+        res["snr_std"] = med / noise**2 * spread  # IQUAFLOW's error propagation
+    return res
