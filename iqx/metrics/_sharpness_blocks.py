@@ -13,7 +13,7 @@ import numpy as np
 
 from iqx.kernels.edges import cell_seeds, seed_score, sobel, trace_candidates
 from iqx.kernels.esf import RES_FIELDS, STATUS, dft_tables, measure_candidates
-from iqx.metrics._sharpness_params import FREQS
+from iqx.metrics._sharpness_params import FREQS, SharpnessOptions
 from iqx.parallel import BlockInfo
 
 __all__: list[str] = []
@@ -32,7 +32,11 @@ _DEDUP_IN_CELL = True
 
 
 def _chunk(
-    block: np.ndarray, info: BlockInfo, *extra: np.ndarray, p: dict, nodata: float | None
+    block: np.ndarray,
+    info: BlockInfo,
+    *extra: np.ndarray,
+    p: SharpnessOptions,
+    nodata: float | None,
 ) -> dict:
     """Candidates of one block (all bands): small arrays of per-edge measurements.
 
@@ -47,8 +51,8 @@ def _chunk(
     core_y1 = info.y0 + ny - info.halo_top - info.halo_bottom
     core_x1 = info.x0 + nx - info.halo_left - info.halo_right
     geos, rows, curves, esfs, cells = [], [], [], [], []
-    osr = np.asarray(p["oversampling"], dtype=np.int64)
-    tables = dft_tables(osr, p["halfwidth"], FREQS)
+    osr = np.asarray(p.oversampling, dtype=np.int64)
+    tables = dft_tables(osr, p.halfwidth, FREQS)
     for b in range(block.shape[0]):
         img = np.array(block[b], dtype=np.float64)  # a copy, zeroed in place below
         valid = np.isfinite(img)
@@ -58,33 +62,33 @@ def _chunk(
             valid &= np.asarray(mask[b if mask.shape[0] > 1 else 0], dtype=bool)
         img[~valid] = 0.0
         gy, gx = sobel(img, valid)
-        score = seed_score(gy, gx, p["coherence_radius"])
+        score = seed_score(gy, gx, p.coherence_radius)
         seeds = cell_seeds(
             score, ext_y0, ext_x0, info.y0, core_y1, info.x0, core_x1,
-            info.shape[0], info.shape[1], p["cell"], p["seeds_per_cell"], p["seed_separation"],
+            info.shape[0], info.shape[1], p.cell, p.seeds_per_cell, p.seed_separation,
         )  # fmt: skip
         del score
         cand = trace_candidates(
-            gy, gx, seeds, p["max_length"] // 2, float(p["min_length"]),
-            float(p["max_straightness"]), p["stop_ratio"], p["max_turn"], p["trim"],
+            gy, gx, seeds, p.max_length // 2, float(p.min_length),
+            float(p.max_straightness), p.stop_ratio, p.max_turn, p.trim,
         )  # fmt: skip
         cells.append(np.bincount(cand[:, 9].astype(np.int64), minlength=3)[:3])
         cand = cand[cand[:, 9] == 0]
         # the seeds of one cell, longest trace first (then strongest seed): one that overlaps
         # an accepted one before it is a duplicate and is not measured (cells lie wholly in
         # one block, the offsets are block independent: chunk invariant)
-        ci = (cand[:, 0].astype(np.int64) + ext_y0) // p["cell"]
-        cj = (cand[:, 1].astype(np.int64) + ext_x0) // p["cell"]
-        group = ci * (info.shape[1] // p["cell"] + 1) + cj
+        ci = (cand[:, 0].astype(np.int64) + ext_y0) // p.cell
+        cj = (cand[:, 1].astype(np.int64) + ext_x0) // p.cell
+        group = ci * (info.shape[1] // p.cell + 1) + cj
         if not _DEDUP_IN_CELL:
             group[:] = -1
         order = np.lexsort((np.arange(len(cand)), -cand[:, 6], group))
         cand, group = cand[order], group[order]
         res, crv, esf = measure_candidates(
-            img, valid, gy, gx, cand, p["halfwidth"], p["plateau"], p["taper"], osr, FREQS,
-            p["min_snr"], p["max_noise_ratio"], p["max_plateau_slope"], p["outlier_k"],
-            p["max_outlier_frac"], p["max_tail"], p["max_fit_rms"], tables,
-            group, _COS_NMS, float(p["halfwidth"]),
+            img, valid, gy, gx, cand, p.halfwidth, p.plateau, p.taper, osr, FREQS,
+            p.min_snr, p.max_noise_ratio, p.max_plateau_slope, p.outlier_k,
+            p.max_outlier_frac, p.max_tail, p.max_fit_rms, tables,
+            group, _COS_NMS, float(p.halfwidth),
         )  # fmt: skip
         measured = res[:, 0] >= 0
         cand, res, crv, esf = cand[measured], res[measured], crv[measured], esf[measured]
@@ -99,7 +103,7 @@ def _chunk(
         acc = res[:, 0] == 0
         rows.append(res[acc])
         curves.append(crv[acc])
-        esfs.append(esf[acc] if p["method"] == "logistic" else esf[acc][:, :0])
+        esfs.append(esf[acc] if p.method == "logistic" else esf[acc][:, :0])
     return {
         "geo": np.concatenate(geos),
         "res": np.concatenate(rows),
@@ -113,14 +117,12 @@ def _chunk(
     }
 
 
-def _empty_part(p: dict, nbands: int) -> dict:
+def _empty_part(p: SharpnessOptions, nbands: int) -> dict:
     return {
         "geo": np.zeros((0, len(_GEO))),
         "res": np.zeros((0, len(RES_FIELDS))),
         "curves": np.zeros((0, len(FREQS)), np.float32),
-        "esfs": np.zeros(
-            (0, 2 * p["halfwidth"] * 8 if p["method"] == "logistic" else 0), np.float32
-        ),
+        "esfs": np.zeros((0, 2 * p.halfwidth * 8 if p.method == "logistic" else 0), np.float32),
         "cells": np.zeros((nbands, 3), np.int64),
         "front": None,
         "done": [],

@@ -2,39 +2,35 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
 
 from iqx.metrics._sharpness_blocks import _chunk
-from iqx.metrics._sharpness_nms import _nms_reach
-from iqx.metrics._sharpness_params import OUTPUTS
+from iqx.metrics._sharpness_params import OUTPUTS, SharpnessOptions
 from iqx.metrics._sharpness_stats import _pooled_nyquist, _select
 from iqx.parallel import BlockInfo
 
 __all__: list[str] = []
 
 
-def _map_context(p: dict) -> int:
-    """Width (px) of the ring of neighbouring cells a map tile also measures, so that an
-    edge centred in the tile is found whatever cell seeds it and is de-duplicated against
-    the overlapping measurements of its neighbours."""
-    return math.ceil(_nms_reach(p) + p["max_length"] / 2.0 + 8.0)
-
-
 def _tile_values(
-    block: np.ndarray, info: BlockInfo, *mask: np.ndarray, p: dict, nodata: Any, nbands: int
+    block: np.ndarray,
+    info: BlockInfo,
+    *mask: np.ndarray,
+    p: SharpnessOptions,
+    nodata: Any,
+    nbands: int,
 ) -> dict[str, np.ndarray]:
     """Medians (and pooled MTF@Nyq, count) per band of the edges seeded in one tile."""
     out = {o: np.full(nbands, np.nan) for o in (*OUTPUTS, "mtf_nyquist_pooled")}
     out["n_edges"] = np.zeros(nbands, np.int64)
-    need = 2 * (p["halfwidth"] + 3) + 1
+    need = p.patch_size
     if min(block.shape[1:]) < need:
         return out
     # measure the tile and a ring of context cells around it (each with its full halo),
     # de-duplicate all, keep the edges centred in the tile
-    w = _map_context(p)
+    w = p.map_context
     top, left = min(w, info.halo_top), min(w, info.halo_left)
     bottom, right = min(w, info.halo_bottom), min(w, info.halo_right)
     ring = BlockInfo(

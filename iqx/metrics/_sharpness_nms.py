@@ -7,22 +7,16 @@ component, so the answer is that of a global suppression for any chunking.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from iqx.kernels.edges import greedy_nms, overlap_components
 from iqx.metrics._sharpness_blocks import _COS_NMS
+from iqx.metrics._sharpness_params import SharpnessOptions
 
 __all__: list[str] = []
 
 
-def _nms_reach(p: dict) -> float:
-    """Largest centre distance of two overlapping measurements (half-lengths <= L/2)."""
-    return math.hypot(float(p["max_length"]), float(p["halfwidth"])) + 1.0
-
-
-def _combine(parts: list[dict], p: dict) -> dict:
+def _combine(parts: list[dict], p: SharpnessOptions) -> dict:
     """Merge partials (row-major order) and settle the candidates no later block can touch.
 
     Pending candidates are de-duplicated (greedy non-maximum suppression) as soon as every
@@ -47,21 +41,21 @@ def _combine(parts: list[dict], p: dict) -> dict:
     return _settle(out, p, out["front"])
 
 
-def _settle(part: dict, p: dict, front: tuple[int, int, int] | None) -> dict:
+def _settle(part: dict, p: SharpnessOptions, front: tuple[int, int, int] | None) -> dict:
     """Settle the pending components that no block after ``front`` can reach (all of them
     when ``front`` is None): greedy suppression, accepted and longest first."""
     geo = part["geo"]
     if len(geo) == 0:
         return part
-    reach = _nms_reach(p)
-    comp = overlap_components(geo, _COS_NMS, float(p["halfwidth"]), reach)
+    reach = p.nms_reach
+    comp = overlap_components(geo, _COS_NMS, float(p.halfwidth), reach)
     if front is None:
         safe = np.ones(len(geo), bool)
     else:
         fy0, fy1, fx1 = front
         # a later candidate's centre is within max_length/2 + 8 px of its seed, which lies
         # in a later block's core: {y >= fy0, x >= fx1} or {y >= fy1}
-        m = reach + p["max_length"] / 2.0 + 8.0
+        m = reach + p.max_length / 2.0 + 8.0
         cy, cx = geo[:, 0], geo[:, 1]
         near = ((cy >= fy0 - m) & (cx >= fx1 - m)) | (cy >= fy1 - m)
         safe = ~np.isin(comp, comp[near])
@@ -72,7 +66,7 @@ def _settle(part: dict, p: dict, front: tuple[int, int, int] | None) -> dict:
     idx = np.flatnonzero(safe)
     g = geo[idx]
     order = np.lexsort((g[:, 1], g[:, 0], -g[:, 4], g[:, 5] != 0))
-    kept = idx[greedy_nms(g, order, _COS_NMS, float(p["halfwidth"]), reach)]
+    kept = idx[greedy_nms(g, order, _COS_NMS, float(p.halfwidth), reach)]
     ka = kept[is_acc[kept]]
     kr = kept[~is_acc[kept]]
     rejected = part["rejected"].copy()

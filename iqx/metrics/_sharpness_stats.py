@@ -19,7 +19,7 @@ from iqx.kernels.bootstrap import resample_medians as _resample_medians
 from iqx.kernels.esf import RES_FIELDS, STATUS
 from iqx.metrics._sharpness_blocks import _R
 from iqx.metrics._sharpness_nms import _settle
-from iqx.metrics._sharpness_params import DIRECTIONS, FREQS, OUTPUTS, UNITS
+from iqx.metrics._sharpness_params import DIRECTIONS, FREQS, OUTPUTS, UNITS, SharpnessOptions
 from iqx.metrics._sharpness_result import SharpnessResult, _to_map
 
 __all__: list[str] = []
@@ -71,7 +71,7 @@ def _stats(values: np.ndarray, rng: np.random.Generator, n_boot: int) -> dict[st
     }
 
 
-def _select(part: dict, p: dict, scene_meta: dict) -> tuple:
+def _select(part: dict, p: SharpnessOptions, scene_meta: dict) -> tuple:
     """Settle the last pending candidates and build the edge table: ``(edges, signed
     curves, band index per edge, rejected counts per band)``."""
     part = _settle(part, p, None)
@@ -101,7 +101,7 @@ def _select(part: dict, p: dict, scene_meta: dict) -> tuple:
     r = res[keep]
     ty, tx = r[:, _R["ty"]], r[:, _R["tx"]]
     angle = np.degrees(np.arctan2(tx, ty)) % 180.0
-    direction = _direction(angle, p["direction_tolerance"])
+    direction = _direction(angle, p.direction_tolerance)
     table = {
         "band": scene_meta["band_labels"][band[keep]] if len(keep) else np.zeros(0),
         "y": r[:, _R["cy"]],
@@ -134,10 +134,10 @@ def _select(part: dict, p: dict, scene_meta: dict) -> tuple:
     edges.insert(4, "map_y", np.asarray(my, dtype=np.float64))
     curves = all_curves[keep]
     esfs = all_esfs[keep]
-    if p.get("method") == "logistic" and len(edges):
+    if p.method == "logistic" and len(edges):
         from iqx.metrics._sharpness_logistic import logistic_values
 
-        vals, reasons = logistic_values(esfs, r[:, _R["delta"]], p["halfwidth"])
+        vals, reasons = logistic_values(esfs, r[:, _R["delta"]], p.halfwidth)
         ok = np.array([x is None for x in reasons])
         bkeep = band[keep]
         for i in np.flatnonzero(~ok):
@@ -155,7 +155,7 @@ def _select(part: dict, p: dict, scene_meta: dict) -> tuple:
     return edges, curves, band_kept, rejected
 
 
-def _finalize(part: dict, p: dict, scene_meta: dict) -> SharpnessResult:
+def _finalize(part: dict, p: SharpnessOptions, scene_meta: dict) -> SharpnessResult:
     edges, curves, band_kept, rejected = _select(part, p, scene_meta)
     ds = _summary_dataset(edges, curves, band_kept, rejected, p, scene_meta)
     return SharpnessResult(
@@ -164,7 +164,7 @@ def _finalize(part: dict, p: dict, scene_meta: dict) -> SharpnessResult:
         rejected={int(scene_meta["band_labels"][b]): v for b, v in rejected.items()},
         crs=scene_meta["crs"],
         transform=scene_meta["transform"],
-        params={k: v for k, v in p.items()},
+        params=p.as_dict(),
     )
 
 
@@ -201,7 +201,7 @@ def _summary_dataset(
     curves: np.ndarray,
     band_idx: np.ndarray,
     rejected: dict[int, dict[str, int]],
-    p: dict,
+    p: SharpnessOptions,
     meta: dict,
 ) -> xr.Dataset:
     nb = meta["nbands"]
@@ -228,15 +228,15 @@ def _summary_dataset(
                     + (f"; {meta['reason']}" if meta.get("reason") else "")
                 )
                 continue
-            rng = np.random.default_rng(np.random.SeedSequence([p["seed"], b, k]))
+            rng = np.random.default_rng(np.random.SeedSequence([p.seed, b, k]))
             for o in OUTPUTS:
                 # MTF@Nyq: the per-edge linear estimate, signed, never clipped
-                st = _stats(cols[o][sel], rng, p["n_boot"])
+                st = _stats(cols[o][sel], rng, p.n_boot)
                 for s in stats:
                     data[(o, s)][b, k] = st[s]
             mtf[b, k] = np.nanmedian(np.maximum(curves[sel], 0.0), axis=0)
-            rng_p = np.random.default_rng(np.random.SeedSequence([p["seed"], b, k, 1]))
-            nyq_pooled[b, k] = _pooled_nyquist(edges, sel, rng_p, p["n_boot"])
+            rng_p = np.random.default_rng(np.random.SeedSequence([p.seed, b, k, 1]))
+            nyq_pooled[b, k] = _pooled_nyquist(edges, sel, rng_p, p.n_boot)
     dims = ("band", "direction")
     dv: dict[str, Any] = {}
     for o in OUTPUTS:
@@ -266,9 +266,9 @@ def _summary_dataset(
         },
         attrs={
             "metric": "sharpness",
-            "method": p.get("method", "iso"),
+            "method": p.method,
             "parameters": json.dumps(
-                {k: (list(v) if isinstance(v, tuple) else v) for k, v in p.items()}
+                {k: (list(v) if isinstance(v, tuple) else v) for k, v in p.as_dict().items()}
             ),
             "directions": "x: edge within +-15 deg of vertical (profile along x); "
             "y: within +-15 deg of horizontal; other: the rest; all: every edge",

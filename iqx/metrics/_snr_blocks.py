@@ -24,6 +24,7 @@ from iqx.metrics._snr_common import (
     _nan_result,
     _ratio_result,
 )
+from iqx.metrics._snr_options import SNROptions
 
 __all__: list[str] = []
 
@@ -46,9 +47,9 @@ def _quantile_se(q: float, dof: int, n: int) -> float:
     return math.sqrt(q * (1 - q) / n) / _quantile_density(q, dof)
 
 
-def _finalize_blocks(part: dict[str, Any], p: dict[str, Any], ctx: dict) -> dict:
+def _finalize_blocks(part: dict[str, Any], p: SNROptions, ctx: dict) -> dict:
     keys, counts = part["blocks"]
-    size = p["block_size"]
+    size = p.block_size
     nonconst = ((keys & ((1 << _STD_BITS) - 1)) - 1) >= 0
     n_const = int(counts[~nonconst].sum())
     keys, counts = keys[nonconst], counts[nonconst]
@@ -59,13 +60,13 @@ def _finalize_blocks(part: dict[str, Any], p: dict[str, Any], ctx: dict) -> dict
             "fill or saturation; noise below the quantisation step)",
             n_blocks=0,
         )
-    if total < p["min_blocks"]:
+    if total < p.min_blocks:
         return _nan_result(
-            f"only {total} fully valid {size}x{size} blocks (need >= {p['min_blocks']})",
+            f"only {total} fully valid {size}x{size} blocks (need >= {p.min_blocks})",
             n_blocks=total,
         )
     dof = size * size - 3
-    q = p["quantile"]
+    q = p.quantile
     factor = _chi_quantile_factor(q, dof)
     eps = 1e-6 if ctx["is_float"] else 1.0
     skeys = keys >> _STD_BITS
@@ -73,7 +74,7 @@ def _finalize_blocks(part: dict[str, Any], p: dict[str, Any], ctx: dict) -> dict
     # equal-count signal bins on the signal-key grid
     uniq_s, first = np.unique(skeys, return_index=True)
     per_s = np.add.reduceat(counts, first)
-    nbins = int(max(1, min(p["max_bins"], total // max(p["min_blocks"], 1))))
+    nbins = int(max(1, min(p.max_bins, total // max(p.min_blocks, 1))))
     cum = np.cumsum(per_s)
     edges = np.searchsorted(cum, np.arange(1, nbins) * total / nbins, side="left")
     groups = np.split(np.arange(uniq_s.size), np.unique(edges[(edges > 0)]))
@@ -83,7 +84,7 @@ def _finalize_blocks(part: dict[str, Any], p: dict[str, Any], ctx: dict) -> dict
             continue
         sel = np.isin(skeys, uniq_s[g])
         n = int(counts[sel].sum())
-        if n < p["min_blocks"]:
+        if n < p.min_blocks:
             continue
         dn = float(np.sum(hk.key_to_symlog(skeys[sel], _SIG_RES, eps) * counts[sel]) / n)
         # quantile of the block stds, linear inside the log-spaced key bin

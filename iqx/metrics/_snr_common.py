@@ -14,28 +14,16 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from iqx.errors import InvalidParameterError, UnsupportedDtypeError
+from iqx.errors import UnsupportedDtypeError
 from iqx.kernels import homogeneous as hk
+from iqx.metrics._snr_options import SNROptions
 
 __all__: list[str] = []
-
-#: every method understood by :func:`snr`
-METHODS = ("blocks", "pca", "immerkaer", "hb", "ha")
-#: the method behind the ``snr`` key (see docs/snr.md, "Choosing the default")
-DEFAULT_METHOD = "blocks"
 
 _SIG_RES = 64  # signal keys per octave (1.1 % bins) for the blocks method
 _STD_RES = 256  # std keys per octave (0.27 % bins)
 _STD_BITS = 20
 _TEX_RES = 8  # texture-strength keys per octave for the PCA method
-
-_DEFAULTS: dict[str, dict[str, Any]] = {
-    "blocks": {"block_size": 6, "quantile": 0.1, "min_blocks": 50, "max_bins": 16},
-    "pca": {"block_size": 7, "min_blocks": 100, "confidence": 0.99},
-    "immerkaer": {"min_blocks": 100},
-    "hb": {"block_size": 3, "stride": None},
-    "ha": {"block_size": 5, "stride": None, "radius": 1, "lbp_threshold": 0.6},
-}
 
 
 def _check_dtype(dtype: np.dtype) -> None:
@@ -44,61 +32,6 @@ def _check_dtype(dtype: np.dtype) -> None:
             f"SNR needs integer or real-floating pixels, got dtype {dtype} "
             "(bool, complex, object and string images have no DN scale)"
         )
-
-
-def _params(method: str, kw: dict[str, Any]) -> dict[str, Any]:
-    if method not in METHODS:
-        raise InvalidParameterError(f"method must be one of {METHODS}, got {method!r}")
-    params = dict(_DEFAULTS[method])
-    unknown = set(kw) - set(params)
-    if unknown:
-        raise InvalidParameterError(
-            f"unknown parameter(s) {sorted(unknown)} for method {method!r}; "
-            f"accepted: {sorted(params)}"
-        )
-    params.update({k: v for k, v in kw.items() if v is not None})
-    b = params.get("block_size")
-    if b is not None and (not isinstance(b, int | np.integer) or b < 2):
-        raise InvalidParameterError(f"block_size must be an integer >= 2, got {b!r}")
-    if method == "blocks" and b < 3:
-        raise InvalidParameterError("the blocks method needs block_size >= 3 (plane fit)")
-    if params.get("stride") is None and method in ("hb", "ha"):
-        params["stride"] = b
-    if "quantile" in params and not 0.0 < params["quantile"] < 1.0:
-        raise InvalidParameterError(f"quantile must be in (0, 1), got {params['quantile']}")
-    if "lbp_threshold" in params and not 0.0 <= params["lbp_threshold"] <= 1.0:
-        raise InvalidParameterError("lbp_threshold must be in [0, 1]")
-    return params
-
-
-def _halo(method: str, p: dict[str, Any]) -> int:
-    """Neighbourhood a measured item needs on each side (the registered halo)."""
-    if method == "immerkaer":
-        return 1
-    if method == "ha":
-        return p["block_size"] - 1 + p["radius"]
-    return p["block_size"] - 1
-
-
-def _shift(method: str, p: dict[str, Any]) -> int:
-    """How far past its origin an item's neighbourhood ends: the chunk holding
-    ``origin + shift`` owns the item (see :func:`iqx.parallel.reduce_blocks_leading`)."""
-    if method == "immerkaer":
-        return 1
-    if method == "ha":
-        return p["block_size"] - 1 + p["radius"]
-    if method in ("blocks", "pca", "hb"):
-        return p["block_size"] - 1
-    return 0
-
-
-def _lead_halo(method: str, p: dict[str, Any]) -> int:
-    """Leading halo: from an owned item's neighbourhood start to its owner's core start."""
-    if method == "immerkaer":
-        return 2
-    if method == "ha":
-        return p["block_size"] - 1 + 2 * p["radius"]
-    return _shift(method, p)
 
 
 def _valid_block(block: np.ndarray, nodata: Any) -> np.ndarray | None:
@@ -191,7 +124,7 @@ def _median(part: dict[str, Any], is_float: bool) -> float:
     return hk.histogram_median(keys, counts, is_float)
 
 
-def _to_dataset(results: list[dict], scene: xr.DataArray, method: str, p: dict) -> xr.Dataset:
+def _to_dataset(results: list[dict], scene: xr.DataArray, method: str, p: SNROptions) -> xr.Dataset:
     band = scene.coords["band"].values if "band" in scene.coords else np.arange(len(results))
     names = ("snr", "snr_std", "signal", "noise", "noise_std")
     data = {k: ("band", np.array([float(r[k]) for r in results], dtype=np.float64)) for k in names}
@@ -211,7 +144,7 @@ def _to_dataset(results: list[dict], scene: xr.DataArray, method: str, p: dict) 
     ds.attrs.update(
         {
             "method": method,
-            "params": repr({k: v for k, v in p.items()}),
+            "params": repr(p.as_dict()),
             "reason": "; ".join(
                 f"band {b}: {r['reason']}"
                 for b, r in zip(band, results, strict=True)

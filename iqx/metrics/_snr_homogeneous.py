@@ -16,16 +16,17 @@ from scipy import stats
 
 from iqx.kernels import homogeneous as hk
 from iqx.metrics._snr_common import _median, _nan_result, _origins, _ratio_result
+from iqx.metrics._snr_options import SNROptions
 
 __all__: list[str] = []
 
 
-def _ha_chunk(band: np.ndarray, valid: np.ndarray, info: Any, p: dict[str, Any]) -> dict:
+def _ha_chunk(band: np.ndarray, valid: np.ndarray, info: Any, p: SNROptions) -> dict:
     from skimage.feature import local_binary_pattern
 
-    size, radius = p["block_size"], p["radius"]
+    size, radius = p.block_size, p.radius
     npts = 8 * radius
-    oys, oxs = _origins(info, band.shape, size, p["stride"], size - 1 + radius)
+    oys, oxs = _origins(info, band.shape, size, p.stride, size - 1 + radius)
     empty = {"n_good": 0, "keys": np.empty(0, np.int64), "sums": np.zeros((0, 4))}
     if oys.size == 0 or oxs.size == 0:
         return empty
@@ -33,7 +34,7 @@ def _ha_chunk(band: np.ndarray, valid: np.ndarray, info: Any, p: dict[str, Any])
     flat = ((lbp >= npts - radius + 1) | (lbp <= radius - 1)).astype(np.float64)
     ratio = hk.block_sums(flat, oys, oxs, size) / size**2
     mean, var, _, ok = hk.block_moments(band, valid, oys, oxs, size)
-    good = ok & (ratio >= p["lbp_threshold"]) & (ratio < 1)
+    good = ok & (ratio >= p.lbp_threshold) & (ratio < 1)
     m_int = np.trunc(mean[good]).astype(np.int64)
     s = np.sqrt(var[good])
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -53,7 +54,7 @@ def _ha_chunk(band: np.ndarray, valid: np.ndarray, info: Any, p: dict[str, Any])
     return {"n_good": int(good.sum()), "keys": keys, "sums": sums}
 
 
-def _finalize_ha(part: dict[str, Any], p: dict[str, Any], ctx: dict) -> dict:
+def _finalize_ha(part: dict[str, Any], p: SNROptions, ctx: dict) -> dict:
     ha = part["ha"]
     if ctx["is_float"]:
         return _nan_result("ha matches window means to the median DN: needs integer pixels")

@@ -14,6 +14,7 @@ import numpy as np
 
 from iqx.kernels import noise_estimators as ne
 from iqx.metrics._snr_common import _median, _nan_result, _ratio_result
+from iqx.metrics._snr_options import SNROptions
 
 __all__: list[str] = []
 
@@ -29,12 +30,12 @@ def _immerkaer_corr() -> float:
     return float(g.sum() / (math.pi / 2 - 1))
 
 
-def _finalize_immerkaer(part: dict[str, Any], p: dict[str, Any], ctx: dict) -> dict:
+def _finalize_immerkaer(part: dict[str, Any], p: SNROptions, ctx: dict) -> dict:
     is_float = ctx["is_float"]
     s, _, n = part["imm"]
-    if n < p["min_blocks"]:
+    if n < p.min_blocks:
         return _nan_result(
-            f"only {n} pixels have a fully valid 3x3 neighbourhood (need >= {p['min_blocks']})"
+            f"only {n} pixels have a fully valid 3x3 neighbourhood (need >= {p.min_blocks})"
         )
     sigma = ne.IMMERKAER_FACTOR * s / n
     s1, s2 = part["imm"][0] / n, part["imm"][1] / n

@@ -33,6 +33,7 @@ from skimage.feature import local_binary_pattern
 from skimage.util import view_as_windows
 
 from iqx.metrics._snr_common import _nan_result, _to_dataset
+from iqx.metrics._snr_options import SNROptions
 
 __all__ = ["combine_channels", "ha_one_channel", "hb_one_channel", "iquaflow_channels"]
 
@@ -141,17 +142,15 @@ def combine_channels(results: list[tuple]) -> tuple[float, float]:
     return float(value), float(spread)
 
 
-def _iquaflow_dataset(scene: xr.DataArray, method: str, p: dict) -> xr.Dataset:
+def _iquaflow_dataset(scene: xr.DataArray, method: str, p: SNROptions) -> xr.Dataset:
     arr = np.asarray(scene.data)
     chans = [arr[i] for i in range(arr.shape[0])]
     per = []
     for c in chans:
         if method == "hb":
-            per.append(hb_one_channel(c, p["block_size"], p["stride"]))
+            per.append(hb_one_channel(c, p.block_size, p.stride))
         else:
-            per.append(
-                ha_one_channel(c, p["block_size"], p["stride"], p["radius"], p["lbp_threshold"])
-            )
+            per.append(ha_one_channel(c, p.block_size, p.stride, p.radius, p.lbp_threshold))
     results = []
     for c, (s, e) in zip(chans, per, strict=True):
         pos = c[c > 0]

@@ -31,6 +31,7 @@ from iqx.metrics._snr_common import (
 )
 from iqx.metrics._snr_homogeneous import _finalize_ha, _finalize_hb, _ha_chunk
 from iqx.metrics._snr_immerkaer import _finalize_immerkaer
+from iqx.metrics._snr_options import SNROptions
 from iqx.metrics._snr_pca import _finalize_pca
 from iqx.parallel import is_dask, lazy_call, reduce_blocks_leading
 
@@ -42,7 +43,7 @@ def _chunk(
     info: Any,
     *extra: np.ndarray,
     method: str,
-    params: dict[str, Any],
+    params: SNROptions,
     nodata: Any,
     medians: Sequence[float] | None = None,
 ) -> list[dict[str, Any]]:
@@ -58,7 +59,7 @@ def _chunk(
             part["hist"] = hk.core_value_histogram(
                 band, valid if use_valid else None, r0, r1, c0, c1
             )
-        size = params.get("block_size", 0)
+        size = params.size
         if method == "blocks":
             oys, oxs = _origins(info, band.shape, size, size, size - 1)
             eps = 1e-6 if band.dtype.kind == "f" else 1.0
@@ -84,7 +85,7 @@ def _chunk(
             )
             part["pca"] = {int(k): (int(c), s) for k, c, s in zip(uk, counts, sxx, strict=True)}
         elif method == "hb" and medians is not None:
-            oys, oxs = _origins(info, band.shape, size, params["stride"], size - 1)
+            oys, oxs = _origins(info, band.shape, size, params.stride, size - 1)
             part["hb"] = hk.hb_block_stds(band, valid, use_valid, oys, oxs, size, float(medians[b]))
         elif method == "ha":
             full = valid if use_valid else np.ones(band.shape, dtype=bool)
@@ -131,7 +132,7 @@ def _combine(parts: list[list[dict[str, Any]]]) -> list[dict[str, Any]]:
     return out
 
 
-def _finalize_band(part: dict[str, Any], method: str, p: dict[str, Any], ctx: dict) -> dict:
+def _finalize_band(part: dict[str, Any], method: str, p: SNROptions, ctx: dict) -> dict:
     if method != "hb" and int(part["hist"][1].sum()) == 0:
         return _nan_result("no valid pixels (all nodata or NaN)")
     if method == "blocks":
@@ -145,7 +146,7 @@ def _finalize_band(part: dict[str, Any], method: str, p: dict[str, Any], ctx: di
     raise AssertionError(method)  # hb is finalised in _finalize_hb
 
 
-def _finalize_all(parts: list[dict], method: str, p: dict, ctx: dict) -> list[dict]:
+def _finalize_all(parts: list[dict], method: str, p: SNROptions, ctx: dict) -> list[dict]:
     return [_finalize_band(part, method, p, ctx) for part in parts]
 
 
@@ -163,7 +164,7 @@ def _template(scene: xr.DataArray) -> xr.DataArray:
 
 
 def _build(
-    results: list[dict], scene: xr.DataArray, method: str, p: dict, curve: bool
+    results: list[dict], scene: xr.DataArray, method: str, p: SNROptions, curve: bool
 ) -> xr.Dataset:
     if not curve:
         results = [{k: v for k, v in r.items() if k != "curve"} for r in results]
@@ -208,7 +209,9 @@ def _identity(parts: Any) -> Any:
     return parts
 
 
-def _hb_build(parts: list[dict], medians: list[float], tmpl: xr.DataArray, p: dict) -> xr.Dataset:
+def _hb_build(
+    parts: list[dict], medians: list[float], tmpl: xr.DataArray, p: SNROptions
+) -> xr.Dataset:
     results = []
     for part, med in zip(parts, medians, strict=True):
         if not np.isfinite(med):

@@ -34,7 +34,7 @@ from iqx.errors import InvalidParameterError
 from iqx.metrics._lazy_result import LazyResult
 from iqx.metrics._numpy_strips import numpy_as_strips
 from iqx.metrics._sharpness_blocks import _chunk, _empty_part
-from iqx.metrics._sharpness_map import _map_context, _tile_values
+from iqx.metrics._sharpness_map import _tile_values
 from iqx.metrics._sharpness_nms import _combine
 from iqx.metrics._sharpness_params import (
     DEFAULTS,  # noqa: F401  (re-exported)
@@ -43,10 +43,11 @@ from iqx.metrics._sharpness_params import (
     OUTPUTS,
     PARAMETERS,
     UNITS,
+    SharpnessOptions,
     _check_dtype,
     _mask_scene,
     _nodata,
-    _params,
+    _options,
     sharpness_halo,
 )
 from iqx.metrics._sharpness_result import (
@@ -61,7 +62,9 @@ from iqx.registry import register_metric
 __all__ = ["SharpnessResult", "flat_summary", "sharpness", "sharpness_halo", "sharpness_map"]
 
 
-def _not_measurable(scene: xr.DataArray, p: dict, meta: dict, why: str) -> SharpnessResult:
+def _not_measurable(
+    scene: xr.DataArray, p: SharpnessOptions, meta: dict, why: str
+) -> SharpnessResult:
     return _finalize(_empty_part(p, meta["nbands"]), p, {**meta, "reason": why})
 
 
@@ -86,6 +89,7 @@ def _meta(scene: xr.DataArray) -> dict:
     chunk_invariant=True,
     halo=sharpness_halo,
     params=PARAMETERS,
+    options=SharpnessOptions,
     references=(
         "ISO 12233:2023, Photography - Electronic still picture imaging - Resolution and SFR",
         "Burns, P. D., sfrmat5 (slanted-edge SFR reference code, fir2fix derivative correction)",
@@ -150,17 +154,14 @@ def sharpness(
     Dask chunks thinner than :func:`sharpness_halo` (e.g. the last chunk of a 1040-px axis
     in 1024-px chunks) are merged into their neighbour (``reduce_blocks(rechunk=True)``).
     """
-    if method not in ("iso", "logistic"):
-        raise InvalidParameterError(f"method must be 'iso' or 'logistic', got {method!r}")
-    p = _params(kw)
-    p["method"] = method
+    p = _options(method, kw)
     scene = as_scene(image)
     _check_dtype(scene)
     meta = _meta(scene)
-    scene = numpy_as_strips(scene, sharpness_halo(**kw))  # every core; same answer
+    scene = numpy_as_strips(scene, p.halo)  # every core; same answer
     m = _mask_scene(scene, mask)
     extra = [] if m is None else [m]
-    need = 2 * (p["halfwidth"] + 3) + 1
+    need = p.patch_size
     if scene.sizes["y"] < need or scene.sizes["x"] < need:
         why = (
             f"image {scene.sizes['y']}x{scene.sizes['x']} is smaller than one edge patch "
@@ -168,7 +169,7 @@ def sharpness(
         )
         res = _not_measurable(scene, p, meta, why)
         return res if compute else LazyResult(lazy_call(_identity, res), "sharpness")
-    halo = sharpness_halo(**kw)
+    halo = p.halo
     nodata = _nodata(scene)
 
     def chunk(block: np.ndarray, info: BlockInfo, *ex: np.ndarray) -> dict:
@@ -271,10 +272,7 @@ def sharpness_map(
     """
     if isinstance(tile, bool) or not isinstance(tile, int | np.integer) or tile < 1:
         raise InvalidParameterError(f"tile must be a positive integer, got {tile!r}")
-    if method not in ("iso", "logistic"):
-        raise InvalidParameterError(f"method must be 'iso' or 'logistic', got {method!r}")
-    p = _params(kw)
-    p["method"] = method
+    p = _options(method, kw)
     scene = as_scene(image)
     _check_dtype(scene)
     m = _mask_scene(scene, mask)
@@ -284,7 +282,7 @@ def sharpness_map(
         _tile_values,
         scene,
         tile=int(tile),
-        halo=sharpness_halo(**kw) + _map_context(p),
+        halo=p.halo + p.map_context,
         outputs=outputs,
         mask=m,
         kwargs={"p": p, "nodata": _nodata(scene), "nbands": scene.sizes["band"]},

@@ -43,16 +43,17 @@ import xarray as xr
 
 from iqx.errors import InvalidParameterError
 from iqx.metrics._snr_common import (
-    DEFAULT_METHOD,
-    METHODS,
     _check_dtype,
-    _halo,
-    _lead_halo,
     _nan_result,
-    _params,
     _to_dataset,
 )
 from iqx.metrics._snr_iquaflow import _iquaflow_dataset
+from iqx.metrics._snr_options import (
+    DEFAULT_METHOD,
+    METHODS,
+    _options,
+    snr_halo,
+)
 from iqx.metrics._snr_reduce import (
     _build,
     _chunk,
@@ -81,7 +82,7 @@ __all__ = ["DEFAULT_METHOD", "METHODS", "combine_bands", "flat_summary", "snr", 
         "n_blocks": "count",
     },
     chunk_invariant=True,
-    halo=lambda method=DEFAULT_METHOD, **kw: _halo(method, _params(method, kw)),
+    halo=snr_halo,
     references=(
         "Gao 1993, An operational method for estimating signal to noise ratios from data "
         "acquired with imaging spectrometers (RSE 43:23)",
@@ -145,7 +146,7 @@ def snr(
     """
     scene = as_scene(image)
     _check_dtype(scene.dtype)
-    p = _params(method, params)
+    p = _options(method, params)
     if iquaflow_compat and method not in ("hb", "ha"):
         raise InvalidParameterError("iquaflow_compat applies to method 'hb' or 'ha' only")
     if curve and method != "blocks":
@@ -161,12 +162,14 @@ def snr(
     nodata = scene.attrs.get("nodata")
     ctx = {"is_float": scene.dtype.kind == "f"}
     ny, nx = scene.sizes["y"], scene.sizes["x"]
-    if min(ny, nx) < p.get("block_size", 3):
+    if min(ny, nx) < getattr(p, "block_size", 3):
         results = [
-            _nan_result(f"image {ny}x{nx} is smaller than one {p.get('block_size', 3)}-pixel block")
+            _nan_result(
+                f"image {ny}x{nx} is smaller than one {getattr(p, 'block_size', 3)}-pixel block"
+            )
         ] * scene.sizes["band"]
         return _maybe_delayed(_to_dataset(results, scene, method, p), compute)
-    halo = _lead_halo(method, p)
+    halo = p.lead_halo
     if method == "hb":
         return _snr_hb(scene, extra, nodata, p, ctx, halo, compute)
     chunk = functools.partial(_chunk, method=method, params=p, nodata=nodata)
@@ -271,7 +274,7 @@ def snr_map(
     """
     scene = as_scene(image)
     _check_dtype(scene.dtype)
-    _params(method, params)
+    _options(method, params)
     if not isinstance(tile, int | np.integer) or tile < 8:
         raise InvalidParameterError(f"tile must be an integer >= 8, got {tile!r}")
     func = functools.partial(
