@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import importlib
 from typing import Any
 
 from iqx.cli._inputs import add_bit_depth_option, iter_scenes
@@ -12,11 +11,12 @@ from iqx.errors import InvalidParameterError
 
 __all__ = ["add_parser", "run"]
 
-#: metric name -> module whose ``flat_summary(scene)`` gives the CLI keys
-BLIND_METRICS = {
-    "snr": "iqx.metrics.snr",
-    "sharpness": "iqx.metrics.sharpness",
-    "niirs": "iqx.metrics.niirs",
+#: registered metric -> the calls (keyword arguments) whose flat summaries make its keys;
+#: each summary is the one the registration declares (``register_metric(flat_summary=)``)
+BLIND_METRICS: dict[str, tuple[dict[str, Any], ...]] = {
+    "snr": ({"method": "hb"}, {"method": "ha"}, {}),  # snr_hb, snr_ha, snr (blocks)
+    "sharpness": ({},),
+    "niirs": ({},),
 }
 
 
@@ -85,11 +85,26 @@ def parse_metrics(text: str) -> list[str]:
 
 def measure_scene(scene: Any, names: list[str]) -> dict[str, Any]:
     """The flat summary of every requested blind metric for one scene."""
+    from iqx.registry import metrics
+
     row: dict[str, Any] = {}
     for name in names:
-        module = importlib.import_module(BLIND_METRICS[name])
-        row.update(module.flat_summary(scene))
+        reg = metrics.get(name)
+        for kw in BLIND_METRICS[name]:
+            row.update(_summary(reg, reg.target(scene, **kw)))
     return row
+
+
+def _summary(reg: Any, result: Any) -> dict[str, Any]:
+    """The flat summary the registration declares, else the result's own ``flat_summary()``
+    (NIIRS), else :func:`iqx.metrics._result.flat_summary` over the outputs."""
+    if reg.flat_summary is not None:
+        return reg.flat_summary(result)
+    if callable(getattr(result, "flat_summary", None)):
+        return result.flat_summary()
+    from iqx.metrics._result import flat_summary
+
+    return flat_summary(result, reg.outputs)
 
 
 def run(args: argparse.Namespace) -> int:

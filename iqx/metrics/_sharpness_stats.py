@@ -17,6 +17,7 @@ import xarray as xr
 
 from iqx.kernels.bootstrap import resample_medians as _resample_medians
 from iqx.kernels.esf import RES_FIELDS, STATUS
+from iqx.metrics._result import result_attrs
 from iqx.metrics._sharpness_blocks import _R
 from iqx.metrics._sharpness_nms import _settle
 from iqx.metrics._sharpness_params import DIRECTIONS, FREQS, OUTPUTS, UNITS, SharpnessOptions
@@ -155,13 +156,18 @@ def _select(part: dict, p: SharpnessOptions, scene_meta: dict) -> tuple:
     return edges, curves, band_kept, rejected
 
 
+def _band_key(label: Any) -> Any:
+    """A band label as a ``rejected`` key: an ``int`` for numeric labels, else a ``str``."""
+    return int(label) if np.issubdtype(np.asarray(label).dtype, np.number) else str(label)
+
+
 def _finalize(part: dict, p: SharpnessOptions, scene_meta: dict) -> SharpnessResult:
     edges, curves, band_kept, rejected = _select(part, p, scene_meta)
     ds = _summary_dataset(edges, curves, band_kept, rejected, p, scene_meta)
     return SharpnessResult(
         dataset=ds,
         edges=edges,
-        rejected={int(scene_meta["band_labels"][b]): v for b, v in rejected.items()},
+        rejected={_band_key(scene_meta["band_labels"][b]): v for b, v in rejected.items()},
         crs=scene_meta["crs"],
         transform=scene_meta["transform"],
         params=p.as_dict(),
@@ -264,13 +270,15 @@ def _summary_dataset(
             "frequency": ("frequency", FREQS, {"units": "cycles/pixel"}),
             "reason_code": reasons,
         },
-        attrs={
-            "metric": "sharpness",
-            "method": p.method,
-            "parameters": json.dumps(
+        # ``method``/``parameters`` are the attrs written before the iqx_ convention
+        attrs=result_attrs(
+            "sharpness",
+            p,
+            method=p.method,
+            parameters=json.dumps(
                 {k: (list(v) if isinstance(v, tuple) else v) for k, v in p.as_dict().items()}
             ),
-            "directions": "x: edge within +-15 deg of vertical (profile along x); "
+            directions="x: edge within +-15 deg of vertical (profile along x); "
             "y: within +-15 deg of horizontal; other: the rest; all: every edge",
-        },
+        ),
     )

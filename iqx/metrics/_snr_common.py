@@ -16,6 +16,7 @@ import xarray as xr
 
 from iqx.errors import UnsupportedDtypeError
 from iqx.kernels import homogeneous as hk
+from iqx.metrics._result import result_attrs
 from iqx.metrics._snr_options import SNROptions
 
 __all__: list[str] = []
@@ -141,15 +142,11 @@ def _to_dataset(results: list[dict], scene: xr.DataArray, method: str, p: SNROpt
                     arr[i, : c.shape[0]] = c[:, col]
             data[name] = (("band", "dn_bin"), arr)
     ds = xr.Dataset(data, coords={"band": band})
-    ds.attrs.update(
-        {
-            "method": method,
-            "params": repr(p.as_dict()),
-            "reason": "; ".join(
-                f"band {b}: {r['reason']}"
-                for b, r in zip(band, results, strict=True)
-                if r["reason"]
-            ),
-        }
+    reason = "; ".join(
+        f"band {b}: {r['reason']}" for b, r in zip(band, results, strict=True) if r["reason"]
     )
+    # ``method``/``params`` (a repr) are the attrs written before the iqx_ convention
+    attrs = result_attrs("snr", {"method": method, **p.as_params()}, method=method)
+    attrs.update(params=repr(p.as_dict()), reason=reason)
+    ds.attrs.update(attrs)
     return ds

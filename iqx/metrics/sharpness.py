@@ -33,6 +33,7 @@ import xarray as xr
 from iqx.errors import InvalidParameterError
 from iqx.metrics._lazy_result import LazyResult
 from iqx.metrics._numpy_strips import numpy_as_strips
+from iqx.metrics._result import result_attrs
 from iqx.metrics._sharpness_blocks import _chunk, _empty_part
 from iqx.metrics._sharpness_map import _tile_values
 from iqx.metrics._sharpness_nms import _combine
@@ -81,6 +82,11 @@ def _meta(scene: xr.DataArray) -> dict:
     }
 
 
+def _flat(result: SharpnessResult) -> dict[str, Any]:
+    """The registered flat summary of a result (see :func:`flat_summary`)."""
+    return flat_summary_from_dataset(result.dataset)
+
+
 @register_metric(
     "sharpness",
     summary="Edge-method sharpness (RER, FWHM, MTF@Nyquist, MTF50) from natural edges.",
@@ -90,6 +96,7 @@ def _meta(scene: xr.DataArray) -> dict:
     halo=sharpness_halo,
     params=PARAMETERS,
     options=SharpnessOptions,
+    flat_summary=_flat,
     references=(
         "ISO 12233:2023, Photography - Electronic still picture imaging - Resolution and SFR",
         "Burns, P. D., sfrmat5 (slanted-edge SFR reference code, fir2fix derivative correction)",
@@ -201,10 +208,6 @@ def _identity(x: Any) -> Any:
 MIN_POOLED_EDGES = MIN_CONFIDENT_EDGES
 
 
-def _flat(result: SharpnessResult) -> dict[str, Any]:
-    return flat_summary_from_dataset(result.dataset)
-
-
 def flat_summary(image: Any, **kw: Any) -> dict[str, Any]:
     """Medians over edges as a flat JSON-able dict, every direction (for ``iqx measure``).
 
@@ -286,7 +289,7 @@ def sharpness_map(
         outputs=outputs,
         mask=m,
         kwargs={"p": p, "nodata": _nodata(scene), "nbands": scene.sizes["band"]},
-        attrs={"metric": "sharpness_map"},
+        attrs=result_attrs("sharpness_map", p),
     )
     for o in OUTPUTS:
         ds[o].attrs["units"] = UNITS[o]

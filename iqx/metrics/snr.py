@@ -42,6 +42,7 @@ import numpy as np
 import xarray as xr
 
 from iqx.errors import InvalidParameterError
+from iqx.metrics._result import result_attrs
 from iqx.metrics._snr_common import (
     _check_dtype,
     _nan_result,
@@ -69,6 +70,19 @@ from iqx.registry import register_metric
 __all__ = ["DEFAULT_METHOD", "METHODS", "combine_bands", "flat_summary", "snr", "snr_map"]
 
 
+def _result_summary(ds: xr.Dataset) -> dict[str, Any]:
+    """The registered flat summary of one :func:`snr` result, bands combined.
+
+    ``{key, key_std, key_reason}`` with ``key`` ``"snr"`` for the default method and
+    ``"snr_<method>"`` otherwise (:func:`combine_bands`); :func:`flat_summary` is the
+    union of those of ``hb``, ``ha`` and the default method.
+    """
+    method = ds.attrs.get("method", DEFAULT_METHOD)
+    key = "snr" if method == DEFAULT_METHOD else f"snr_{method}"
+    v, e, reason = combine_bands(ds)
+    return {key: v, f"{key}_std": e, f"{key}_reason": reason}
+
+
 @register_metric(
     "snr",
     summary="Blind signal-to-noise ratio per band (homogeneous blocks, PCA, Immerkaer, IQUAFLOW HB/HA).",
@@ -83,6 +97,7 @@ __all__ = ["DEFAULT_METHOD", "METHODS", "combine_bands", "flat_summary", "snr", 
     },
     chunk_invariant=True,
     halo=snr_halo,
+    flat_summary=_result_summary,
     references=(
         "Gao 1993, An operational method for estimating signal to noise ratios from data "
         "acquired with imaging spectrometers (RSE 43:23)",
@@ -212,13 +227,9 @@ def flat_summary(image: Any, *, iquaflow_compat: bool = False, **kw: Any) -> dic
     together with ``<key>_reason``; ``<key>_std`` holds the uncertainty.
     """
     out: dict[str, Any] = {}
-    for key, method in (("snr_hb", "hb"), ("snr_ha", "ha"), ("snr", DEFAULT_METHOD)):
+    for method in ("hb", "ha", DEFAULT_METHOD):
         compat = iquaflow_compat and method in ("hb", "ha")
-        ds = snr(image, method, mask=kw.get("mask"), iquaflow_compat=compat)
-        v, e, reason = combine_bands(ds)
-        out[key] = v
-        out[f"{key}_std"] = e
-        out[f"{key}_reason"] = reason
+        out.update(_result_summary(snr(image, method, mask=kw.get("mask"), iquaflow_compat=compat)))
     return out
 
 
@@ -274,13 +285,14 @@ def snr_map(
     """
     scene = as_scene(image)
     _check_dtype(scene.dtype)
-    _options(method, params)
+    opts = _options(method, params)
     if not isinstance(tile, int | np.integer) or tile < 8:
         raise InvalidParameterError(f"tile must be an integer >= 8, got {tile!r}")
     func = functools.partial(
         _snr_tile, method=method, params=params, nodata=scene.attrs.get("nodata")
     )
     attrs = {
+        **result_attrs("snr_map", {"method": method, **opts.as_params()}),
         "method": method,
         "tile": int(tile),
         "long_name": "signal-to-noise ratio",
