@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 
+from iqx.kernels._esf_fields import C_STATUS, S_OK
 from iqx.kernels._numba import ngjit
 from iqx.kernels.edges import segments_clash
 
@@ -89,7 +90,7 @@ def _duplicate(
         # centre offset: integer seed offset + seed-relative floats (block independent)
         dy = (cand[k, 0] - cand[j, 0]) + (cand[k, 2] - cand[j, 2])
         dx = (cand[k, 1] - cand[j, 1]) + (cand[k, 3] - cand[j, 3])
-        if res[j, 0] == 0 and segments_clash(
+        if res[j, C_STATUS] == S_OK and segments_clash(
             dy, dx, cand[k, 4], cand[k, 5], cand[k, 6], cand[j, 4], cand[j, 5], cand[j, 6],
             cos_max, across,
         ):  # fmt: skip

@@ -566,7 +566,7 @@ def measure_candidates(
         oim = np.empty(nk)
         mtf = np.empty(nk)
         nyq_p2 = 0.0
-        nyq_corr = t_corr_g[oi, 20]
+        nyq_corr = t_corr_g[oi, Q_NYQUIST]
         for q in range(nk):
             f = q * df
             ph = 2.0 * math.pi * f * xl_[0]

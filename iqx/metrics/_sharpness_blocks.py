@@ -90,7 +90,7 @@ def _chunk(
             p.max_outlier_frac, p.max_tail, p.max_fit_rms, tables,
             group, _COS_NMS, float(p.halfwidth),
         )  # fmt: skip
-        measured = res[:, 0] >= 0
+        measured = res[:, _R["status"]] >= 0
         cand, res, crv, esf = cand[measured], res[measured], crv[measured], esf[measured]
         # global position: integer seed offset + seed-relative float (bit-identical)
         res[:, _R["cy"]] += cand[:, 0] + ext_y0
@@ -100,7 +100,7 @@ def _chunk(
         geo[:, 5] = res[:, _R["status"]]
         geo[:, 6] = b
         geos.append(geo)
-        acc = res[:, 0] == 0
+        acc = res[:, _R["status"]] == 0
         rows.append(res[acc])
         curves.append(crv[acc])
         esfs.append(esf[acc] if p.method == "logistic" else esf[acc][:, :0])

@@ -193,6 +193,46 @@ OPTIONS: dict[str, type[SNROptions]] = {
     c.method: c for c in (BlocksOptions, PCAOptions, ImmerkaerOptions, HBOptions, HAOptions)
 }
 
+
+def method_parameters() -> dict[str, dict[str, Any]]:
+    """Every method option, for ``iqx list`` (the registration's ``params``).
+
+    An option several methods share is listed once, with each method's default (and its
+    range where methods differ) in the doc; its ``default`` is the default method's, or
+    ``None`` when that method has no such option.
+    """
+    out: dict[str, dict[str, Any]] = {}
+    per: dict[str, list[str]] = {}
+    ranges: dict[str, dict[str, Any]] = {}
+    docs: dict[str, dict[str, str]] = {}
+    for method, cls in OPTIONS.items():
+        for name, d in cls.describe().items():
+            entry = out.setdefault(name, {k: d[k] for k in ("type", "unit", "doc")})
+            entry.setdefault("default", None)
+            if method == DEFAULT_METHOD:
+                entry["default"] = d.get("default")
+            per.setdefault(name, []).append(f"{method} {d.get('default')}")
+            ranges.setdefault(name, {})[method] = d["range"]
+            docs.setdefault(name, {})[method] = d["doc"].rstrip(".")
+    for name, entry in out.items():
+        rng = ranges[name]
+        common = set(rng.values())
+        entry["range"] = (
+            common.pop()
+            if len(common) == 1
+            else "; ".join(f"{m} {r}" for m, r in rng.items() if r is not None)
+        )
+        doc = docs[name]
+        text = (
+            next(iter(doc.values()))
+            if len(set(doc.values())) == 1
+            else "; ".join(f"{m}: {d}" for m, d in doc.items())
+        )
+        given = [d for d in per[name] if not d.endswith(" None")]
+        entry["doc"] = f"{text} (default: {', '.join(given)})." if given else f"{text}."
+    return out
+
+
 #: keywords of :func:`snr` that are inputs or switches, not method options
 _NOT_OPTIONS = ("mask", "iquaflow_compat", "curve", "compute", "tile")
 

@@ -53,6 +53,7 @@ from iqx.metrics._snr_options import (
     DEFAULT_METHOD,
     METHODS,
     _options,
+    method_parameters,
     snr_halo,
 )
 from iqx.metrics._snr_reduce import (
@@ -97,6 +98,7 @@ def _result_summary(ds: xr.Dataset) -> dict[str, Any]:
     },
     chunk_invariant=True,
     halo=snr_halo,
+    params=method_parameters(),
     flat_summary=_result_summary,
     references=(
         "Gao 1993, An operational method for estimating signal to noise ratios from data "
