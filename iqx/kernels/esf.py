@@ -29,6 +29,7 @@ import math
 import numpy as np
 
 from iqx.kernels._esf_fields import (
+    _DF,
     _NF,
     C_CONTRAST,
     C_CX,
@@ -73,8 +74,8 @@ from iqx.kernels._esf_fields import (
     STATUS,
 )
 from iqx.kernels._esf_geometry import _duplicate, _half_x50, _rotate
-from iqx.kernels._esf_profile import _crossing, _interp, _peak, sg_coefficients
-from iqx.kernels._esf_spectrum import _mtf_corr
+from iqx.kernels._esf_profile import _crossing, _interp, sg_coefficients
+from iqx.kernels._esf_spectrum import _fwhm, _mtf50, _rer
 from iqx.kernels._esf_tables import dft_tables
 from iqx.kernels._numba import ngjit
 from iqx.kernels.esf_window import window_correction, window_truncates
@@ -542,7 +543,7 @@ def measure_candidates(
             wb = w[i] if i < nl else 0.0
             va += var_b[i] * (wa * wa + wb * wb)
             vb += var_b[i] * wa * wb
-        df = 0.025
+        df = _DF
         fmax = min(2.0, 0.4 / delta)
         nk = int(fmax / df + 0.5) + 1
         nf = freqs.shape[0]
@@ -601,83 +602,13 @@ def measure_candidates(
         res[k, C_MTF_HALF_NYQUIST] = mtf[Q_HALF_NYQUIST]
         res[k, C_MTF_NYQUIST] = mtf[Q_NYQUIST]
         res[k, C_MTF_NYQUIST_SIGNED] = math.copysign(math.sqrt(abs(nyq_p2)), nyq_p2) / nyq_corr
-        for q in range(1, nk):
-            if mtf[q] < 0.5:
-                f_lo = (q - 1) * df
-                f_hi = q * df
-                m_lo = _mtf_corr(lsf, w, xl_, dc, delta, f_lo, wsig)
-                m_hi = _mtf_corr(lsf, w, xl_, dc, delta, f_hi, wsig)
-                if m_lo >= 0.5 > m_hi:
-                    for _ in range(4):
-                        fm = f_lo + (m_lo - 0.5) * (f_hi - f_lo) / (m_lo - m_hi)
-                        mv = _mtf_corr(lsf, w, xl_, dc, delta, fm, wsig)
-                        if mv >= 0.5:
-                            f_lo = fm
-                            m_lo = mv
-                        else:
-                            f_hi = fm
-                            m_hi = mv
-                    res[k, C_MTF50] = f_lo + (m_lo - 0.5) * (f_hi - f_lo) / (m_lo - m_hi)
-                else:
-                    res[k, C_MTF50] = f_lo + (mtf[q - 1] - 0.5) * df / (mtf[q - 1] - mtf[q])
-                break
-        # RER = integral of the LSF over [x50 - 1/2, x50 + 1/2] = 2 int Re OTF(f) sinc(f) df
-        rer = 0.0
-        for q in range(nk):
-            f = q * df
-            sc = 1.0 if f == 0.0 else math.sin(math.pi * f) / (math.pi * f)
-            tw_ = 0.5 if (q == 0 or q == nk - 1) else 1.0
-            rer += tw_ * ore[q] * sc
-        res[k, C_RER] = 2.0 * rer * df
-        # FWHM of the LSF rebuilt from the corrected OTF with a Gaussian taper of std s
-        s = 0.5 * sig
-        xs = 3.0 * sig + 1.0
-        step = 0.5 * delta
-        nxs = int(2.0 * xs / step) + 1
-        lv = np.zeros(nxs)
-        tabled = nxs <= lv_c.shape[2]
-        for q in range(nk):
-            f = q * df
-            g = math.exp(-2.0 * math.pi * math.pi * s * s * f * f)
-            tw_ = 0.5 if (q == 0 or q == nk - 1) else 1.0
-            cr = ore[q] * g * tw_
-            ci = oim[q] * g * tw_
-            ph0 = -2.0 * math.pi * f * xs
-            zr = math.cos(ph0)
-            zi = math.sin(ph0)
-            if tabled:
-                # (cr + i ci) exp(i ph0) exp(2 pi i f i step), the last factor tabled
-                ar = cr * zr - ci * zi
-                ai = cr * zi + ci * zr
-                for i in range(nxs):
-                    lv[i] += ar * lv_c[oi, q, i] - ai * lv_s[oi, q, i]
-                continue
-            rr = math.cos(2.0 * math.pi * f * step)
-            ri = math.sin(2.0 * math.pi * f * step)
-            for i in range(nxs):
-                lv[i] += cr * zr - ci * zi
-                t_ = zr * rr - zi * ri
-                zi = zr * ri + zi * rr
-                zr = t_
-        for i in range(nxs):
-            lv[i] *= 2.0 * df
-        ip = np.argmax(lv)
-        pkv = _peak(lv, ip, step, 0.5 * sig)
-        half = 0.5 * pkv
-        il = ip
-        while il > 0 and lv[il] >= half:
-            il -= 1
-        ir = ip
-        while ir < nxs - 1 and lv[ir] >= half:
-            ir += 1
-        if lv[il] >= half or lv[ir] >= half:
+        res[k, C_MTF50] = _mtf50(mtf, nk, df, lsf, w, xl_, dc, delta, wsig)
+        res[k, C_RER] = _rer(ore, nk, df)
+        ok, fwhm = _fwhm(ore, oim, nk, df, sig, delta, lv_c, lv_s, oi)
+        if not ok:
             res[k, C_STATUS] = S_NO_LSF
             continue
-        xl = -xs + (il + (half - lv[il]) / (lv[il + 1] - lv[il])) * step
-        xr = -xs + (ir - 1 + (lv[ir - 1] - half) / (lv[ir - 1] - lv[ir])) * step
-        fw = xr - xl
-        fw2 = fw * fw - 8.0 * math.log(2.0) * s * s
-        res[k, C_FWHM] = math.sqrt(fw2) if fw2 > 0.0 else fw
+        res[k, C_FWHM] = fwhm
         # shape consistency: a step blurred by a unimodal PSF has RER ~ erf(1/(2 sqrt2 s))
         # with s = FWHM / 2.3548; pedestals, double edges and lines violate it
         sg = res[k, C_FWHM] / 2.3548200450309493
