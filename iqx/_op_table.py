@@ -38,9 +38,15 @@ def live_table() -> dict[str, list[dict[str, Any]]]:
     from iqx import registry
 
     return {
-        reg.kind: [r.as_dict() for r in reg if r.source == "builtin"]
+        reg.kind: [r.as_dict() for r in reg if r.source == "builtin" and _shipped(r)]
         for reg in (registry.modifiers, registry.metrics)
     }
+
+
+def _shipped(registration: Any) -> bool:
+    """Registered by a module of the iqx package (not by a user's or a test's own code)."""
+    module = getattr(registration.target, "__module__", "") or ""
+    return module == "iqx" or module.startswith("iqx.")
 
 
 def static_table() -> dict[str, list[dict[str, Any]]]:

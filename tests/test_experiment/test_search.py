@@ -229,7 +229,12 @@ def test_bad_input_is_refused_before_any_run(tiny_dataset, sqlite_uri, tmp_path)
         call("jpeg", "ssim", ">= 0.9", extra_train_params={"lr": [0.1, 0.01]})
     with pytest.raises(InvalidParameterError, match="sets"):
         call("jpeg", "ssim", ">= 0.9", repetitions=1, include_reference=False)
-    assert not (tmp_path / "mlflow.db").exists()
+    # nothing was run: no experiment besides MLflow's Default, no modified copy
+    from iqx.experiment import Tracker
+
+    names = [e.name for e in Tracker(sqlite_uri).client.search_experiments()]
+    assert names == ["Default"]
+    assert not [p for p in tiny_dataset.parent.iterdir() if "#" in p.name]
 
 
 def test_metric_not_logged_names_the_metrics_that_were(tiny_dataset, sqlite_uri):
