@@ -25,7 +25,11 @@ from iqx.io._sched import active_client
 __all__ = ["BLIND_METRICS", "measure_image", "measure_images"]
 
 #: metric name -> module whose ``flat_summary(scene)`` gives the record's keys
-BLIND_METRICS = {"snr": "iqx.metrics.snr", "sharpness": "iqx.metrics.sharpness"}
+BLIND_METRICS = {
+    "snr": "iqx.metrics.snr",
+    "sharpness": "iqx.metrics.sharpness",
+    "niirs": "iqx.metrics.niirs",
+}
 
 
 def measure_image(
