@@ -286,9 +286,7 @@ def compare_datasets(
         ]
         _measure_depths(scenes)
         lazy = [
-            compare_images(
-                r, t, metrics=metrics, per_band=per_band, compute=False, **options
-            )
+            compare_images(r, t, metrics=metrics, per_band=per_band, compute=False, **options)
             for r, t in scenes
         ]
         for row in dask.compute(*lazy):
