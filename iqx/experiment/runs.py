@@ -15,7 +15,7 @@ import json
 import math
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -202,11 +202,3 @@ class RunSpec:
         out["repetition"] = self.repetition
         out.update(self.hyperparameters)
         return out
-
-
-def param_columns(specs: Sequence[RunSpec]) -> list[str]:
-    """Hyperparameter names used by any of ``specs`` (for tables)."""
-    names: dict[str, None] = {}
-    for spec in specs:
-        names.update(dict.fromkeys(spec.hyperparameters))
-    return list(names)

@@ -426,11 +426,6 @@ def _param_value(value: Any) -> str:
     return text[:_MAX_PARAM_VALUE]
 
 
-def flatten_params(prefix: str, values: Mapping[str, Any]) -> dict[str, Any]:
-    """``{prefix + k: v}`` for every item (``prefix`` may be empty)."""
-    return {f"{prefix}{k}": v for k, v in values.items()}
-
-
 def iter_keys(records: Iterable[RunRecord]) -> dict[str, list[RunRecord]]:
     """Runs grouped by their key tag (oldest first)."""
     out: dict[str, list[RunRecord]] = {}
