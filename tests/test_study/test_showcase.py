@@ -48,7 +48,7 @@ def test_showcase_training_studies(tmp_path, capsys):
     assert ap["jpeg_q100"] > ap["jpeg_q5"]
     best = det["cheapest"]
     assert best["setting"] is not None  # found by the search
-    assert best["threshold"] == pytest.approx(ap["original"] - 0.05)
+    assert best["threshold"] == pytest.approx(ap["original"] - 0.15)  # quick-mode margin
     assert best["metric_value"] >= best["threshold"]
     assert "cheapest jpeg setting" in det["answer"]
     assert (out / "reports" / "jpeg-vs-detector" / "front.png").is_file()

@@ -28,6 +28,8 @@ __all__ = ["DETECTOR_MARGIN", "STUDIES", "run_showcase", "write_studies"]
 STUDIES = ("noise-vs-classifier", "jpeg-vs-detector", "compression-vs-quality")
 #: the detector study's requirement on mAP@0.5
 DETECTOR_MARGIN = "within 0.05 of baseline"
+#: quick mode trains on 3 scenes and scores 2: one missed aircraft moves mAP by ~0.1
+DETECTOR_MARGIN_QUICK = "within 0.15 of baseline"
 _HERE = Path(__file__).resolve().parent
 
 
@@ -126,7 +128,7 @@ def write_studies(output: str | Path, *, quick: bool = False) -> dict[str, Path]
             "metrics": {"blind": [], "reference": [], "task": ["bbox_detection"]},
             "target": {
                 "metric": "ap_0.5_all",
-                "requirement": DETECTOR_MARGIN,
+                "requirement": DETECTOR_MARGIN_QUICK if quick else DETECTOR_MARGIN,
                 "search": True,
                 "modifier": "jpeg",
             },
