@@ -27,7 +27,7 @@ __all__ = ["DETECTOR_MARGIN", "STUDIES", "run_showcase", "write_studies"]
 
 STUDIES = ("noise-vs-classifier", "jpeg-vs-detector", "compression-vs-quality")
 #: the detector study's requirement on mAP@0.5
-DETECTOR_MARGIN = "within 0.05 of baseline"
+DETECTOR_MARGIN = "within 0.1 of baseline"
 #: quick mode trains on 3 scenes and scores 2: one missed aircraft moves mAP by ~0.1
 DETECTOR_MARGIN_QUICK = "within 0.15 of baseline"
 _HERE = Path(__file__).resolve().parent
