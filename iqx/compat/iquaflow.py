@@ -24,13 +24,7 @@ from iqx.compat._datasets import (
     INITIAL_SNR,
     DSAnnotationsNotFound,
     DSModifier,
-    DSModifier_blur,
     DSModifier_dir,
-    DSModifier_gsd,
-    DSModifier_jpg,
-    DSModifier_quant,
-    DSModifier_rer,
-    DSModifier_snr,
     DSNotFound,
     DSWrapper,
     IquaflowStep,
@@ -44,6 +38,14 @@ from iqx.compat._metrics import (
     SharpnessMetric,
     SNRMetric,
     read_like_iquaflow,
+)
+from iqx.compat._modifiers import (
+    DSModifier_blur,
+    DSModifier_gsd,
+    DSModifier_jpg,
+    DSModifier_quant,
+    DSModifier_rer,
+    DSModifier_snr,
 )
 from iqx.experiment.sagemaker import SageMakerEstimatorFactory, SageMakerTaskExecution
 from iqx.experiment.visual import ExperimentVisual
