@@ -17,8 +17,8 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from iqx.errors import InvalidParameterError, IqxError, RasterReadError
-from iqx.io._atomic import atomic_dir, check_overwrite, write_error
+from iqx.errors import InvalidParameterError, RasterReadError
+from iqx.io._atomic import check_overwrite
 from iqx.io._common import check_dtype, check_exists
 
 __all__ = ["CUBE_KIND", "is_cube_store", "open_cube_zarr", "write_cube_zarr"]
@@ -64,7 +64,7 @@ def write_cube_zarr(
     codec, overwrite
         As for :func:`iqx.io.to_zarr`.
     """
-    from iqx.io.zarr import _compressors
+    from iqx.io.zarr import _compressors, write_store
 
     path = Path(path)
     if cube.dims != _DIMS:
@@ -102,21 +102,7 @@ def write_cube_zarr(
         ds["transform"] = (("image", "affine"), np.array(list(transform.values), dtype=float))
     ds.attrs["iqx_kind"] = CUBE_KIND
     encoding = {_VAR: {"chunks": (k, nb, ny, nx), "compressors": _compressors(codec)}}
-    try:
-        with atomic_dir(path, overwrite=overwrite) as tmp:
-            ds.to_zarr(
-                tmp,
-                mode="w",
-                zarr_format=3,
-                consolidated=False,
-                encoding=encoding,
-                write_empty_chunks=True,
-            )
-    except IqxError:
-        raise
-    except OSError as exc:
-        raise write_error(path, exc, "write zarr cube") from exc
-    return path
+    return write_store(ds, path, encoding, overwrite=overwrite, what="write zarr cube")
 
 
 def _json(value: Any) -> Any:

@@ -147,6 +147,12 @@ def to_zarr(
     )
     ds = data.to_dataset(name=VARIABLE)
     encoding = {VARIABLE: {"chunks": (cb, cy, cx), "compressors": compressors}}
+    return write_store(ds, path, encoding, overwrite=overwrite, what="write zarr store")
+
+
+def write_store(ds: xr.Dataset, path: Path, encoding: dict, *, overwrite: bool, what: str) -> Path:
+    """Write ``ds`` as a zarr v3 store at ``path`` atomically (every chunk written, so a
+    missing chunk on read is an error, never zeros); OS errors name ``path``."""
     try:
         with atomic_dir(path, overwrite=overwrite) as tmp:
             ds.to_zarr(
@@ -160,7 +166,7 @@ def to_zarr(
     except IqxError:
         raise
     except OSError as exc:  # ENOSPC, EROFS ...: name the destination, not the temporary
-        raise write_error(path, exc, "write zarr store") from exc
+        raise write_error(path, exc, what) from exc
     return path
 
 
