@@ -380,6 +380,7 @@ def modify(
     batch_size: int | None = None,
     bit_depth: int | None = None,
     progress: Callable[[int], Any] | None = None,
+    scheduler: Any = None,
 ) -> Dataset:
     """Write ``<parent>/<name>#<modifier>`` with every image modified; return it.
 
@@ -404,6 +405,9 @@ def modify(
     progress : callable, optional
         ``progress(n)`` after each finished batch of ``n`` images (each step of a chain
         counts its images again); see :func:`iqx.datasets.derive_dataset`.
+    scheduler : None, address or distributed.Client, optional
+        Where the images are modified (:func:`iqx.datasets._scheduler.use_scheduler`):
+        default the active distributed client if any, else local threads.
 
     Returns
     -------
@@ -419,6 +423,12 @@ def modify(
     InvalidParameterError
         Bad modifier parameters (before any image is read).
     """
+    if scheduler is not None:
+        from iqx.datasets._scheduler import use_scheduler
+
+        with use_scheduler(scheduler):
+            kw = {"overwrite": overwrite, "one_step": one_step, "batch_size": batch_size}
+            return modify(dataset, modifier, **kw, bit_depth=bit_depth, progress=progress)
     mod = as_modifier(modifier)
     source = dataset if isinstance(dataset, Dataset) else open_dataset(dataset)
     if bit_depth is None:
