@@ -46,8 +46,8 @@ _WHERE = {
     "TaskExecution": "task",
     "SageMakerTaskExecution": "sagemaker",
     "Tracker": "tracking",
-    "cheapest_setting": "sweep",
-    "sweep": "sweep",
+    "cheapest_setting": "image_sweep",
+    "sweep": "image_sweep",
     "find_cheapest": "search",
 }
 
@@ -55,12 +55,7 @@ _WHERE = {
 def __getattr__(name: str) -> Any:
     if name in _WHERE:
         module = importlib.import_module(f"iqx.experiment.{_WHERE[name]}")
-        # bind every name of that module now: importing ``iqx.experiment.sweep`` sets the
-        # package attribute ``sweep`` to the *module*, which must not shadow the function
-        for other, where in _WHERE.items():
-            if where == _WHERE[name]:
-                globals()[other] = getattr(module, other)
-        return globals()[name]
+        return getattr(module, name)
     raise AttributeError(f"module 'iqx.experiment' has no attribute {name!r}")
 
 

@@ -1,6 +1,6 @@
 """A quality requirement on one metric: absolute, or relative to the unmodified baseline.
 
-Shared by the post-hoc :func:`~iqx.experiment.sweep.cheapest_setting` and the search
+Shared by the post-hoc :func:`~iqx.experiment.image_sweep.cheapest_setting` and the search
 :func:`~iqx.experiment.search.find_cheapest`. Spellings accepted by :meth:`Requirement.parse`:
 
 - ``0.95`` or ``">= 0.95"``, ``"> 0.95"``, ``"<= 0.1"``, ``"< 0.1"``: absolute thresholds;

@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 
 from iqx.errors import InvalidParameterError
+from iqx.experiment.image_sweep import cheapest_setting
 from iqx.experiment.measure import MeasureTask, blind_table
-from iqx.experiment.sweep import cheapest_setting
 from iqx.experiment.target import parse_target
 
 
@@ -52,7 +52,7 @@ def test_measure_task_and_setup_accept_niirs(geo_dataset, tmp_path):
 
 
 def test_niirs_sweep_and_cheapest_setting(geo_dataset, tmp_path):
-    from iqx.experiment.sweep import sweep
+    from iqx.experiment.image_sweep import sweep
 
     table = sweep(
         geo_dataset,

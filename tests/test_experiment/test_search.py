@@ -15,9 +15,9 @@ import pytest
 
 from iqx.errors import InvalidParameterError
 from iqx.experiment import ExperimentSetup, MeasureTask, PythonScriptTaskExecution, find_cheapest
+from iqx.experiment.image_sweep import cheapest_setting
 from iqx.experiment.requirement import Requirement
 from iqx.experiment.search import CheapestResult
-from iqx.experiment.sweep import cheapest_setting
 
 from .conftest import SCRIPTS
 
