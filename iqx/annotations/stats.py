@@ -356,7 +356,10 @@ class DatasetStats:
         Parameters
         ----------
         output_path : path-like, optional
-            Default ``<dataset>/stats`` (IQUAFLOW's default).
+            Default: the sibling folder ``<dataset>_stats`` (IQUAFLOW wrote ``<dataset>/stats``,
+            inside its input; iqx never writes inside an input). The folder is written under a
+            temporary name and renamed when complete; an existing folder is replaced only when
+            it is an earlier statistics output (it holds ``stats.json``) or empty.
         plots : bool
             Write PNG plots into ``<output_path>/plots``.
         html : bool
@@ -369,29 +372,52 @@ class DatasetStats:
         dict
             ``{"stats": path, "plots": [paths], "html": path or None}``.
         """
-        out = Path(output_path) if output_path is not None else self.data_path / "stats"
-        out.mkdir(parents=True, exist_ok=True)
+        from iqx.io._atomic import atomic_dir
+
+        out = self._output_folder(output_path)
         stats = self.compute()
-        written: dict[str, Any] = {
-            "stats": write_json(out / "stats.json", stats),
-            "plots": [],
-            "html": None,
+        with atomic_dir(out, overwrite=True) as tmp:
+            write_json(tmp / "stats.json", stats)
+            plot_files: list[Path] = []
+            if plots:
+                from iqx.annotations._plots import write_plots
+
+                plot_files = write_plots(self, tmp / "plots")
+            if html:
+                from iqx.annotations.report import write_html_report
+
+                write_html_report(
+                    self,
+                    tmp / "report.html",
+                    max_preview=max_preview,
+                    max_rows=max_rows,
+                    plots=plot_files,
+                )
+        return {
+            "stats": out / "stats.json",
+            "plots": [out / p.relative_to(tmp) for p in plot_files],
+            "html": out / "report.html" if html else None,
         }
-        if plots:
-            from iqx.annotations._plots import write_plots
 
-            written["plots"] = write_plots(self, out / "plots")
-        if html:
-            from iqx.annotations.report import write_html_report
+    def _output_folder(self, output_path: str | os.PathLike[str] | None) -> Path:
+        """The resolved output folder, checked to lie outside the dataset and its files."""
+        from iqx.errors import OutputExistsError
+        from iqx.io._atomic import check_output_path
 
-            written["html"] = write_html_report(
-                self,
-                out / "report.html",
-                max_preview=max_preview,
-                max_rows=max_rows,
-                plots=written["plots"],
+        if output_path is None:
+            output_path = self.data_path.parent / f"{self.data_path.name}_stats"
+        inputs = [self.data_path, *self.layout.annotation_files]
+        if self.layout.images_dir is not None:
+            inputs.append(self.layout.images_dir)
+        out = check_output_path(output_path, inputs, what="statistics folder")
+        if out.is_file() or (
+            out.is_dir() and any(out.iterdir()) and not (out / "stats.json").is_file()
+        ):
+            raise OutputExistsError(
+                f"{out}: exists and is not an earlier statistics output (no stats.json); "
+                "choose another output folder"
             )
-        return written
+        return out
 
 
 def _field_stats(gdf: Any, fields: list[str]) -> dict[str, Any]:

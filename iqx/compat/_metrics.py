@@ -280,19 +280,23 @@ class SanityCheck(_Sanity):
 
 
 class DsStats:
-    """IQUAFLOW's ``DsStats(data_path, output_path=<data_path>/stats, ds_wrapper=None)``.
+    """IQUAFLOW's ``DsStats(data_path, output_path=None, ds_wrapper=None)``.
 
     :meth:`perform_stats` computes iqx's :class:`~iqx.annotations.DatasetStats` and writes
-    ``stats.json`` (and PNG plots) into ``output_path``. The returned structure is iqx's
+    ``stats.json`` (and PNG plots) into ``output_path`` (default ``<data_path>_stats``, beside
+    the dataset: IQUAFLOW's ``<data_path>/stats`` lies inside the input). The returned structure is iqx's
     dict, not IQUAFLOW's list of ``{"obj", "stats"}`` entries (see ``docs/migration.md``).
     """
 
     def __init__(self, data_path: str = "", output_path: str | None = None, ds_wrapper: Any = None):
         self.data_path = _data_path(data_path, ds_wrapper)
-        self.output_path = output_path or os.path.join(self.data_path, "stats")
         from iqx.annotations import DatasetStats
 
         self._stats = DatasetStats(self.data_path)
+        # IQUAFLOW's default <data_path>/stats lies inside the input: iqx writes the sibling
+        # <data_path>_stats instead (docs/migration.md)
+        default = self._stats.data_path.parent / f"{self._stats.data_path.name}_stats"
+        self.output_path = output_path or str(default)
         self.annotfns = [str(p) for p in self._stats.layout.annotation_files]
 
     def perform_stats(self, show_plots: bool = True) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from PIL import Image
 
 from iqx.annotations import DatasetStats, dataset_stats
 from iqx.annotations._geometry import shape_features
-from iqx.errors import AnnotationError, PathNotFoundError
+from iqx.errors import AnnotationError, OutputExistsError, PathNotFoundError
 
 from .conftest import IMAGES
 
@@ -172,3 +172,30 @@ def test_geojson_stats_and_fields(tmp_path):
     assert f["polygons"]["area"]["mean"] == pytest.approx((2 + 9 + 4) / 3)
     assert f["min_rotated_rectangle"]["angle"]["count"] == 3
     assert f["geom_types"] == {"Polygon": 3}
+
+
+def test_default_output_is_beside_the_dataset_never_inside(make_coco, tmp_path, monkeypatch):
+    """Nothing is written inside an input: the default output is ``<dataset>_stats``, also
+    when the dataset is given as ``.``; an explicit output inside the dataset is refused."""
+    from iqx.errors import UnsafeOutputError
+
+    ds = make_coco()
+    before = sorted(p.relative_to(ds) for p in ds.rglob("*"))
+    monkeypatch.chdir(ds)
+    written = DatasetStats(".").write(plots=False)
+    assert written["stats"] == tmp_path / f"{ds.name}_stats" / "stats.json"
+    assert json.loads(written["stats"].read_text())["images"]["count"] > 0
+    assert sorted(p.relative_to(ds) for p in ds.rglob("*")) == before
+    with pytest.raises(UnsafeOutputError, match="inside the input"):
+        DatasetStats(".").write("stats", plots=False)
+    with pytest.raises(UnsafeOutputError, match="inside the input"):
+        DatasetStats(ds).write(ds / "images" / "stats", plots=False)
+    assert sorted(p.relative_to(ds) for p in ds.rglob("*")) == before
+    # re-running replaces the earlier output; a foreign non-empty folder is refused
+    DatasetStats(ds).write(tmp_path / f"{ds.name}_stats", plots=False)
+    foreign = tmp_path / "mine"
+    foreign.mkdir()
+    (foreign / "notes.txt").write_text("keep me")
+    with pytest.raises(OutputExistsError, match="not an earlier statistics output"):
+        DatasetStats(ds).write(foreign, plots=False)
+    assert (foreign / "notes.txt").read_text() == "keep me"
