@@ -32,6 +32,8 @@ __all__ = [
 ]
 
 _BLIND = ("snr", "sharpness")
+#: blind families a study may ask for (``niirs``: GIQE 5, needs georeferenced images)
+_BLIND_ALLOWED = (*_BLIND, "niirs")
 _REFERENCE = ("psnr", "ssim", "ms_ssim", "mse", "rmse", "ergas", "sam")
 _KEYS: dict[str, tuple[str, ...]] = {
     "study": ("name", "description", "tracking_uri", "scheduler", "max_parallel", "report"),
@@ -47,7 +49,7 @@ _KEYS: dict[str, tuple[str, ...]] = {
         "max_repetitions",
     ),
 }
-_MODIFIER_KEYS = ("include_reference", "chains")
+_MODIFIER_KEYS = ("include_reference", "chains", "grid")
 
 
 class StudyConfigError(InvalidParameterError):
@@ -78,6 +80,16 @@ class Sweep:
     settings : tuple of dict
         Every modifier config of the sweep (``{"id": "chain", "modifiers": [...]}`` for a
         chain).
+    series : tuple of str
+        A grid's other swept parameters (``("sensor.D",)``): one line per combination in the
+        report. Empty for single families and chains.
+
+    Notes
+    -----
+    A grid (``[modifiers.grid]``) is one sweep: ``family`` joins its families in chain
+    order (``"sensor+jpeg"``), its parameters are ``<family>.<parameter>`` and
+    ``parameter`` is the last family's first swept one (the compression step's, when the
+    grid ends with a codec), the x axis of the report's per-family plots.
     """
 
     family: str
@@ -85,6 +97,7 @@ class Sweep:
     values: tuple[Any, ...]
     fixed: Mapping[str, Any]
     settings: tuple[Any, ...]
+    series: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -264,6 +277,10 @@ def _sweeps(c: _Checker, table: Mapping[str, Any]) -> tuple[list[Sweep], bool]:
             first = names[0] if names else None
             values = tuple(listed[first]) if first else ()
             sweeps.append(Sweep(family, first, values, fixed, tuple(settings)))
+    if "grid" in table:
+        grid = _grid(c, table["grid"])
+        if grid is not None:
+            sweeps.append(grid)
     chains = table.get("chains", [])
     if not isinstance(chains, list) or not all(isinstance(ch, list) and ch for ch in chains):
         c.bad(("modifiers", "chains"), 'must be a list of chains: [["blur:sigma=1", "jpeg"]]')
@@ -276,6 +293,77 @@ def _sweeps(c: _Checker, table: Mapping[str, Any]) -> tuple[list[Sweep], bool]:
                 c.bad(("modifiers", "chains"), str(exc))
         sweeps.append(Sweep("chain", None, (), {}, tuple(configs)))
     return sweeps, include
+
+
+def _grid(c: _Checker, table: Any) -> Sweep | None:
+    """``[modifiers.grid]``: every combination of its families' lists, chained in order."""
+    from iqx.modifiers import as_modifier
+    from iqx.registry import modifiers as registry
+
+    where = ("modifiers", "grid")
+    if not isinstance(table, Mapping) or not table:
+        c.bad(
+            where, "must be a table of families: grid.sensor.D = [...], grid.jpeg.quality = [...]"
+        )
+        return None
+    known = sorted(registry.ids()) if hasattr(registry, "ids") else sorted(registry)
+    steps: list[tuple[str, dict[str, Any], dict[str, list[Any]]]] = []
+    for family, params in table.items():
+        if family not in known:
+            c.unknown((*where, family), family, known)
+            continue
+        if not isinstance(params, Mapping) or not params:
+            c.bad((*where, family), f"write grid.{family}.<parameter> = [values] or = value")
+            continue
+        listed = {k: v for k, v in params.items() if isinstance(v, list)}
+        for k, v in listed.items():
+            if not v:
+                c.bad((*where, family, k), "empty list of values")
+        fixed = {k: v for k, v in params.items() if not isinstance(v, list)}
+        steps.append((family, fixed, listed))
+    if len(steps) != len(table) or any(not v for _, _, ls in steps for v in ls.values()):
+        return None
+    if len(steps) < 2:
+        c.bad(where, "a grid chains two or more families; sweep one family as <family>.<param>")
+        return None
+    axes = [(f"{fam}.{k}", fam, k, v) for fam, _, listed in steps for k, v in listed.items()]
+    if not axes:
+        c.bad(where, "nothing swept: give at least one parameter a list of values")
+        return None
+    last = [a for a in axes if a[1] == steps[-1][0]]
+    main = last[0] if last else axes[-1]
+    settings = []
+    for combo in itertools.product(*(a[3] for a in axes)):
+        chosen = {a[0]: v for a, v in zip(axes, combo)}
+        chain = [
+            {"id": fam, **fixed, **{k: chosen[f"{fam}.{k}"] for k in listed}}
+            for fam, fixed, listed in steps
+        ]
+        try:
+            settings.append(as_modifier(chain).get_config())
+        except InvalidParameterError as exc:
+            text = str(exc)
+            bad = next(
+                (
+                    (fam, k)
+                    for fam, fixed, listed in steps
+                    if text.startswith(fam)
+                    for k in (*listed, *fixed)
+                    if repr(k) in text or k in text
+                ),
+                None,
+            )
+            c.bad((*where, *bad) if bad else where, text)
+            return None
+    fixed_all = {f"{fam}.{k}": v for fam, fixed, _ in steps for k, v in fixed.items()}
+    return Sweep(
+        "+".join(fam for fam, _, _ in steps),
+        main[0],
+        tuple(main[3]),
+        fixed_all,
+        tuple(settings),
+        tuple(a[0] for a in axes if a is not main),
+    )
 
 
 def parse_study(text: str, path: str | Path = "STUDY.toml") -> StudyConfig:
@@ -343,7 +431,7 @@ def parse_study(text: str, path: str | Path = "STUDY.toml") -> StudyConfig:
         c.bad(("task", "hyperparameters"), "hyperparameters need a training script")
 
     metrics = c.table(doc, "metrics")
-    blind = c.names(metrics, "metrics", "blind", _BLIND, _BLIND)
+    blind = c.names(metrics, "metrics", "blind", _BLIND_ALLOWED, _BLIND)
     reference = c.names(metrics, "metrics", "reference", _REFERENCE, ("psnr", "ssim"))
     run_metrics = c.names(metrics, "metrics", "task", ("bbox_detection",), ())
     if run_metrics and not script:
@@ -355,6 +443,10 @@ def parse_study(text: str, path: str | Path = "STUDY.toml") -> StudyConfig:
         c.bad(("metrics", "ground_truth"), f"no [data] {gt} to take the ground truth from")
 
     target = _target(c, doc, sweeps, hp, reps)
+    if target is not None and target.metric.removeprefix("img_") in ("niirs", "niirs_se"):
+        if "niirs" not in blind:
+            where = ("metrics", "blind") if "blind" in metrics else ("target",)
+            c.bad(where, 'a NIIRS target needs blind = [..., "niirs"] (it is measured on request)')
     if c.problems:
         raise StudyConfigError(shown, c.problems)
     return StudyConfig(
@@ -381,6 +473,16 @@ def _target(c: _Checker, doc: Mapping[str, Any], sweeps: list[Sweep], hp: Any, r
 
     if "target" not in doc:
         return None
+    if isinstance(doc["target"], str):  # target = "niirs >= 5"
+        from iqx.experiment.target import parse_target
+
+        try:
+            metric, _ = parse_target(doc["target"])
+        except InvalidParameterError as exc:
+            c.bad(("target",), str(exc))
+            return None
+        rest = doc["target"].strip()[len(metric) :].strip()
+        return TargetConfig(metric=metric, requirement=rest)
     t = c.table(doc, "target")
     metric = c.typed(t, "target", "metric", str, "a metric name")
     if not metric:
@@ -403,8 +505,8 @@ def _target(c: _Checker, doc: Mapping[str, Any], sweeps: list[Sweep], hp: Any, r
         chosen = modifier or (families[0] if len(families) == 1 else None)
         if chosen is None:
             c.bad(("target", "search"), "search = true needs [target] modifier = <family>")
-        elif chosen == "chain":
-            c.bad(("target", "modifier"), "the search sweeps one family, not chains")
+        elif chosen == "chain" or "+" in chosen:
+            c.bad(("target", "modifier"), "the search sweeps one family, not chains or grids")
         else:
             modifier = chosen
         try:

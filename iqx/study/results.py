@@ -47,16 +47,47 @@ IMAGE_COLUMNS = (
     "rmse",
     "ergas",
     "sam",
+    "niirs",
+    "niirs_se",
 )
+#: the NIIRS columns (image-metrics task; ``img_`` prefixed beside a training script)
+NIIRS_COLUMNS = ("niirs", "img_niirs")
+#: the GIQE's own prediction error (1 sigma, NIIRS), on top of the measurement's
+GIQE_MODEL_SE = 0.3
 _VOLUME = ("bits_per_pixel", "compression_ratio", "data_bytes")
 _NOT_METRICS = ("n_edges_x", "n_edges_y", "data_range", "n_runs")
 
 
 def _family_and_params(config: Any) -> tuple[str, dict[str, Any]]:
+    """``("jpeg", {"quality": 30})``; a chain: ``("sensor+jpeg", {"sensor.D": .., ..})``."""
     if not config or config == "null":
         return "original", {}
     cfg = json.loads(config) if isinstance(config, str) else dict(config)
+    if cfg.get("id") == "chain" and isinstance(cfg.get("modifiers"), list):
+        steps = [dict(m) for m in cfg["modifiers"]]
+        flat = {f"{m.get('id')}.{k}": v for m in steps for k, v in m.items() if k != "id"}
+        return "+".join(str(m.get("id")) for m in steps), flat
     return str(cfg.get("id")), {k: v for k, v in cfg.items() if k != "id"}
+
+
+def _series(frame: pd.DataFrame, mods: list[dict[str, Any]], parameters: Mapping) -> list[str]:
+    """Per run: the family's varying parameters other than the swept one (``"sensor.D=0.35"``).
+
+    Empty where a family varies along one parameter only (one line per family in the plots).
+    """
+    labels = [""] * len(frame)
+    for family, idx in frame.groupby("family", sort=False).indices.items():
+        rows = [mods[i] for i in idx]
+        keys = dict.fromkeys(k for r in rows for k in r)
+        varying = [
+            k
+            for k in keys
+            if k != parameters.get(family)
+            and len({json.dumps(r.get(k), sort_keys=True, default=str) for r in rows}) > 1
+        ]
+        for i in idx:
+            labels[i] = ", ".join(f"{k}={mods[i].get(k)}" for k in varying)
+    return labels
 
 
 def study_runs(
@@ -82,7 +113,9 @@ def study_runs(
     -------
     pandas.DataFrame
         ``run_id``, ``status``, ``setting`` (``original`` for the unmodified baseline),
-        ``family``, ``strength``, ``repetition``, ``hp.<name>`` per hyperparameter and every
+        ``family`` (a chain's or grid's: its steps joined by ``+``), ``strength``,
+        ``series`` (the family's other varying parameters, ``"sensor.D=0.35"``; empty when
+        it varies along one), ``repetition``, ``hp.<name>`` per hyperparameter and every
         logged metric.
     """
     exp_id = tracker.experiment_id(name, create=False)
@@ -94,10 +127,11 @@ def study_runs(
         prev = latest.get(rec.key)
         if prev is None or rec.status == "FINISHED" or prev.status != "FINISHED":
             latest[rec.key] = rec
-    rows = []
+    rows, mods = [], []
     for rec in latest.values():
         p = rec.params
         family, mod = _family_and_params(p.get("modifier_config"))
+        mods.append(mod)
         param = parameters.get(family)
         hyper = {f"hp.{k}": p.get(k) for k in hyperparameters}
         rows.append(
@@ -115,12 +149,22 @@ def study_runs(
     frame = pd.DataFrame(rows)
     if not frame.empty:
         frame["strength"] = pd.to_numeric(frame["strength"], errors="coerce")
+        frame.insert(4, "series", _series(frame, mods, parameters))
     return frame
 
 
 def metric_columns(runs: pd.DataFrame) -> list[str]:
     """Numeric metric columns of a run table (data volume first)."""
-    skip = {"run_id", "status", "setting", "family", "strength", "repetition", *_NOT_METRICS}
+    skip = {
+        "run_id",
+        "status",
+        "setting",
+        "family",
+        "series",
+        "strength",
+        "repetition",
+        *_NOT_METRICS,
+    }
     cols = [
         c
         for c in runs.columns
@@ -148,6 +192,8 @@ def summary_table(runs: pd.DataFrame, columns: Sequence[str] | None = None) -> p
         return pd.DataFrame()
     cols = list(columns or metric_columns(done))
     keys = ["family", "setting", *(c for c in done.columns if c.startswith("hp."))]
+    if "series" in done:
+        keys.insert(2, "series")
     grouped = done.groupby(keys, sort=False, dropna=False)
     means = grouped[[*cols, "strength"]].mean()
     stds = grouped[cols].std().add_suffix("_std")
@@ -185,8 +231,9 @@ def answer_from_table(
     done = runs[runs["status"] == "FINISHED"] if not runs.empty else runs
     if metric not in done.columns:
         return {"setting": None, "answer": f"No run logged {metric!r}: no answer."}
+    se_col = f"{metric}_se" if f"{metric}_se" in done.columns else None
     means = done.groupby(["setting", "family"], sort=False)[
-        [metric, "bits_per_pixel", "strength"]
+        [metric, "bits_per_pixel", "strength", *([se_col] if se_col else [])]
     ].mean()
     means = means.reset_index()
     base = means[means["setting"] == "original"]
@@ -212,12 +259,15 @@ def answer_from_table(
     ok["_deg"] = ok.apply(degradation, axis=1)
     best = ok.sort_values(["bits_per_pixel", "_deg"], ascending=[True, False]).iloc[0]
     strength = None if math.isnan(best["strength"]) else float(best["strength"])
+    se = float(best[se_col]) if se_col else None
+    value = _value_text(metric, float(best[metric]), se)
     out.update(
         setting=best["setting"],
         family=best["family"],
         strength=strength,
         bits_per_pixel=float(best["bits_per_pixel"]),
         metric_value=float(best[metric]),
+        metric_se=se,
     )
     same_volume = (
         baseline is not None
@@ -227,14 +277,25 @@ def answer_from_table(
         param = params.get(best["family"])
         out["answer"] = (
             f"The strongest setting still meeting {desc} is {best['setting']} "
-            f"({best['family']} {param} = {strength:g}): {metric} = {best[metric]:.4g}."
+            f"({best['family']} {param} = {strength:g}): {value}."
         )
     else:
         out["answer"] = (
             f"The cheapest setting meeting {desc} is {best['setting']}: "
-            f"{best['bits_per_pixel']:.4g} bits per pixel, {metric} = {best[metric]:.4g}."
+            f"{best['bits_per_pixel']:.4g} bits per pixel, {value}."
         )
     return out
+
+
+def _value_text(metric: str, value: float, se: float | None) -> str:
+    """``"niirs = 5.05 ± 0.04 (95 % CI of the measurement; the GIQE's own ...)"``."""
+    text = f"{metric} = {value:.4g}"
+    if se is not None and math.isfinite(se):
+        text += f" ± {1.96 * se:.2g} (95 % CI of the measurement"
+        if metric.removeprefix("img_") == "niirs":
+            text += f"; the GIQE's own error, ± {GIQE_MODEL_SE} NIIRS, comes on top"
+        text += ")"
+    return text
 
 
 def latest_summary(tracker: Tracker, name: str) -> dict[str, Any]:
