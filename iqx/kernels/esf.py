@@ -4,6 +4,8 @@ Pure NumPy + numba (ISO 12233 / sfrmat style, measured along the edge normal):
 
 1. **Refinement.** The candidate line is refined twice from the centroids of the Sobel
    gradient (projected on the normal) in 1-px strips along the edge, as sfrmat does per row.
+   Before it, a cheap pre-gate (:mod:`iqx.kernels._esf_gates`) tests contrast and edge
+   SNR on the traced line and rejects hopeless candidates for one pass over their plateaus.
 2. **Projection and variable binning.** Pixel centres inside the ROI (``|along| <= L/2``,
    ``|across| <= H``) are projected on the normal and averaged in bins of ``1/os`` px. The
    oversampling ``os`` is the largest in ``oversamplings`` that leaves no empty bin
@@ -73,6 +75,7 @@ from iqx.kernels._esf_fields import (
     S_TOO_FEW_PHASES,
     STATUS,
 )
+from iqx.kernels._esf_gates import PRE_SNR, pre_gate
 from iqx.kernels._esf_geometry import _duplicate, _half_x50, _rotate
 from iqx.kernels._esf_profile import _crossing, _interp, sg_coefficients
 from iqx.kernels._esf_spectrum import _fwhm, _mtf50, _rer
@@ -159,6 +162,7 @@ def measure_candidates(
     n = cand.shape[0]
     H = float(halfwidth)
     nmax = 2 * halfwidth * 8
+    pre_snr = PRE_SNR * min_snr
     res = np.full((n, _NF), np.nan)
     curves = np.full((n, freqs.shape[0]), np.nan, np.float32)
     esfs = np.full((n, nmax), np.nan, np.float32)
@@ -205,6 +209,11 @@ def measure_candidates(
             if r0 < 0 or c0 < 0 or r1 >= ny or c1 >= nx:
                 status = S_BORDER
                 break
+            if it == 0:
+                box = (r0, r1, c0, c1)
+                status = pre_gate(img, sy, sx, cy, cx, ty, tx, lh, H, plateau, box, pre_snr)
+                if status != 0:
+                    break
             if it == 2:
                 break
             sw[:] = 0.0

@@ -51,7 +51,11 @@ def numpy_as_strips(scene: xr.DataArray, halo: int, *, min_rows: int | None = No
         return scene
     ny = scene.sizes["y"]
     rows = max(4 * halo, min_rows or 0, 1)
-    n = min(ny // rows, 2 * _cores())
+    cores = _cores()
+    # a multiple of the core count (3 strips on 2 cores take two rounds: as long as 4), at
+    # most two per core; fewer strips recompute fewer halo rows
+    n = min(ny // rows, 2 * cores)
+    n = n - n % cores if n >= cores else n
     if n < 2:
         return scene
     step = -(-ny // n)
