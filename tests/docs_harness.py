@@ -339,6 +339,7 @@ pan.tif, scene.tif, ref.tif   256 x 256 single-band uint16 GeoTIFF, 11 bits used
                               noise 16 DN (iqx.testing.sample.sample_scene x 8)
 test.tif                      ref.tif plus Gaussian noise of 20 DN (a degraded version)
 data/xview/images/*.tif       an IQUAFLOW-layout dataset of two 256 x 256 uint8 GeoTIFF scenes
+my_data/images/*.tif          a copy of data/xview ("your own data" in the getting-started page)
 datasets/airports_train/      aerial scenes (128 x 128 PNG) with planted aircraft and COCO
 datasets/airports_val/        annotations (annotations.json), the showcase's generator
 datasets/ds_coco_dataset/     a copy of airports_train
@@ -400,6 +401,7 @@ def write_sandbox(folder: str | Path) -> Path:
     noisy = np.clip(pan.values + rng.normal(0, 20, pan.shape).round(), 0, 2047)
     write_image(pan.copy(data=noisy.astype(np.uint16)), folder / "test.tif", driver="GTiff")
     write_sample_dataset(folder / "data" / "xview", n_images=2, size=256)
+    shutil.copytree(folder / "data" / "xview" / "images", folder / "my_data" / "images")
     datasets = folder / "datasets"
     train, val = write_aerial_datasets(
         datasets / "_gen", n_train=2, n_val=2, size=128, objects_per_image=3, seed=0
