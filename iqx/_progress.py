@@ -128,6 +128,23 @@ class Progress:
 
     __call__ = advance
 
+    def echo(self, text: str, file: TextIO | None = None) -> None:
+        """Print a line of results to ``file`` (default stdout) without mixing it into the bar.
+
+        When the bar is drawn, its line is cleared first and drawn again below the text, so
+        results and bar share a terminal cleanly; otherwise this is ``print(text,
+        file=file, flush=True)``.
+        """
+        out = sys.stdout if file is None else file
+        with self._lock:
+            drawn = self.enabled and self._drawn
+            if drawn:
+                self.stream.write("\r\x1b[K")
+                self.stream.flush()
+            print(text, file=out, flush=True)
+            if drawn:
+                self._draw(time.monotonic())
+
     def set_total(self, total: int) -> None:
         """Change the expected total (e.g. once a task graph is known)."""
         with self._lock:

@@ -12,17 +12,18 @@ from __future__ import annotations
 import argparse
 import math
 
+from iqx.cli._commands import command_parser
 from iqx.cli._inputs import add_bit_depth_option
-from iqx.cli._output import add_format_option, dumps
+from iqx.cli._output import dumps
 from iqx.errors import InvalidParameterError
 
 __all__ = ["add_parser", "parse_metric_ids", "run"]
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
+    p = command_parser(
+        sub,
         "compare",
-        help="full-reference metrics (psnr, ssim, ...) of a test raster/dataset vs a reference",
         description=(
             "Compare TEST with REF: two raster files, or two dataset folders whose images are "
             "matched by file name (e.g. ds and ds#jpeg70). Prints one JSON object per image "
@@ -63,7 +64,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--summary", action="store_true", help="print per-dataset means last")
     p.add_argument("--chunks", type=int, default=None, help="chunk edge in pixels")
-    add_format_option(p)
     p.set_defaults(func=run)
 
 
@@ -86,28 +86,55 @@ def _fmt(value: float | str) -> str:
     return f"{value:.6g}" if math.isfinite(value) else str(value)
 
 
+def format_row(image: str, values: dict[str, float | str]) -> str:
+    """Text rendering of one compared pair: ``name: psnr=31.2, ssim=0.93, ...``."""
+    return f"{image}: " + ", ".join(f"{k}={_fmt(v)}" for k, v in values.items())
+
+
+def _n_pairs(args: argparse.Namespace) -> int:
+    """Images that will be compared (0 for two files: their bar counts dask tasks)."""
+    from pathlib import Path
+
+    from iqx.datasets.compare import _is_zarr, match_images
+
+    ref, test = Path(args.reference), Path(args.test)
+    if not (ref.is_dir() and test.is_dir()) or _is_zarr(ref):
+        return 0
+    from iqx.datasets import open_dataset
+
+    on_missing = "skip" if args.skip_missing else "error"
+    return len(match_images(open_dataset(ref), open_dataset(test), on_missing=on_missing))
+
+
 def run(args: argparse.Namespace) -> int:
-    from iqx.datasets.compare import compare_paths, summarize
+    from iqx.cli._output import image_bar, scheduler_of, task_bar
+    from iqx.datasets.compare import check_reference_metric, compare_paths, summarize
 
     names = parse_metric_ids(args.metrics)
-    frame = compare_paths(
-        args.reference,
-        args.test,
-        metrics=names,
-        per_band=args.per_band,
-        on_missing="skip" if args.skip_missing else "error",
-        chunks=args.chunks,
-        data_range=args.data_range,
-        bit_depth=args.bit_depth,
-        window=args.window,
-        ratio=args.ratio,
-    )
+    for name in names:  # before any image is opened
+        check_reference_metric(name)
+    n = _n_pairs(args)
+    with image_bar(args, n, "compare") as bar, task_bar(args, "compare", enabled=n == 0):
+        frame = compare_paths(
+            args.reference,
+            args.test,
+            metrics=names,
+            per_band=args.per_band,
+            on_missing="skip" if args.skip_missing else "error",
+            chunks=args.chunks,
+            data_range=args.data_range,
+            bit_depth=args.bit_depth,
+            window=args.window,
+            ratio=args.ratio,
+            scheduler=scheduler_of(args),
+            progress=bar.advance if n else None,
+        )
     for image, row in frame.iterrows():
         values = {k: v if isinstance(v, str) else float(v) for k, v in row.items()}
         if args.format == "json":
             print(dumps({"image": image, **values}), flush=True)
         else:
-            print(f"{image}: " + ", ".join(f"{k}={_fmt(v)}" for k, v in values.items()), flush=True)
+            print(format_row(str(image), values), flush=True)
     if args.summary:
         means = summarize(frame)
         head = {

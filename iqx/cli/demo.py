@@ -14,16 +14,14 @@ import sys
 import time
 from pathlib import Path
 
-from iqx.cli._output import add_format_option, dumps
+from iqx.cli._commands import command_parser
+from iqx.cli._output import dumps
 
 __all__ = ["add_parser", "run"]
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
-        "demo",
-        help="the showcase: three real image-quality studies end to end (no downloads, minutes)",
-    )
+    p = command_parser(sub, "demo")
     p.add_argument("--output", default="iqx-demo", help="working folder (default: ./iqx-demo)")
     p.add_argument(
         "--quick", action="store_true", help="smaller data, fewer settings (about a minute or two)"
@@ -34,7 +32,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="comma-separated studies to run (noise-vs-classifier, jpeg-vs-detector, "
         "compression-vs-quality; default: all three)",
     )
-    add_format_option(p)
     p.set_defaults(func=run)
 
 

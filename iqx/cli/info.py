@@ -6,18 +6,18 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from iqx.cli._commands import command_parser
 from iqx.cli._inputs import add_bit_depth_option
-from iqx.cli._output import add_format_option, dumps
+from iqx.cli._output import dumps
 
 __all__ = ["add_parser", "dataset_info", "run", "scene_info"]
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("info", help="describe a scene (raster, zarr) or a dataset folder")
+    p = command_parser(sub, "info")
     p.add_argument("path", help="raster file, zarr store or dataset folder")
     p.add_argument("--images", default=None, help="dataset images sub-folder ('.' for flat)")
     add_bit_depth_option(p)
-    add_format_option(p)
     p.set_defaults(func=run)
 
 

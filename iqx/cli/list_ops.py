@@ -5,15 +5,16 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from iqx.cli._output import add_format_option, dumps
+from iqx.cli._commands import command_parser
+from iqx.cli._output import dumps
 
 __all__ = ["add_parser", "format_parameter", "run"]
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
-        "list",
-        help="list registered modifiers and metrics with their parameters",
+    p = command_parser(
+        sub,
+        "list_ops",
         description=(
             "List every registered modifier and metric: id, summary, and each parameter "
             "with its default, its range or choices (where the operation documents one) "
@@ -22,7 +23,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("kind", nargs="?", choices=("modifiers", "metrics"), help="only this kind")
     p.add_argument("--brief", action="store_true", help="ids and summaries only")
-    add_format_option(p)
     p.set_defaults(func=run)
 
 

@@ -10,8 +10,9 @@ shows it): deliberate errors (:class:`~iqx.errors.IqxError`) and the operating s
 status 2; any other exception is reported as an internal error with status 3.
 
 Start-up is kept short: :func:`main` imports only the module of the chosen subcommand;
-``iqx --help`` and ``iqx --version`` list the others from :data:`SUMMARIES` without
-importing them (``tests/test_cli/test_startup.py`` checks the table against the modules).
+``iqx --help`` and ``iqx --version`` list the others from the one command table,
+:data:`iqx.cli._commands.COMMANDS` (name, module, help line, shared options), without
+importing them. Usage errors (unknown option, missing argument) are one line too.
 """
 
 from __future__ import annotations
@@ -23,49 +24,16 @@ import sys
 from collections.abc import Sequence
 
 from iqx._version import __version__
+from iqx.cli._commands import COMMANDS, Parser, add_common_options, finish_parser
 from iqx.errors import IqxError
 
 __all__ = ["build_parser", "error_message", "main"]
 
-#: subcommand modules, in the order ``iqx --help`` lists them
-SUBCOMMANDS = (
-    "info",
-    "list_ops",
-    "modify",
-    "measure",
-    "compare",
-    "sanity",
-    "stats",
-    "study",
-    "new_study",
-    "demo",
-)
-#: ``{module: (command, help line)}``: what ``iqx --help`` shows of a subcommand without
-#: importing its module. A module missing here is imported on every call (slower start-up);
-#: a test checks that each entry matches what the module's ``add_parser`` registers.
-SUMMARIES = {
-    "info": ("info", "describe a scene (raster, zarr) or a dataset folder"),
-    "list_ops": ("list", "list registered modifiers and metrics with their parameters"),
-    "modify": ("modify", "write <dataset>#<modifier> with every image modified"),
-    "measure": ("measure", "blind quality metrics of a raster or a dataset"),
-    "compare": (
-        "compare",
-        "full-reference metrics (psnr, ssim, ...) of a test raster/dataset vs a reference",
-    ),
-    "sanity": ("sanity", "check COCO/GeoJSON annotations; write sanitized copies and a report"),
-    "stats": ("stats", "dataset statistics: stats.json, PNG plots, optional HTML report"),
-    "study": ("study", "run a study declared in STUDY.toml, or rebuild its report"),
-    "new_study": (
-        "new-study",
-        "write a ready-to-run study folder (STUDY.toml, train.py, data, README)",
-    ),
-    "demo": (
-        "demo",
-        "the showcase: three real image-quality studies end to end (no downloads, minutes)",
-    ),
-}
-#: commands whose local dask work shows a bar of finished tasks on a terminal (not --quiet)
-LONG_COMMANDS = frozenset({"modify", "measure", "compare", "demo"})
+#: subcommand modules, in the order ``iqx --help`` lists them (from the one command table)
+SUBCOMMANDS = tuple(c.module for c in COMMANDS)
+#: commands whose local dask work shows a bar of finished tasks on a terminal (not --quiet);
+#: the dataset commands draw their own bar of images instead (see iqx.cli._output)
+TASK_BAR_COMMANDS = frozenset({"demo"})
 #: exit status of a deliberate error (bad input, bad parameter, disk full ...)
 EXIT_ERROR = 2
 #: exit status of an unexpected exception (a bug: please report it with --debug output)
@@ -95,47 +63,23 @@ def build_parser(command: str | None = None, *, lazy: bool = False) -> argparse.
         With ``lazy``: the subcommand whose module is imported to parse its arguments.
     lazy : bool
         If False (default), import every subcommand module (the full parser). If True,
-        import only the module of ``command`` (and modules missing from
-        :data:`SUMMARIES`); the other subcommands are placeholders that carry their help
-        line, enough for ``iqx --help``.
+        import only the module of ``command``; the other subcommands are placeholders that
+        carry their help line from the command table, enough for ``iqx --help``.
     """
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="iqx",
         description="Image-quality studies of satellite imagery at scale.",
     )
     parser.add_argument("--version", action="version", version=f"iqx {__version__}")
-    parser.add_argument(
-        "--debug",
-        action="store_true",
-        default=argparse.SUPPRESS,
-        help="show the full traceback of an error instead of one line",
-    )
-    parser.add_argument(
-        "--quiet",
-        "-q",
-        action="store_true",
-        default=argparse.SUPPRESS,
-        help="no progress bar (there is none either when stderr is not a terminal)",
-    )
+    add_common_options(parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
-    for name in SUBCOMMANDS:
-        if lazy and name in SUMMARIES and SUMMARIES[name][0] != command:
-            sub.add_parser(SUMMARIES[name][0], help=SUMMARIES[name][1])
+    for cmd in COMMANDS:
+        if lazy and cmd.name != command:
+            sub.add_parser(cmd.name, help=cmd.help)
             continue
-        module = importlib.import_module(f"iqx.cli.{name}")
-        module.add_parser(sub)
-    # `iqx modify ... --debug` works as well as `iqx --debug modify ...`
-    for action in sub.choices.values():
-        action.add_argument(
-            "--debug",
-            action="store_true",
-            default=argparse.SUPPRESS,
-            help="show the full traceback of an error",
-        )
-        action.add_argument(
-            "--quiet", "-q", action="store_true", default=argparse.SUPPRESS, help="no progress bar"
-        )
+        importlib.import_module(f"iqx.cli.{cmd.module}").add_parser(sub)
+        finish_parser(sub.choices[cmd.name], cmd)
     return parser
 
 
@@ -167,8 +111,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     debug = getattr(args, "debug", False) or os.environ.get("IQX_DEBUG") == "1"
     quiet = getattr(args, "quiet", False)
+    args.quiet = quiet
     try:
-        if args.command in LONG_COMMANDS:
+        if args.command in TASK_BAR_COMMANDS:
             from iqx._progress import dask_tasks
 
             with dask_tasks(args.command, quiet=quiet):

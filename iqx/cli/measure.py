@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from iqx.cli._commands import command_parser
 from iqx.cli._inputs import add_bit_depth_option, iter_scenes
-from iqx.cli._output import add_format_option, dumps
+from iqx.cli._output import dumps
 from iqx.errors import InvalidParameterError
 
 __all__ = ["add_parser", "run"]
@@ -42,9 +43,9 @@ SHARPNESS_GUIDE = (
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
+    p = command_parser(
+        sub,
         "measure",
-        help="blind quality metrics of a raster or a dataset",
         description=(
             "Print one record per image (--format json: JSON Lines) with snr, snr_hb, snr_ha "
             "(+ _std) and the sharpness keys below; null plus a <key>_reason when nothing "
@@ -68,7 +69,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="images measured at once for a dataset (processes; default: every core)",
     )
     add_bit_depth_option(p)
-    add_format_option(p)
     p.set_defaults(func=run)
 
 
@@ -109,36 +109,53 @@ def _summary(reg: Any, result: Any) -> dict[str, Any]:
 
 def run(args: argparse.Namespace) -> int:
     names = parse_metrics(args.metrics)
-    for image_name, measured in _records(args, names):
-        row = {"image": image_name, **measured}
-        if args.format == "json":
-            print(dumps(row), flush=True)
-        else:
-            print(format_row(row), flush=True)
+    if args.workers is not None and args.workers < 1:
+        raise InvalidParameterError(f"--workers must be >= 1, got {args.workers}")
+    render = (lambda row: dumps(row)) if args.format == "json" else format_row
+    for echo, image_name, measured in _records(args, names):
+        echo(render({"image": image_name, **measured}))
     if args.format != "json" and "snr" in names:
         print("note: " + SNR_GUIDE.split("Blind SNR ", 1)[1].split(" See ")[0])
     return 0
 
 
 def _records(args: argparse.Namespace, names: list[str]) -> Any:
-    """``(name, record)`` per image: a dataset's images in parallel, else the one raster."""
+    """``(echo, name, record)`` per image: a dataset's images in parallel (a bar of images),
+    else the one raster (a bar of dask tasks). ``echo`` prints a line beside the bar."""
     from pathlib import Path
 
+    from iqx.cli._output import image_bar, scheduler_of, task_bar
+    from iqx.datasets._scheduler import use_scheduler
     from iqx.io.zarr import is_zarr_store
 
     path = Path(args.path)
+    scheduler = scheduler_of(args)
     if path.is_dir() and not is_zarr_store(path):
         from iqx.datasets import open_dataset
         from iqx.datasets.measure import measure_images
 
         files = open_dataset(path).image_files
-        rows = measure_images(
-            files, names, chunks=args.chunks, bit_depth=args.bit_depth, workers=args.workers
-        )
-        yield from zip((f.name for f in files), rows)
+        with image_bar(args, len(files), "measure") as bar:
+            rows = measure_images(
+                files,
+                names,
+                chunks=args.chunks,
+                bit_depth=args.bit_depth,
+                workers=args.workers,
+                scheduler=scheduler,
+                progress=bar.advance,
+            )
+            for f, row in zip(files, rows):
+                yield bar.echo, f.name, row
         return
-    for image_name, scene in iter_scenes(args.path, chunks=args.chunks, bit_depth=args.bit_depth):
-        yield image_name, measure_scene(scene, names)
+    with use_scheduler(scheduler), task_bar(args, "measure"):
+        scenes = iter_scenes(args.path, chunks=args.chunks, bit_depth=args.bit_depth)
+        for image_name, scene in scenes:
+            yield _print, image_name, measure_scene(scene, names)
+
+
+def _print(text: str) -> None:
+    print(text, flush=True)
 
 
 def _num(v: Any, digits: int = 3) -> str:

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import argparse
 
+from iqx.cli._commands import command_parser
 from iqx.cli._inputs import add_bit_depth_option
-from iqx.cli._output import add_format_option, dumps
+from iqx.cli._output import dumps
 
 __all__ = ["add_parser", "run"]
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
+    p = command_parser(
+        sub,
         "modify",
-        help="write <dataset>#<modifier> with every image modified",
         description=(
             "Apply one modifier (or a chain: repeat --modifier) to every image of an "
             "IQUAFLOW-layout dataset. A modifier is written id:key=value,key=value "
@@ -43,24 +44,33 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="images per parallel task (default: about 4 tasks per core, at most 256)",
     )
     add_bit_depth_option(p)
-    add_format_option(p)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from iqx.cli._output import image_bar, scheduler_of
+    from iqx.datasets import open_dataset
     from iqx.datasets.modify import modify
+    from iqx.errors import InvalidParameterError
     from iqx.modifiers import as_modifier
 
+    if args.batch_size is not None and args.batch_size < 1:
+        raise InvalidParameterError(f"--batch-size must be >= 1, got {args.batch_size}")
     specs = [as_modifier(s) for s in args.modifier]
     mod = specs[0] if len(specs) == 1 else as_modifier(specs)
-    ds = modify(
-        args.source,
-        mod,
-        overwrite=args.overwrite,
-        one_step=args.one_step,
-        batch_size=args.batch_size,
-        bit_depth=args.bit_depth,
-    )
+    source = open_dataset(args.source)
+    steps = 1 if args.one_step else len(specs)
+    with image_bar(args, len(source.image_files) * steps, "modify") as bar:
+        ds = modify(
+            source,
+            mod,
+            overwrite=args.overwrite,
+            one_step=args.one_step,
+            batch_size=args.batch_size,
+            bit_depth=args.bit_depth,
+            progress=bar.advance,
+            scheduler=scheduler_of(args),
+        )
     manifest = ds.manifest or {}
     result = {
         "output": str(ds.data_path),

@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import argparse
 
-from iqx.cli._output import add_format_option, dumps
+from iqx.cli._commands import command_parser
+from iqx.cli._output import dumps
 
 __all__ = ["add_parser", "run"]
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
-        "new-study", help="write a ready-to-run study folder (STUDY.toml, train.py, data, README)"
-    )
+    p = command_parser(sub, "new_study")
     p.add_argument("name", help="folder to create (its name is the study's name)")
-    add_format_option(p)
     p.set_defaults(func=run)
 
 

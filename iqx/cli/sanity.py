@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import argparse
 
-from iqx.cli._output import add_format_option, dumps
+from iqx.cli._commands import command_parser
+from iqx.cli._output import dumps
 
 __all__ = ["add_parser", "run"]
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
+    p = command_parser(
+        sub,
         "sanity",
-        help="check COCO/GeoJSON annotations; write sanitized copies and a report",
         description=(
             "Check a dataset's COCO / GeoJSON annotations (IQUAFLOW's error codes and more), "
             "write sanitized copies and sanity_report.json/.txt to --output. The input is "
@@ -43,12 +44,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="do not open image files (no missing/unreadable/size checks)",
     )
-    add_format_option(p)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from iqx.annotations.sanity import SanityCheck
+    from iqx.cli._output import read_headers
 
     sc = SanityCheck(
         args.path,
@@ -58,6 +59,7 @@ def run(args: argparse.Namespace) -> int:
         check_files=not args.no_file_check,
         overwrite=args.overwrite,
     )
+    read_headers(args, sc.images, "sanity")
     report = sc.check() if args.check_only else sc.autofix()
     if args.format == "json":
         print(dumps(report.to_dict(), indent=2))

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import argparse
 
-from iqx.cli._output import add_format_option, dumps
+from iqx.cli._commands import command_parser
+from iqx.cli._output import dumps
 
 __all__ = ["add_parser", "run"]
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
+    p = command_parser(
+        sub,
         "stats",
-        help="dataset statistics: stats.json, PNG plots, optional HTML report",
         description=(
             "Image sizes (from headers), class histograms, box / polygon geometry statistics "
             "of a dataset; writes stats.json and PNG plots (and report.html with --html)."
@@ -27,14 +28,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--max-preview", type=int, default=200, help="thumbnails in the HTML report (default 200)"
     )
-    add_format_option(p)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from iqx.annotations.stats import DatasetStats
+    from iqx.cli._output import read_headers
 
     ds = DatasetStats(args.path, images_dir=args.images, bins=args.bins)
+    read_headers(args, ds.images, "stats")
     written = ds.write(
         args.output, plots=not args.no_plots, html=args.html, max_preview=args.max_preview
     )

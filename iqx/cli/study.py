@@ -6,13 +6,14 @@ import argparse
 import sys
 from typing import Any
 
-from iqx.cli._output import add_format_option, dumps
+from iqx.cli._commands import add_common_options, add_format_option, command_parser
+from iqx.cli._output import dumps
 
 __all__ = ["add_parser", "format_summary", "run"]
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("study", help="run a study declared in STUDY.toml, or rebuild its report")
+    p = command_parser(sub, "study")
     actions = p.add_subparsers(dest="study_command", metavar="ACTION")
     actions.required = True
     r = actions.add_parser("run", help="validate, run (or resume) a study, answer its target")
@@ -20,10 +21,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--no-report", action="store_true", help="do not write the HTML report")
     r.add_argument("--report-dir", default=None, help="report folder (default: [study] report)")
     add_format_option(r)
+    add_common_options(r)
     r.set_defaults(func=run)
     c = actions.add_parser("check", help="validate STUDY.toml only (every problem, with lines)")
     c.add_argument("study", help="STUDY.toml (or the folder holding it)")
     add_format_option(c)
+    add_common_options(c)
     c.set_defaults(func=run_check)
     rep = actions.add_parser("report", help="rebuild a study's HTML report from MLflow alone")
     rep.add_argument("name", help="the study's name (its MLflow experiment)")
@@ -32,6 +35,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     rep.add_argument("--output", default=None, help="report folder (default: ./<name>-report)")
     add_format_option(rep)
+    add_common_options(rep)
     rep.set_defaults(func=run_report)
 
 

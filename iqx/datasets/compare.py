@@ -4,8 +4,8 @@ Images are matched by **file name** (a modified dataset ``<name>#<modifier>`` ke
 reference's image names). Every metric is any registered full-reference metric
 (:func:`iqx.metrics.psnr`, :func:`~iqx.metrics.ssim`, ... or a user's
 :class:`~iqx.metrics.ArrayMetric` with ``requires_reference = True``). All images of a batch
-are measured in one dask computation, so they run in parallel on the active scheduler
-(threads, or a ``dask.distributed`` client).
+are measured in one dask computation, so they run in parallel on local threads or on a
+``dask.distributed`` cluster (``scheduler=`` an address or a client, or the active client).
 
 Results are a :class:`pandas.DataFrame` with one row per image (index ``image``) and one
 column per scalar output (``psnr``, ``ssim``, ...); :func:`summarize` gives the per-dataset
@@ -15,7 +15,7 @@ mean of every column.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,7 @@ import dask
 import pandas as pd
 import xarray as xr
 
+from iqx.datasets._scheduler import use_scheduler
 from iqx.errors import InvalidParameterError, ShapeMismatchError
 from iqx.metrics._base import ArrayMetric, RunMetric
 from iqx.registry import metrics as metric_registry
@@ -234,6 +235,8 @@ def compare_datasets(
     chunks: Any = None,
     batch_size: int = 16,
     bit_depth: int | None = None,
+    scheduler: Any = None,
+    progress: Callable[[int], Any] | None = None,
     **options: Any,
 ) -> pd.DataFrame:
     """Compare every image of ``test`` with the image of the same name in ``reference``.
@@ -255,6 +258,11 @@ def compare_datasets(
     bit_depth : int, optional
         Bits per sample of both datasets (the user's source of :mod:`iqx.bitdepth`); default:
         the datasets' own ``bit_depth`` setting, else each pair's metadata or measured depth.
+    scheduler : None, address or distributed.Client, optional
+        Where the pairs are compared (:func:`iqx.datasets._scheduler.use_scheduler`): default
+        the active client if any, else local threads.
+    progress : callable, optional
+        ``progress(n)`` after each batch of ``n`` compared pairs.
     **options
         ``data_range``, ``window``, ``ratio`` ... passed to the metrics that accept them.
 
@@ -276,21 +284,24 @@ def compare_datasets(
     if bit_depth is None:
         bit_depth = getattr(ref_ds, "bit_depth", None) or getattr(test_ds, "bit_depth", None)
     rows: list[dict[str, Any]] = []
-    for start in range(0, len(pairs), batch_size):
-        scenes = [
-            (
-                open_scene(r, chunks=chunks, bit_depth=bit_depth),
-                open_scene(t, chunks=chunks, bit_depth=bit_depth),
-            )
-            for _, r, t in pairs[start : start + batch_size]
-        ]
-        _measure_depths(scenes)
-        lazy = [
-            compare_images(r, t, metrics=metrics, per_band=per_band, compute=False, **options)
-            for r, t in scenes
-        ]
-        for row in dask.compute(*lazy):
-            rows.append({k: _value(v) for k, v in row.items()})
+    with use_scheduler(scheduler):
+        for start in range(0, len(pairs), batch_size):
+            scenes = [
+                (
+                    open_scene(r, chunks=chunks, bit_depth=bit_depth),
+                    open_scene(t, chunks=chunks, bit_depth=bit_depth),
+                )
+                for _, r, t in pairs[start : start + batch_size]
+            ]
+            _measure_depths(scenes)
+            lazy = [
+                compare_images(r, t, metrics=metrics, per_band=per_band, compute=False, **options)
+                for r, t in scenes
+            ]
+            for row in dask.compute(*lazy):
+                rows.append({k: _value(v) for k, v in row.items()})
+            if progress is not None:
+                progress(len(scenes))
     frame = pd.DataFrame(rows, index=pd.Index([n for n, _, _ in pairs], name="image"))
     frame.attrs.update(
         {"reference": str(ref_ds.data_path), "test": str(test_ds.data_path), "metrics": metrics}
@@ -316,11 +327,14 @@ def compare_paths(
     on_missing: str = "error",
     chunks: Any = None,
     bit_depth: int | None = None,
+    scheduler: Any = None,
+    progress: Callable[[int], Any] | None = None,
     **options: Any,
 ) -> pd.DataFrame:
     """:func:`compare_datasets` for two folders, or one pair of raster files.
 
-    Two files give a one-row frame indexed by the test file's name.
+    Two files give a one-row frame indexed by the test file's name (``progress`` is not
+    called for them: the pair is one dask computation).
     """
     from iqx.errors import PathNotFoundError
     from iqx.io import open_scene
@@ -345,15 +359,18 @@ def compare_paths(
             on_missing=on_missing,
             chunks=chunks,
             bit_depth=bit_depth,
+            scheduler=scheduler,
+            progress=progress,
             **options,
         )
-    row = compare_images(
-        open_scene(ref_p, chunks=chunks, bit_depth=bit_depth),
-        open_scene(test_p, chunks=chunks, bit_depth=bit_depth),
-        metrics=list(metrics),
-        per_band=per_band,
-        **options,
-    )
+    with use_scheduler(scheduler):
+        row = compare_images(
+            open_scene(ref_p, chunks=chunks, bit_depth=bit_depth),
+            open_scene(test_p, chunks=chunks, bit_depth=bit_depth),
+            metrics=list(metrics),
+            per_band=per_band,
+            **options,
+        )
     frame = pd.DataFrame([row], index=pd.Index([test_p.name], name="image"))
     frame.attrs.update({"reference": str(ref_p), "test": str(test_p), "metrics": list(metrics)})
     return frame

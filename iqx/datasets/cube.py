@@ -320,16 +320,20 @@ def modify_cube(cube: xr.DataArray, modifier: Any) -> xr.DataArray:
     return out
 
 
-def measure_cube(cube: xr.DataArray, names: Sequence[str] = ("snr", "sharpness")) -> Any:
+def measure_cube(
+    cube: xr.DataArray, names: Sequence[str] = ("snr", "sharpness"), *, scheduler: Any = None
+) -> Any:
     """Blind metrics of every image of a cube: a pandas DataFrame indexed by image name.
 
-    One task per chunk measures its images (synchronously inside the task); tasks run on the
-    active distributed client, else on local threads.
+    One task per chunk measures its images (synchronously inside the task); tasks run on
+    ``scheduler`` (an address or a ``distributed.Client``), else the active distributed
+    client, else local threads (:func:`iqx.datasets._scheduler.use_scheduler`).
     """
     import dask
     import dask.array as da
     import pandas as pd
 
+    from iqx.datasets._scheduler import use_scheduler
     from iqx.datasets.measure import BLIND_METRICS
     from iqx.io._sched import compute_kwargs
 
@@ -347,7 +351,8 @@ def measure_cube(cube: xr.DataArray, names: Sequence[str] = ("snr", "sharpness")
         dask.delayed(_measure_block)(b, metas[s : s + n], tuple(names))
         for b, s, n in zip(blocks, starts, data.chunks[0])
     ]
-    rows = [r for part in dask.compute(*parts, **compute_kwargs()) for r in part]
+    with use_scheduler(scheduler):
+        rows = [r for part in dask.compute(*parts, **compute_kwargs()) for r in part]
     return pd.DataFrame(rows, index=pd.Index(cube["image"].values, name="image"))
 
 

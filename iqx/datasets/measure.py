@@ -4,9 +4,10 @@ Each image is one unit of work, measured whole inside a worker with dask's synch
 scheduler (NumPy in, NumPy out: no graph per chunk crosses processes). The per-image work
 (edge search, per-edge fits, SNR statistics) holds the GIL for part of its time, so the local
 pool uses *processes*, forked from the caller where the platform allows it (modules already
-imported, numba code already loaded), spawned otherwise. With an active
-``dask.distributed`` client the images go to its workers instead. Results come back in
-``image_files`` order, each as soon as it and every earlier one is done.
+imported, numba code already loaded), spawned otherwise. On a ``dask.distributed`` cluster
+(``scheduler=`` an address or client, or an active client) the images go to its workers
+instead. Results come back in ``image_files`` order, each as soon as it and every earlier
+one is done; ``progress`` counts them in completion order.
 """
 
 from __future__ import annotations
@@ -14,13 +15,13 @@ from __future__ import annotations
 import importlib
 import multiprocessing
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from iqx.datasets._scheduler import use_scheduler
 from iqx.errors import InvalidParameterError
-from iqx.io._sched import active_client
 
 __all__ = ["BLIND_METRICS", "measure_image", "measure_images"]
 
@@ -70,6 +71,21 @@ def _context() -> Any:
     return multiprocessing.get_context("spawn")
 
 
+def _counting(progress: Callable[[int], Any] | None) -> Callable[[Any], None] | None:
+    """A future's done-callback that reports one image to ``progress`` when it succeeded."""
+    if progress is None:
+        return None
+
+    def done(future: Any) -> None:
+        status = getattr(future, "status", None)  # distributed futures: no blocking call
+        if status == "finished" or (
+            status is None and not future.cancelled() and future.exception() is None
+        ):
+            progress(1)
+
+    return done
+
+
 def measure_images(
     paths: Sequence[str | os.PathLike[str]],
     names: Sequence[str],
@@ -77,6 +93,8 @@ def measure_images(
     chunks: Any = None,
     bit_depth: int | None = None,
     workers: int | None = None,
+    scheduler: Any = None,
+    progress: Callable[[int], Any] | None = None,
 ) -> Iterator[dict[str, Any]]:
     """Yield :func:`measure_image` of every path, in order, measuring images in parallel.
 
@@ -90,8 +108,14 @@ def measure_images(
         As for :func:`iqx.io.open_scene`.
     workers : int, optional
         Local processes (default: the CPU count, at most the number of images); ``1``
-        measures in the calling process. Ignored when a distributed client is active: its
-        workers measure the images.
+        measures in the calling process. Ignored on a distributed cluster: its workers
+        measure the images.
+    scheduler : None, address or distributed.Client, optional
+        Where to measure (:func:`iqx.datasets._scheduler.use_scheduler`): default the
+        active client if any, else local processes.
+    progress : callable, optional
+        ``progress(1)`` as each image is measured (in completion order, from a helper
+        thread), e.g. an :class:`iqx._progress.Progress` bar's ``advance``.
 
     Yields
     ------
@@ -108,19 +132,35 @@ def measure_images(
     jobs = [(str(Path(p)), tuple(names), chunks, bit_depth) for p in paths]
     if not jobs:
         return
-    client = active_client()
-    if client is not None:
-        futures = client.map(_one, jobs, pure=False)
-        try:
-            for fut in futures:
-                yield fut.result()
-        finally:
-            client.cancel(futures)
-        return
-    n = min(len(jobs), workers or os.cpu_count() or 1)
-    if n == 1:
-        for job in jobs:
-            yield _one(job)
-        return
-    with ProcessPoolExecutor(n, mp_context=_context()) as pool:
-        yield from pool.map(_one, jobs)
+    done = _counting(progress)
+    with use_scheduler(scheduler) as client:
+        if client is not None:
+            futures = client.map(_one, jobs, pure=False)
+            if done is not None:
+                for fut in futures:
+                    fut.add_done_callback(done)
+            try:
+                for fut in futures:
+                    yield fut.result()
+            finally:
+                client.cancel(futures)
+            return
+        n = min(len(jobs), workers or os.cpu_count() or 1)
+        if n == 1:
+            for job in jobs:
+                row = _one(job)
+                if progress is not None:
+                    progress(1)
+                yield row
+            return
+        with ProcessPoolExecutor(n, mp_context=_context()) as pool:
+            local = [pool.submit(_one, job) for job in jobs]
+            if done is not None:
+                for fut in local:
+                    fut.add_done_callback(done)
+            try:
+                for fut in local:
+                    yield fut.result()
+            finally:
+                for fut in local:
+                    fut.cancel()

@@ -16,6 +16,7 @@ import sys
 import pytest
 
 from iqx.cli import main as cli_main
+from iqx.cli._commands import COMMANDS
 
 #: never imported by ``iqx --help`` / ``iqx --version``
 HEAVY = ("numpy", "xarray", "dask", "pandas", "numba", "scipy", "mlflow", "rasterio", "zarr")
@@ -60,24 +61,35 @@ def test_list_imports_no_kernel(argv):
     assert not _hits(mods, KERNELS), f"iqx {' '.join(argv)} imported {_hits(mods, KERNELS)}"
 
 
-def test_every_subcommand_has_a_static_summary():
-    missing = [m for m in cli_main.SUBCOMMANDS if m not in cli_main.SUMMARIES]
-    assert not missing, (
-        f"add {missing} to iqx.cli.main.SUMMARIES (command, help line) so that "
-        "`iqx --help` does not import them"
-    )
-
-
-@pytest.mark.parametrize("module_name", cli_main.SUBCOMMANDS)
-def test_static_summary_matches_the_module(module_name):
-    """The placeholder ``iqx --help`` shows is what the module itself registers."""
-    if module_name not in cli_main.SUMMARIES:
-        pytest.skip("not in SUMMARIES (reported by the test above)")
+@pytest.mark.parametrize("cmd", COMMANDS, ids=lambda c: c.name)
+def test_each_module_registers_its_table_entry(cmd):
+    """A command's name and help line are the table's (the placeholder ``iqx --help``
+    shows without importing the module is what the module registers)."""
     parser = argparse.ArgumentParser()
     sub = parser.add_subparsers()
-    importlib.import_module(f"iqx.cli.{module_name}").add_parser(sub)
+    importlib.import_module(f"iqx.cli.{cmd.module}").add_parser(sub)
     (action,) = sub._choices_actions
-    assert (action.dest, action.help) == cli_main.SUMMARIES[module_name]
+    assert (action.dest, action.help) == (cmd.name, cmd.help)
+
+
+def test_shared_options_come_from_the_table():
+    """``--format`` on every command printing results (on each action of ``study``),
+    ``--scheduler`` on the dataset commands, ``--debug``/``--quiet`` everywhere."""
+    full = cli_main.build_parser()
+    (sub,) = [a for a in full._actions if isinstance(a, argparse._SubParsersAction)]
+    for cmd in COMMANDS:
+        parser = sub.choices[cmd.name]
+        options = {o for a in parser._actions for o in a.option_strings}
+        assert {"--debug", "--quiet"} <= options, cmd.name
+        assert ("--scheduler" in options) == cmd.dataset, cmd.name
+        if cmd.format:
+            assert "--format" in options, cmd.name
+        else:
+            (actions,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+            for name, action_parser in actions.choices.items():
+                opts = {o for a in action_parser._actions for o in a.option_strings}
+                assert {"--format", "--debug"} <= opts, f"{cmd.name} {name}"
+    assert [c.name for c in COMMANDS] == list(sub.choices)
 
 
 def test_lazy_and_full_parsers_list_the_same_commands():
