@@ -99,13 +99,170 @@ class SNRPeakMemory:
             self.scene.sum(dtype="uint64").compute()
 
 
-def _main() -> None:  # pragma: no cover - a measuring script, not a test
-    """``python -m benchmarks.bench_snr throughput|peakmem [--chunk N]`` (numbers in docs/snr.md).
+#: persistent measuring worker, run with ``python -c`` inside the tree under test (so the
+#: same code times the current tree and a ``git worktree`` of an older commit); it reads
+#: ``method reps`` lines and answers one JSON list of ``[wall, cpu]`` pairs per line
+_WORKER = r"""
+import json, sys, time, warnings
+warnings.simplefilter("ignore")
+sys.path.insert(0, sys.argv[1])
+import numpy as np, dask, dask.array as da
+from benchmarks.common import textured_uint16
+from iqx.metrics.snr import snr
+dask.config.set(scheduler="threads", num_workers=2)
+img = textured_uint16(4096, 4096, seed=0)
+lazy = da.from_array(img, chunks=int(sys.argv[2]))
+band = None
+if sys.argv[3]:
+    import rasterio
+    with rasterio.open(sys.argv[3]) as f:
+        band = f.read(1)
+print(json.dumps("ready"), flush=True)
+for line in sys.stdin:
+    method, reps = line.split()
+    x = band if method == "hb_inria" else lazy
+    m = "hb" if method == "hb_inria" else method
+    snr(x[:1024, :1024] if method != "hb_inria" else x, m)  # compile / warm
+    out = []
+    for _ in range(int(reps)):
+        c, t = time.process_time(), time.perf_counter()
+        snr(x, m)
+        out.append([time.perf_counter() - t, time.process_time() - c])
+    print(json.dumps(out), flush=True)
+"""
 
-    ``throughput``: best and median of 7 runs per method on the 4096² scene (1024² dask chunks,
-    threaded scheduler, 2 workers). ``peakmem``: the default method on a 20000² uint16 scene
-    generated per chunk; run it under ``/usr/bin/time -v`` and read "Maximum resident set
-    size" (the script prints the RSS after imports and JIT for reference).
+#: the same protocol in IQUAFLOW 1.0.1's venv (HB on the real band only)
+_IQUAFLOW_WORKER = r"""
+import json, sys, time, warnings
+warnings.simplefilter("ignore")
+import rasterio
+from iquaflow.metrics.snr_metric import snr_function_from_array
+with rasterio.open(sys.argv[1]) as f:
+    band = f.read(1)
+print(json.dumps("ready"), flush=True)
+for line in sys.stdin:
+    method, reps = line.split()
+    out = []
+    for _ in range(int(reps)):
+        c, t = time.process_time(), time.perf_counter()
+        snr_function_from_array(band[None], method="HB")
+        out.append([time.perf_counter() - t, time.process_time() - c])
+    print(json.dumps(out), flush=True)
+"""
+
+
+class _Worker:
+    """One measuring process (a tree of iqx, or IQUAFLOW's venv) driven over a pipe."""
+
+    def __init__(self, argv: list[str]) -> None:
+        import json
+        import subprocess
+
+        self._json = json
+        self.proc = subprocess.Popen(
+            argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1
+        )
+        assert self.read() == "ready"
+
+    def read(self):
+        line = self.proc.stdout.readline()
+        if not line:
+            raise RuntimeError(f"measuring worker {self.proc.args[:2]} died")
+        return self._json.loads(line)
+
+    def run(self, method: str, reps: int) -> list[list[float]]:
+        self.proc.stdin.write(f"{method} {reps}\n")
+        return self.read()
+
+    def close(self) -> None:
+        self.proc.stdin.close()
+        self.proc.wait()
+
+
+def _throughput(args) -> None:  # pragma: no cover - a measuring script
+    """Side-by-side throughput of this tree, optional other trees, and IQUAFLOW's HB."""
+    import os
+    import sys
+    from pathlib import Path
+
+    from benchmarks.iquaflow_anchor import INRIA, PYTHON
+
+    here = str(Path(__file__).resolve().parents[1])
+    trees = {"this": here} | {Path(v).name: str(Path(v).resolve()) for v in args.vs}
+    inria = str(INRIA) if INRIA.exists() else ""
+    workers = {
+        name: _Worker([sys.executable, "-c", _WORKER, root, str(args.chunk), inria])
+        for name, root in trees.items()
+    }
+    iq = None
+    if inria and PYTHON.exists() and "hb_inria" in args.methods:
+        iq = _Worker([str(PYTHON), "-c", _IQUAFLOW_WORKER, inria])
+    nbytes = 4096 * 4096 * 2
+    samples: dict[tuple[str, str], list[list[float]]] = {}
+    methods = [m for m in args.methods.split(",") if m]
+    for _ in range(args.rounds):  # alternate the trees round by round (load drifts)
+        for method in methods:
+            for name, w in workers.items():
+                samples.setdefault((name, method), []).extend(w.run(method, args.reps))
+            if method == "hb_inria" and iq is not None:
+                samples.setdefault(("iquaflow", method), []).extend(iq.run("HB", 1))
+    for w in [*workers.values(), iq]:
+        if w is not None:
+            w.close()
+    print(
+        f"load average {os.getloadavg()[0]:.1f}; {args.rounds} rounds x {args.reps} runs; "
+        f"4096x4096 uint16 ({nbytes / 1e6:.1f} MB), dask chunks {args.chunk}, threads x 2"
+    )
+    print(
+        f"{'method':9s} {'tree':12s} {'wall best':>10s} {'wall med':>9s} {'cpu med':>8s} "
+        f"{'MB/s best wall':>14s} {'MB/s/core (cpu)':>15s} {'2-core cpu bound':>16s}"
+    )
+    for method in methods:
+        rows = {}
+        for (name, m), v in samples.items():
+            if m != method:
+                continue
+            a = np.asarray(v)
+            rows[name] = (a[:, 0].min(), float(np.median(a[:, 0])), float(np.median(a[:, 1])))
+        for name, (best, med, cpu) in rows.items():
+            if method == "hb_inria":
+                print(
+                    f"{method:9s} {name:12s} {best * 1e3:8.2f}ms {med * 1e3:7.2f}ms {cpu * 1e3:6.2f}ms"
+                )
+                continue
+            print(
+                f"{method:9s} {name:12s} {best * 1e3:8.1f}ms {med * 1e3:7.1f}ms {cpu * 1e3:6.1f}ms "
+                f"{nbytes / best / 1e6:14.0f} {nbytes / cpu / 1e6:15.0f} "
+                f"{2 * nbytes / cpu / 1e9:14.2f}GB/s"
+            )
+        if method == "blocks":
+            best, _, cpu = rows["this"]
+            print(
+                f"  blocks target 1 GB/s: best wall gives {nbytes / best / 1e9:.2f}x of it; "
+                f"CPU time bounds 2 idle cores at {2 * nbytes / cpu / 1e9:.2f} GB/s"
+            )
+        for name, (best, med, cpu) in rows.items():
+            if name == "this":
+                continue
+            b0, m0, c0 = rows["this"]
+            who = "IQUAFLOW/this" if name == "iquaflow" else f"{name}/this"
+            print(
+                f"  {method} ratio {who}: best wall {best / b0:.2f}x, median wall "
+                f"{med / m0:.2f}x, cpu {cpu / c0:.2f}x"
+                + ("  (target >= 20x)" if name == "iquaflow" else "")
+            )
+
+
+def _main() -> None:  # pragma: no cover - a measuring script, not a test
+    """``python -m benchmarks.bench_snr throughput|peakmem`` (numbers in docs/snr.md).
+
+    ``throughput [--vs TREE ...]``: each method timed in persistent worker processes, one per
+    tree (this checkout and e.g. a ``git worktree`` of an older commit) plus IQUAFLOW 1.0.1's
+    HB on the real Inria band in its side venv, alternating round by round; prints the best
+    and median wall, the median CPU time (all threads), MB/s, and the ratios. ``peakmem``:
+    the default method on a 20000² uint16 scene generated per chunk; run it under
+    ``/usr/bin/time -v`` and read "Maximum resident set size" (the script prints the RSS
+    after imports and JIT for reference).
     """
     import argparse
     import resource
@@ -118,38 +275,27 @@ def _main() -> None:  # pragma: no cover - a measuring script, not a test
 
     ap = argparse.ArgumentParser()
     ap.add_argument("what", choices=["throughput", "peakmem"])
-    ap.add_argument("--chunk", type=int, default=2048)
-    ap.add_argument("--methods", default="blocks,hb,immerkaer,pca")
+    ap.add_argument("--chunk", type=int, default=None, help="default 1024 (throughput), 2048")
+    ap.add_argument("--methods", default="blocks,hb,immerkaer,hb_inria")
+    ap.add_argument("--vs", action="append", default=[], help="another checkout to compare")
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--reps", type=int, default=3)
     args = ap.parse_args()
-    dask.config.set(scheduler="threads", num_workers=2)
     if args.what == "throughput":
-        img = textured_uint16(4096, 4096, seed=0)
-        lazy = da.from_array(img, chunks=1024)
-        for method in args.methods.split(","):
-            snr(da.from_array(img[:1024, :1024], chunks=512), method)  # jit
-            times = []
-            for _ in range(7):
-                t0 = time.perf_counter()
-                value = float(snr(lazy, method)["snr"][0])
-                times.append(time.perf_counter() - t0)
-            best, med = min(times), float(np.median(times))
-            print(
-                f"{method:10s} best {best:.3f} s ({img.nbytes / best / 1e6:.0f} MB/s)  "
-                f"median {med:.3f} s ({img.nbytes / med / 1e6:.0f} MB/s)  snr {value:.4f}"
-            )
-        t0 = time.perf_counter()
-        iquaflow_style_hb(img)
-        print(f"baseline_hb {time.perf_counter() - t0:.3f} s")
+        args.chunk = args.chunk or 1024
+        _throughput(args)
         return
+    dask.config.set(scheduler="threads", num_workers=2)
+    chunk_edge = args.chunk or 2048
     snr(np.full((64, 64), 1000, np.uint16) + np.arange(64, dtype=np.uint16) % 7)  # jit
     base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     rs = da.random.RandomState(0)
-    scene = rs.normal(1000.0, 10.0, size=(20000, 20000), chunks=args.chunk).astype(np.uint16)
+    scene = rs.normal(1000.0, 10.0, size=(20000, 20000), chunks=chunk_edge).astype(np.uint16)
     t0 = time.perf_counter()
     value = float(snr(scene)["snr"][0])
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(
-        f"20000² chunks {args.chunk}²: {time.perf_counter() - t0:.1f} s, snr {value:.3f} "
+        f"20000² chunks {chunk_edge}²: {time.perf_counter() - t0:.1f} s, snr {value:.3f} "
         f"(truth 99.96), RSS after imports+JIT {base:.0f} MB, peak {peak:.0f} MB"
     )
 

@@ -253,11 +253,6 @@ def _block_keys_int(band, valid, use_valid, oys, oxs, size, sig_res, eps, std_re
     cq = np.empty(w, np.int64)
     cy = np.empty(w, np.int64)
     cb = np.zeros(w, np.int64)
-    bs = np.empty(nx, np.int64)
-    bq = np.empty(nx, np.int64)
-    by = np.empty(nx, np.int64)
-    bx = np.empty(nx, np.int64)
-    bb = np.zeros(nx, np.int64)
     n = size * size
     c = (size - 1) / 2.0
     s1 = 0.0
@@ -285,28 +280,26 @@ def _block_keys_int(band, valid, use_valid, oys, oxs, size, sig_res, eps, std_re
                 for x in range(w):
                     if not vrow[x]:
                         cb[x] += 1
-        bs[:] = 0
-        bq[:] = 0
-        by[:] = 0
-        bx[:] = 0
-        for j in range(size):
-            wj = 2 * j - (size - 1)
-            for b in range(nx):
-                cj = cs[b * size + j]
-                bs[b] += cj
-                bq[b] += cq[b * size + j]
-                by[b] += cy[b * size + j]
-                bx[b] += wj * cj
-        if use_valid:
-            bb[:] = 0
-            for j in range(size):
-                for b in range(nx):
-                    bb[b] += cb[b * size + j]
+        # per block, its ``size`` contiguous columns (integer sums: the order is free)
         for b in range(nx):
-            if bb[b]:
-                continue
-            sb = bs[b]
-            rss = (n * bq[b] - sb * sb) / n - (by[b] * by[b] + bx[b] * bx[b]) / sii4
+            base = b * size
+            if use_valid:
+                bad = 0
+                for j in range(size):
+                    bad += cb[base + j]
+                if bad:
+                    continue
+            sb = np.int64(0)
+            sq = np.int64(0)
+            sy = np.int64(0)
+            sx = np.int64(0)
+            for j in range(size):
+                cj = cs[base + j]
+                sb += cj
+                sq += cq[base + j]
+                sy += cy[base + j]
+                sx += (2 * j - (size - 1)) * cj
+            rss = (n * sq - sb * sb) / n - (sy * sy + sx * sx) / sii4
             rvar = max(rss, 0.0) / (n - 3)
             keys[k] = _sig_std_key(sb / n, rvar, sig_res, eps, std_res, std_bits)
             k += 1
@@ -406,17 +399,32 @@ def hb_block_stds(band, valid, use_valid, oys, oxs, size, target):
 
 @ngjit
 def _int_counts(band, valid, use_valid, r0, r1, c0, c1, lo, nbins):
-    counts = np.zeros(nbins, dtype=np.int64)
+    """Counts of ``band[r0:r1, c0:c1] - lo`` (where valid): four interleaved uint32 tables
+    so that runs of equal neighbouring values do not serialise on one counter (the caller
+    keeps windows below 2**32 pixels, so no table overflows)."""
+    t = np.zeros((4, nbins), dtype=np.uint32)
     for i in range(r0, r1):
         row = band[i, c0:c1]
+        w = row.shape[0]
         if use_valid:
             vrow = valid[i, c0:c1]
-            for j in range(row.shape[0]):
+            for j in range(w):
                 if vrow[j]:
-                    counts[np.intp(row[j]) - lo] += 1
+                    t[j & 3, np.intp(row[j]) - lo] += 1
         else:
-            for j in range(row.shape[0]):
-                counts[np.intp(row[j]) - lo] += 1
+            j = 0
+            while j + 4 <= w:
+                t[0, np.intp(row[j]) - lo] += 1
+                t[1, np.intp(row[j + 1]) - lo] += 1
+                t[2, np.intp(row[j + 2]) - lo] += 1
+                t[3, np.intp(row[j + 3]) - lo] += 1
+                j += 4
+            while j < w:
+                t[0, np.intp(row[j]) - lo] += 1
+                j += 1
+    counts = np.empty(nbins, dtype=np.int64)
+    for k in range(nbins):
+        counts[k] = np.int64(t[0, k]) + np.int64(t[1, k]) + np.int64(t[2, k]) + np.int64(t[3, k])
     return counts
 
 
@@ -452,13 +460,23 @@ def key_to_log(key: np.ndarray, res: int) -> np.ndarray:
     return np.where(key < 0, 0.0, np.exp2(key / res - 64.0))
 
 
-def sparse_merge(parts: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
-    """Merge sparse ``(keys, counts)`` histograms (keys sorted on output)."""
+def sparse_merge(
+    parts: list[tuple[np.ndarray, np.ndarray]], bits: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
+    """Merge sparse ``(keys, counts)`` histograms (keys sorted on output).
+
+    Keys packed as ``(high << bits) + low`` (``bits=0``: plain integers) are counted in a
+    dense table over their range when it is narrow (O(n)); otherwise sorted and run-length
+    summed. Both give the same keys and counts.
+    """
     parts = [p for p in parts if p[0].size]
     if not parts:
         return np.empty(0, np.int64), np.empty(0, np.int64)
     keys = np.concatenate([p[0] for p in parts]).astype(np.int64, copy=False)
     counts = np.concatenate([p[1] for p in parts]).astype(np.int64, copy=False)
+    dense = packed_key_counts(keys, bits, counts)
+    if dense is not None:
+        return dense
     # a stable argsort is a timsort: O(n log k) on k sorted runs (np.unique hashes, ~20x slower)
     order = np.argsort(keys, kind="stable")
     return _run_lengths(keys[order], counts[order])
@@ -500,7 +518,11 @@ def core_value_histogram(
         lo = int(np.iinfo(band.dtype).min)
         nbins = 1 << (8 * band.dtype.itemsize)
         use = valid is not None
-        counts = _int_counts(band, valid if use else NO_MASK, use, r0, r1, c0, c1, lo, nbins)
+        vmask = valid if use else NO_MASK
+        step = max(1, (1 << 31) // max(c1 - c0, 1))  # rows per call: < 2**32 pixels
+        counts = _int_counts(band, vmask, use, r0, min(r1, r0 + step), c0, c1, lo, nbins)
+        for s0 in range(r0 + step, r1, step):
+            counts += _int_counts(band, vmask, use, s0, min(r1, s0 + step), c0, c1, lo, nbins)
         nz = np.flatnonzero(counts)
         return nz.astype(np.int64) + lo, counts[nz]
     core = band[r0:r1, c0:c1]

@@ -39,13 +39,22 @@ def _ranges(keys: np.ndarray, bits: int) -> tuple[int, int, int, int]:
 
 @ngjit
 def _dense_counts(
-    keys: np.ndarray, bits: int, hmin: int, nh: int, lmin: int, nl: int
+    keys: np.ndarray,
+    weights: np.ndarray,
+    use_weights: bool,
+    bits: int,
+    hmin: int,
+    nh: int,
+    lmin: int,
+    nl: int,
 ) -> tuple[np.ndarray, np.ndarray]:
     lo_mask = (np.int64(1) << bits) - 1
     table = np.zeros(nh * nl, np.int64)
     for i in range(keys.shape[0]):
         k = keys[i]
-        table[((k >> bits) - hmin) * nl + ((k & lo_mask) - lmin)] += 1
+        table[((k >> bits) - hmin) * nl + ((k & lo_mask) - lmin)] += (
+            weights[i] if use_weights else 1
+        )
     n = 0
     for t in range(table.shape[0]):
         if table[t]:
@@ -61,16 +70,20 @@ def _dense_counts(
     return out_k, out_c
 
 
-def packed_key_counts(keys: np.ndarray, bits: int) -> tuple[np.ndarray, np.ndarray] | None:
+def packed_key_counts(
+    keys: np.ndarray, bits: int, weights: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray] | None:
     """Unique keys (ascending) and their counts, for keys ``(high << bits) + low`` with
     ``0 <= low < 2**bits``; None when the dense table would be too large (sort instead).
 
     Parameters
     ----------
     keys : 1-D int64 ndarray
-        Packed keys (unsorted).
+        Packed keys (unsorted, repeats allowed).
     bits : int
-        Width of the low part.
+        Width of the low part (0: plain integer keys).
+    weights : 1-D int64 ndarray, optional
+        Count of each key (default 1 each): merging sparse histograms.
 
     Returns
     -------
@@ -83,4 +96,6 @@ def packed_key_counts(keys: np.ndarray, bits: int) -> tuple[np.ndarray, np.ndarr
     nl = int(lmax - lmin + 1)
     if nh * nl > min(MAX_TABLE, 8 * keys.size + 4096):
         return None
-    return _dense_counts(keys, bits, hmin, nh, lmin, nl)
+    use_weights = weights is not None
+    w = np.asarray(weights, dtype=np.int64) if use_weights else keys
+    return _dense_counts(keys, w, use_weights, bits, hmin, nh, lmin, nl)

@@ -78,11 +78,13 @@ def _finalize_blocks(part: dict[str, Any], p: SNROptions, ctx: dict) -> dict:
     cum = np.cumsum(per_s)
     edges = np.searchsorted(cum, np.arange(1, nbins) * total / nbins, side="left")
     groups = np.split(np.arange(uniq_s.size), np.unique(edges[(edges > 0)]))
+    # the keys are sorted, so a group of signal keys is one contiguous run of them
+    starts = np.append(first, skeys.size)
     rows = []
     for g in groups:
         if g.size == 0:
             continue
-        sel = np.isin(skeys, uniq_s[g])
+        sel = slice(int(starts[g[0]]), int(starts[g[-1] + 1]))
         n = int(counts[sel].sum())
         if n < p.min_blocks:
             continue

@@ -103,7 +103,7 @@ def _combine(parts: list[list[dict[str, Any]]]) -> list[dict[str, Any]]:
         if "hist" in bands[0]:
             merged["hist"] = hk.sparse_merge([p["hist"] for p in bands])
         if "blocks" in bands[0]:
-            merged["blocks"] = hk.sparse_merge([p["blocks"] for p in bands])
+            merged["blocks"] = hk.sparse_merge([p["blocks"] for p in bands], _STD_BITS)
         if "imm" in bands[0]:
             merged["imm"] = tuple(sum(p["imm"][i] for p in bands) for i in range(3))
         if "pca" in bands[0]:
