@@ -33,7 +33,9 @@ def _run(argv: list[str], *, tty: bool, cwd: Path, timeout: float = 300) -> tupl
     env.pop("IQX_QUIET", None)
     cmd = [sys.executable, "-m", "iqx.cli.main", *argv]
     if not tty:
-        proc = subprocess.run(cmd, capture_output=True, text=True, cwd=cwd, env=env, timeout=timeout)
+        proc = subprocess.run(
+            cmd, capture_output=True, text=True, cwd=cwd, env=env, timeout=timeout
+        )
         return proc.returncode, proc.stdout, proc.stderr
     master, slave = os.openpty()
     proc = subprocess.Popen(
@@ -73,7 +75,7 @@ def work(tmp_path_factory) -> Path:
     images.mkdir(parents=True)
     rng = np.random.default_rng(0)
     for k in range(N_IMAGES):
-        y, x = np.mgrid[0:96, 0:96]
+        x = np.mgrid[0:96, 0:96][1]
         base = 100 + 80 * ((x + 3 * k) // 16 % 2) + rng.normal(0, 4, (3, 96, 96))
         with rasterio.open(
             images / f"t{k}.tif", "w", driver="GTiff", width=96, height=96, count=3,
