@@ -342,6 +342,7 @@ data/xview/images/*.tif       an IQUAFLOW-layout dataset of two 256 x 256 uint8 
 my_data/images/*.tif          a copy of data/xview ("your own data" in the getting-started page)
 datasets/airports_train/      aerial scenes (128 x 128 PNG) with planted aircraft and COCO
 datasets/airports_val/        annotations (annotations.json), the showcase's generator
+datasets/airports_test/       (airports_test: a copy of airports_val)
 datasets/ds_coco_dataset/     a copy of airports_train
 train.py                      a minimal script following the training-script contract: it
                               reads --trainds/--valds/--outputpath (and any hyperparameter),
@@ -408,6 +409,7 @@ def write_sandbox(folder: str | Path) -> Path:
     )
     shutil.copytree(train, datasets / "airports_train")
     shutil.copytree(val, datasets / "airports_val")
+    shutil.copytree(val, datasets / "airports_test")
     shutil.copytree(train, datasets / "ds_coco_dataset")
     shutil.rmtree(datasets / "_gen")
     (folder / "train.py").write_text(TRAIN_PY)
