@@ -65,6 +65,7 @@ from iqx.metrics._snr_reduce import (
     _snr_hb,
     _template,
 )
+from iqx.metrics._validity import check_mask
 from iqx.parallel import as_scene, lazy_call, map_tiles_xr, reduce_blocks_leading
 from iqx.registry import register_metric
 
@@ -131,7 +132,9 @@ def snr(
     method : {"blocks", "pca", "immerkaer", "hb", "ha"}
         Estimator (see the module docstring and ``docs/snr.md``). Default ``"blocks"``.
     mask : bool array-like, optional
-        Validity mask of the image's shape (True = valid); overrides ``nodata``.
+        Validity mask (True = valid), ``(y, x)`` or ``(band, y, x)`` with 1 band or as many
+        as the image; overrides ``nodata``. Boolean only (the rule of
+        :func:`iqx.metrics._validity.check_mask`): convert others explicitly, e.g. ``m != 0``.
     iquaflow_compat : bool
         Only for ``"hb"``/``"ha"``: reproduce IQUAFLOW 1.0.1 exactly (0 = nodata, the image
         is loaded in memory, IQUAFLOW's channel split and combination). The IQUAFLOW
@@ -171,11 +174,8 @@ def snr(
     if iquaflow_compat:
         return _maybe_delayed(_iquaflow_dataset(scene, method, p), compute)
     extra: tuple = ()
-    if mask is not None:
-        m = as_scene(mask)
-        if m.shape != scene.shape:
-            raise InvalidParameterError(f"mask shape {m.shape} != image shape {scene.shape}")
-        extra = (m.astype(bool),)
+    if mask is not None:  # the shared rule: boolean, (y, x) or (1 | band, y, x)
+        extra = (xr.DataArray(check_mask(mask, tuple(scene.shape)), dims=scene.dims),)
     nodata = scene.attrs.get("nodata")
     ctx = {"is_float": scene.dtype.kind == "f"}
     ny, nx = scene.sizes["y"], scene.sizes["x"]
@@ -273,7 +273,9 @@ def snr_map(
     method : str
         Any :func:`snr` method except the IQUAFLOW parity mode.
     mask : bool array-like, optional
-        Validity mask of the image's shape (True = valid); overrides ``nodata``.
+        Validity mask (True = valid), ``(y, x)`` or ``(band, y, x)`` with 1 band or as many
+        as the image; overrides ``nodata``. Boolean only (the rule of
+        :func:`iqx.metrics._validity.check_mask`): convert others explicitly, e.g. ``m != 0``.
     **params
         Method parameters.
 
@@ -300,6 +302,8 @@ def snr_map(
         "long_name": "signal-to-noise ratio",
         "nan_means": "tile not measurable (too few valid blocks, constant or nodata)",
     }
+    if mask is not None:
+        mask = xr.DataArray(check_mask(mask, tuple(scene.shape)), dims=scene.dims)
     return map_tiles_xr(
         func, scene, tile=int(tile), outputs=np.float64, mask=mask, attrs=attrs, name="snr"
     )
