@@ -114,6 +114,14 @@ def _run_one(pair: tuple[str, str], process_file: ProcessFile) -> dict[str, Any]
     return info
 
 
+def _run_batch(pairs: list[tuple[str, str]], process_file: ProcessFile) -> list[dict[str, Any]]:
+    """:func:`_run_one` over a batch; same-size buffers are reused from image to image."""
+    from iqx.kernels.scratch import scratch_buffers
+
+    with scratch_buffers():
+        return [_run_one(pair, process_file) for pair in pairs]
+
+
 def _check_existing(out: Path, config: dict[str, Any], overwrite: bool) -> Dataset | None:
     """The existing dataset when it was made with ``config`` and its files match; None to
     (re)build; else raise. An incomplete copy of the same config is rebuilt (a warning)."""
@@ -241,7 +249,9 @@ def derive_dataset(
         files: list[dict[str, Any]] = []
         if pairs:
             size = auto_batch_size(len(pairs), batch_size)
-            bag = db.from_sequence(pairs, partition_size=size).map(_run_one, process_file)
+            bag = db.from_sequence(pairs, partition_size=size).map_partitions(
+                _run_batch, process_file
+            )
             files = list(compute_batches(bag, progress, **compute_kwargs()))
         copied = []
         for p in source.other_files:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import functools
 import hashlib
 import os
 import re
@@ -51,9 +52,17 @@ STALE_AFTER = 5.0
 _OWNER = re.compile(r"\.iqx-(?:tmp|old)-([0-9a-f]{6})p(\d+)-")
 
 
+#: sidecar suffixes GDAL may write next to a raster (PAM metadata, masks, overviews)
+_GDAL_SIDECARS = (".aux.xml", ".aux", ".msk", ".msk.aux.xml", ".ovr", ".ovr.aux.xml")
+
+
+@functools.cache
+def _host_hash() -> str:
+    return hashlib.sha1(socket.gethostname().encode()).hexdigest()[:6]
+
+
 def _owner() -> str:
-    host = hashlib.sha1(socket.gethostname().encode()).hexdigest()[:6]
-    return f"{host}p{os.getpid()}"
+    return f"{_host_hash()}p{os.getpid()}"
 
 
 def tmp_sibling(path: Path) -> Path:
@@ -203,8 +212,11 @@ def atomic_file(path: str | os.PathLike[str], *, overwrite: bool = False) -> Ite
         raise
     finally:
         # GDAL may leave sidecars such as ``<tmp>.aux.xml``: never let them outlive the write
-        for side in path.parent.glob(f"{tmp.name}.*"):
-            _remove(side)
+        # (checked by name: listing the folder per file would cost O(files) per write)
+        for suffix in _GDAL_SIDECARS:
+            side = tmp.with_name(tmp.name + suffix)
+            if os.path.lexists(side):
+                _remove(side)
 
 
 def replace_dir(tmp: Path, path: Path, *, overwrite: bool) -> None:

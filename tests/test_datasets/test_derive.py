@@ -180,3 +180,33 @@ def test_derive_on_process_workers(copy_ds, iqf_datasets, dask_client):
     out = derive_dataset(src, "jpg50", {"id": "jpeg", "quality": 50}, _jpeg_step(50), batch_size=4)
     assert len(out.image_files) == 10
     assert out.manifest["totals"]["output_bytes"] < out.manifest["totals"]["input_bytes"]
+
+
+def test_scratch_buffers_reused_only_inside_a_batch():
+    from iqx.kernels.scratch import MAX_SCRATCH_BYTES, scratch, scratch_buffers
+
+    assert scratch("read", (3, 4, 5), np.uint8) is not scratch("read", (3, 4, 5), np.uint8)
+    with scratch_buffers():
+        a = scratch("read", (3, 4, 5), np.uint8)
+        assert scratch("read", (3, 4, 5), np.uint8) is a
+        assert scratch("write", (3, 4, 5), np.uint8) is not a  # one buffer per name
+        assert scratch("read", (3, 4, 6), np.uint8) is not a  # new shape: new buffer
+        big = (MAX_SCRATCH_BYTES + 1,)
+        assert scratch("big", big, np.uint8) is not scratch("big", big, np.uint8)
+    assert scratch("read", (3, 4, 5), np.uint8) is not scratch("read", (3, 4, 5), np.uint8)
+
+
+@pytest.mark.parametrize("spec", ["jpeg:quality=70", "gaussian_blur:sigma=1.2"])
+def test_batched_modify_equals_image_by_image(tmp_path, spec):
+    """Reused read/write buffers: every file of a many-image batch equals its own round trip."""
+    rng = np.random.default_rng(3)
+    images = tmp_path / "tiles" / "images"
+    images.mkdir(parents=True)
+    for k in range(6):
+        pix = rng.integers(0, 256, (3, 40, 48), dtype=np.uint8)
+        write_image(pix, images / f"t{k}.tif", driver="GTiff")
+    out = iqx.modify(tmp_path / "tiles", spec, batch_size=6)
+    modifier = iqx.modifiers.as_modifier(spec)
+    for path in sorted(images.iterdir()):
+        expected = modifier(read_image(path)).values
+        np.testing.assert_array_equal(read_image(out.data_input / path.name), expected)
