@@ -17,8 +17,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from iqx.errors import InvalidParameterError
     from iqx.study import write_template
 
+    if not args.name.strip():
+        raise InvalidParameterError("new-study: NAME is empty (give the folder to create)")
     study = write_template(args.name)
     files = sorted(str(p.relative_to(study.parent)) for p in study.parent.iterdir())
     if args.format == "json":

@@ -111,9 +111,31 @@ def run_check(args: argparse.Namespace) -> int:
     return 0
 
 
+def _missing_store(tracking_uri: str | None) -> str | None:
+    """The path of a local SQLite store that does not exist (None: exists, or not local).
+
+    Opening a missing SQLite store would create an empty one (and log its creation) before
+    saying the study is not there; ``iqx study report`` only reads.
+    """
+    import os
+    from pathlib import Path
+
+    uri = tracking_uri or os.environ.get("MLFLOW_TRACKING_URI") or "sqlite:///mlflow.db"
+    if not uri.startswith("sqlite:///"):
+        return None
+    path = Path(uri[len("sqlite:///") :])
+    return None if path.is_file() else str(path)
+
+
 def run_report(args: argparse.Namespace) -> int:
+    from iqx.errors import PathNotFoundError
     from iqx.study import write_report
 
+    missing = _missing_store(args.tracking_uri)
+    if missing is not None:
+        raise PathNotFoundError(
+            f"{missing}: no MLflow store (run the study first, or pass --tracking-uri)"
+        )
     written = write_report(
         args.name, args.output or f"{args.name}-report", tracking_uri=args.tracking_uri
     )

@@ -207,3 +207,48 @@ def test_debug_shows_the_traceback(tmp_path):
     )
     assert proc.returncode == 2 and proc.stderr.startswith("iqx: error:")
     assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize(
+    ("argv", "needles"),
+    [
+        (["bogus"], ["invalid choice: 'bogus'", "iqx --help"]),
+        (["info"], ["iqx info", "required: path"]),
+        (["list", "bogus"], ["iqx list", "invalid choice"]),
+        (["modify", "ds"], ["iqx modify", "-m/--modifier"]),
+        (["modify", "ds", "-m", "jpeg", "--batch-size", "0"], ["--batch-size must be >= 1"]),
+        (["measure", "x.tif", "--workers", "0"], ["--workers must be >= 1"]),
+        (["measure", "x.tif", "--chunks", "abc"], ["iqx measure", "invalid int value"]),
+        (["compare", "a"], ["iqx compare", "required: test"]),
+        (["compare", "a.tif", "b.tif", "--format", "xml"], ["iqx compare", "'xml'"]),
+        (["sanity"], ["iqx sanity", "required: path"]),
+        (["stats", "nope"], ["nope", "not found"]),
+        (["study"], ["iqx study", "ACTION"]),
+        (["study", "frobnicate"], ["iqx study", "invalid choice"]),
+        (["study", "run"], ["iqx study run", "required: study"]),
+        (["study", "run", "nope.toml"], ["nope.toml", "does not exist"]),
+        (["study", "check", "nope.toml", "--format", "json"], ["nope.toml"]),
+        (
+            ["study", "report", "s1", "--tracking-uri", "sqlite:///none.db"],
+            ["none.db", "no MLflow"],
+        ),
+        (["study", "report", "s1"], ["mlflow.db", "no MLflow store"]),
+        (["new-study"], ["iqx new-study", "required: name"]),
+        (["new-study", " "], ["NAME is empty"]),
+        (["demo", "--only", "bogus"], ["--only", "bogus"]),
+        (["demo", "--quick", "--extra"], ["unrecognized arguments: --extra"]),
+        (["measure", "x.tif", "--scheduler", ""], ["x.tif"]),
+    ],
+)
+def test_every_command_fails_in_one_line(argv, needles, capsys, tmp_path, monkeypatch):
+    """Usage errors (argparse) and bad values of every command, including study, new-study
+    and demo: non-zero exit, one line, nothing written."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    try:
+        code = main(argv)
+    except SystemExit as exc:  # argparse
+        code = exc.code
+    assert code == 2
+    _one_line(capsys, *needles)
+    assert list(tmp_path.iterdir()) == []  # no store, folder or file created
