@@ -102,37 +102,15 @@ def block_moments(band, valid, oys, oxs, size):
         s1 += (i - c) * (i - c)
     sii = s1 * size  # sum over the block of (i - c)^2 (same for j)
     for a in range(ny):
-        y0 = oys[a]
         for b in range(nx):
-            x0 = oxs[b]
-            good = True
-            tot = 0.0
-            for i in range(size):
-                for j in range(size):
-                    if not valid[y0 + i, x0 + j]:
-                        good = False
-                        break
-                    tot += band[y0 + i, x0 + j]
-                if not good:
-                    break
+            good, m, ss, rss = _block_mean_rss(band, valid, True, oys[a], oxs[b], size, c, sii)
             if not good:
                 continue
-            m = tot / n
-            ss = 0.0
-            sy = 0.0
-            sx = 0.0
-            for i in range(size):
-                for j in range(size):
-                    d = band[y0 + i, x0 + j] - m
-                    ss += d * d
-                    sy += d * (i - c)
-                    sx += d * (j - c)
             ok[a, b] = True
             mean[a, b] = m
             if n > 1:
                 var[a, b] = ss / (n - 1)
             if n > 3 and sii > 0:
-                rss = ss - sy * sy / sii - sx * sx / sii
                 rvar[a, b] = max(rss, 0.0) / (n - 3)
     return mean, var, rvar, ok
 
@@ -153,7 +131,8 @@ def block_sums(arr, oys, oxs, size):
 
 @ngjit
 def _block_mean_rss(band, valid, use_valid, y0, x0, size, c, sii):
-    """``(ok, mean, ss, rss)`` of one block: the arithmetic of :func:`block_moments`."""
+    """``(ok, mean, ss, rss)`` of one block (two-pass float arithmetic), shared by
+    :func:`block_moments` and the float path of :func:`block_key_counts`."""
     tot = 0.0
     for i in range(size):
         for j in range(size):
@@ -171,7 +150,7 @@ def _block_mean_rss(band, valid, use_valid, y0, x0, size, c, sii):
             ss += d * d
             sy += d * (i - c)
             sx += d * (j - c)
-    rss = ss - sy * sy / sii - sx * sx / sii
+    rss = ss - sy * sy / sii - sx * sx / sii if sii > 0 else np.nan  # 1-pixel blocks: none
     return True, m, ss, rss
 
 

@@ -176,6 +176,20 @@ def _sq_err_stats(
     return es.lazy, band, pooled, count.astype(np.int64)
 
 
+def _sq_err_result(
+    name: str, ref: xr.DataArray, tst: xr.DataArray, mask: Any, attrs: dict, transform: Any = None
+) -> xr.Dataset:
+    """The Dataset of ``mse``, ``rmse`` or ``psnr``: ``name`` (pooled over bands),
+    ``{name}_band`` and ``count``, from one pass (:func:`_sq_err_stats` with ``transform``)."""
+    lazy, band, pooled, count = _sq_err_stats(ref, tst, mask, transform=transform)
+    ds = xr.Dataset(
+        {name: ((), pooled), f"{name}_band": (("band",), band), "count": (("band",), count)},
+        coords=_band_coords(ref),
+        attrs=attrs,
+    )
+    return _finish(ds, lazy)
+
+
 def _finish_mse(
     sums: np.ndarray, active: bool, npix: int, transform: Any = None
 ) -> tuple[Any, ...]:
@@ -239,13 +253,7 @@ def mse(reference: Any, test: Any, *, mask: Any = None) -> xr.Dataset:
         (valid pixels per band). A band without a valid pixel gives NaN.
     """
     ref, tst = _pair(reference, test)
-    lazy, band, pooled, count = _sq_err_stats(ref, tst, mask)
-    ds = xr.Dataset(
-        {"mse": ((), pooled), "mse_band": (("band",), band), "count": (("band",), count)},
-        coords=_band_coords(ref),
-        attrs=result_attrs("mse"),
-    )
-    return _finish(ds, lazy)
+    return _sq_err_result("mse", ref, tst, mask, result_attrs("mse"))
 
 
 @register_metric(
@@ -260,13 +268,7 @@ def rmse(reference: Any, test: Any, *, mask: Any = None) -> xr.Dataset:
     ``mask`` and the nodata rule as in :func:`mse`; ``count`` is the valid pixels per band.
     """
     ref, tst = _pair(reference, test)
-    lazy, band, pooled, count = _sq_err_stats(ref, tst, mask, transform=np.sqrt)
-    ds = xr.Dataset(
-        {"rmse": ((), pooled), "rmse_band": (("band",), band), "count": (("band",), count)},
-        coords=_band_coords(ref),
-        attrs=result_attrs("rmse"),
-    )
-    return _finish(ds, lazy)
+    return _sq_err_result("rmse", ref, tst, mask, result_attrs("rmse"), transform=np.sqrt)
 
 
 @register_metric(
@@ -303,20 +305,11 @@ def psnr(
     opts = PSNROptions(data_range=data_range)
     ref, tst = _pair(reference, test)
     L, L_src = data_range_and_source(ref, tst, opts.data_range)
-    lazy, band, pooled, count = _sq_err_stats(
-        ref, tst, mask, transform=functools.partial(_db_block, data_range=L)
+    attrs = result_attrs(
+        "psnr", dataclasses.replace(opts, data_range=L), data_range=L, data_range_source=L_src
     )
-    ds = xr.Dataset(
-        {"psnr": ((), pooled), "psnr_band": (("band",), band), "count": (("band",), count)},
-        coords=_band_coords(ref),
-        attrs=result_attrs(
-            "psnr",
-            dataclasses.replace(opts, data_range=L),
-            data_range=L,
-            data_range_source=L_src,
-        ),
-    )
-    return _finish(ds, lazy)
+    db = functools.partial(_db_block, data_range=L)
+    return _sq_err_result("psnr", ref, tst, mask, attrs, transform=db)
 
 
 @register_metric(

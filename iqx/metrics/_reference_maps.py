@@ -18,7 +18,7 @@ import xarray as xr
 from iqx.kernels.similarity import ssim_block_map, window_radius
 from iqx.metrics._error_metrics import _psnr_db, _sq_err
 from iqx.metrics._reference_options import PSNRMapOptions, SSIMMapOptions
-from iqx.metrics._reference_pair import _band_coords, _dask_pair, _finish, _pair
+from iqx.metrics._reference_pair import _band_coords, _call_options, _dask_pair, _finish, _pair
 from iqx.metrics._result import result_attrs
 from iqx.metrics._ssim import Window, _prepare
 from iqx.metrics.data_range import data_range_and_source
@@ -100,17 +100,7 @@ def ssim_map(
     coordinates are tile centres and ``attrs["transform"]`` is scaled. Other parameters as
     in :func:`ssim`. Lazy for dask input.
     """
-    opts = SSIMMapOptions(
-        tile=tile,
-        data_range=data_range,
-        window=window,
-        sigma=sigma,
-        truncate=truncate,
-        win_size=win_size,
-        k1=k1,
-        k2=k2,
-        sample_covariance=sample_covariance,
-    )
+    opts = _call_options(SSIMMapOptions, locals())
     s = _prepare(reference, test, opts)
     ref, tst, lazy = s.ref, s.tst, s.lazy
     nb = ref.shape[0]

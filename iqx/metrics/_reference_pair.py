@@ -7,13 +7,14 @@
   :mod:`iqx.metrics._validity`) for the kernels.
 * :func:`_dask_pair` gives both scenes as dask arrays chunked alike; NumPy input is wrapped
   without a copy in :data:`DEFAULT_CHUNK` blocks so it runs on every core.
-* :func:`_coarsen_nanmean` puts a per-pixel map on a coarse geo-referenced tile grid.
+* :func:`_call_options` builds a metric's typed options from its call's arguments.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import xarray as xr
@@ -24,6 +25,18 @@ from iqx.parallel import as_scene, is_dask, to_dask_blocks
 
 #: chunk edge used when NumPy input is split to run on every core
 DEFAULT_CHUNK = 1024
+
+T = TypeVar("T")
+
+
+def _call_options(cls: type[T], call: Mapping[str, Any]) -> T:
+    """``cls`` (an :class:`~iqx.metrics._options.Options`) from a metric call's arguments.
+
+    The public functions keep skimage's explicit keyword arguments; each passes
+    ``locals()`` from its first line, and every option named by ``cls`` is read from it
+    (a missing one is a programming error: ``KeyError``), so the options are spelled once.
+    """
+    return cls(**{name: call[name] for name in cls.names()})
 
 
 def _label(scene: xr.DataArray, default: str) -> str:

@@ -27,6 +27,7 @@ from iqx.metrics._reference_options import (
 )
 from iqx.metrics._reference_pair import (
     _band_coords,
+    _call_options,
     _dask_pair,
     _finish,
     _identity,
@@ -285,16 +286,7 @@ def ssim(
     reach a counted window; its centre being valid is not enough. Without invalid pixels
     the result is exactly the unmasked one.
     """
-    opts = SSIMOptions(
-        data_range=data_range,
-        window=window,
-        sigma=sigma,
-        truncate=truncate,
-        win_size=win_size,
-        k1=k1,
-        k2=k2,
-        sample_covariance=sample_covariance,
-    )
+    opts = _call_options(SSIMOptions, locals())
     s = _prepare(reference, test, opts)
     a, b = _dask_pair(s.ref, s.tst)
     validity = _validity(s.ref, s.tst, mask)
@@ -367,17 +359,7 @@ def ms_ssim(
         If the coarsest scale is smaller than the window (for the 11-tap default, images
         need at least 176 pixels per side with 5 scales).
     """
-    opts = MSSSIMOptions(
-        data_range=data_range,
-        weights=weights,
-        window=window,
-        sigma=sigma,
-        truncate=truncate,
-        win_size=win_size,
-        k1=k1,
-        k2=k2,
-        sample_covariance=sample_covariance,
-    )
+    opts = _call_options(MSSSIMOptions, locals())
     s = _prepare(reference, test, opts, min_side=opts.min_side)
     w = np.asarray(opts.weights, dtype=np.float64)
     m = opts.scales

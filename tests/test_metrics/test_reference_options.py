@@ -18,6 +18,7 @@ from iqx.metrics._reference_options import (
     MSSSIMOptions,
     PSNRMapOptions,
     SAMOptions,
+    SSIMMapOptions,
     SSIMOptions,
 )
 from iqx.metrics._result import flat_summary, headline, summarize
@@ -131,3 +132,21 @@ def test_flat_summary_and_headline_accept_string_band_labels():
     assert same == {"psnr": float("inf")}
     lazy = summarize("ssim", ssim(ref.chunk({"y": 24}), test))  # computed on the way
     assert lazy == pytest.approx(flat, rel=1e-12)
+
+
+@pytest.mark.parametrize(
+    "func, cls",
+    [(ssim, SSIMOptions), (ms_ssim, MSSSIMOptions), (iqx.metrics.ssim_map, SSIMMapOptions)],
+)
+def test_signature_keywords_are_the_options(func, cls):
+    """The options are built from the call's arguments (``_call_options``): every option
+    is a keyword of the public signature with the option's default, and vice versa."""
+    import inspect
+
+    params = inspect.signature(func).parameters
+    keywords = {n for n, p in params.items() if p.kind is p.KEYWORD_ONLY} - {"mask"}
+    assert keywords == set(cls.names())
+    defaults = cls()
+    for name in cls.names():
+        if params[name].default is not None:
+            assert params[name].default == getattr(defaults, name), name
