@@ -7,9 +7,9 @@ import math
 
 import numpy as np
 
+from iqx.kernels._edges_nms import segments_clash
 from iqx.kernels._esf_fields import C_STATUS, S_OK
 from iqx.kernels._numba import ngjit
-from iqx.kernels.edges import segments_clash
 
 __all__: list[str] = []
 

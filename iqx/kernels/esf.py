@@ -60,8 +60,6 @@ from iqx.kernels._esf_fields import (
     Q_HALF_NYQUIST,
     Q_NYQUIST,
     RES_FIELDS,
-    S_BORDER,
-    S_FIT_FAILED,
     S_LOW_CONTRAST,
     S_LOW_SNR,
     S_NO_LSF,
@@ -75,9 +73,10 @@ from iqx.kernels._esf_fields import (
     S_TOO_FEW_PHASES,
     STATUS,
 )
-from iqx.kernels._esf_gates import PRE_SNR, pre_gate
-from iqx.kernels._esf_geometry import _duplicate, _half_x50, _rotate
+from iqx.kernels._esf_gates import gate_thresholds
+from iqx.kernels._esf_geometry import _duplicate
 from iqx.kernels._esf_profile import _crossing, _interp, sg_coefficients
+from iqx.kernels._esf_refine import refine_line
 from iqx.kernels._esf_spectrum import _fwhm, _mtf50, _rer
 from iqx.kernels._esf_tables import dft_tables
 from iqx.kernels._numba import ngjit
@@ -162,11 +161,10 @@ def measure_candidates(
     n = cand.shape[0]
     H = float(halfwidth)
     nmax = 2 * halfwidth * 8
-    pre_snr = PRE_SNR * min_snr
+    gates = gate_thresholds(min_snr, max_noise_ratio, max_plateau_slope)
     res = np.full((n, _NF), np.nan)
     curves = np.full((n, freqs.shape[0]), np.nan, np.float32)
     esfs = np.full((n, nmax), np.nan, np.float32)
-    ny, nx = img.shape
     g0 = 0  # first row of the current group
     for k in range(n):
         if k == 0 or group[k] != group[k - 1]:
@@ -184,132 +182,9 @@ def measure_candidates(
         ty = cand[k, 4]
         tx = cand[k, 5]
         lh = cand[k, 6]
-        status = S_OK
-        fit_rms = 0.0
-        wc = max(H - plateau, 2.0)
-        nstrip = int(2.0 * lh) + 1
-        sw = np.zeros(nstrip)
-        swd = np.zeros(nstrip)
-        swa = np.zeros(nstrip)
-        shift = 0.0
-        r0 = 0
-        r1 = 0
-        c0 = 0
-        c1 = 0
-        for it in range(3):
-            nyv = tx
-            nxv = -ty
-            ext = H + 2.0
-            ry = abs(ty) * lh + abs(nyv) * ext
-            rx = abs(tx) * lh + abs(nxv) * ext
-            r0 = sy + math.floor(cy - ry)
-            r1 = sy + math.ceil(cy + ry)
-            c0 = sx + math.floor(cx - rx)
-            c1 = sx + math.ceil(cx + rx)
-            if r0 < 0 or c0 < 0 or r1 >= ny or c1 >= nx:
-                status = S_BORDER
-                break
-            if it == 0:
-                box = (r0, r1, c0, c1)
-                status = pre_gate(img, sy, sx, cy, cx, ty, tx, lh, H, plateau, box, pre_snr)
-                if status != 0:
-                    break
-            if it == 2:
-                break
-            sw[:] = 0.0
-            swd[:] = 0.0
-            swa[:] = 0.0
-            for r in range(r0, r1 + 1):
-                for c in range(c0, c1 + 1):
-                    dy = (r - sy) - cy
-                    dx = (c - sx) - cx
-                    a = dy * ty + dx * tx
-                    d = dy * nyv + dx * nxv
-                    if abs(a) > lh or abs(d) > wc:
-                        continue
-                    g = gy[r, c] * nyv + gx[r, c] * nxv
-                    if g <= 0.0:
-                        continue
-                    s = int(a + lh)
-                    sw[s] += g
-                    swd[s] += g * d
-                    swa[s] += g * a
-            # weighted line fit d = alpha + beta * a over strips
-            m = 0
-            sa = 0.0
-            sd = 0.0
-            saa = 0.0
-            sad = 0.0
-            for s in range(nstrip):
-                if sw[s] > 0.0:
-                    am = swa[s] / sw[s]
-                    dm = swd[s] / sw[s]
-                    m += 1
-                    sa += am
-                    sd += dm
-                    saa += am * am
-                    sad += am * dm
-            if m < 5:
-                status = S_FIT_FAILED
-                break
-            den = m * saa - sa * sa
-            beta = (m * sad - sa * sd) / den
-            alpha = (sd - beta * sa) / m
-            ss = 0.0
-            for s in range(nstrip):
-                if sw[s] > 0.0:
-                    am = swa[s] / sw[s]
-                    dm = swd[s] / sw[s]
-                    e = dm - alpha - beta * am
-                    ss += e * e
-            fit_rms = math.sqrt(ss / m)
-            cy += alpha * nyv
-            cx += alpha * nxv
-            shift += abs(alpha)
-            nt = math.sqrt(1.0 + beta * beta)
-            nty = (ty + beta * nyv) / nt
-            ntx = (tx + beta * nxv) / nt
-            ty = nty
-            tx = ntx
-            if shift > 3.0 or abs(beta) > 0.3:
-                status = S_FIT_FAILED
-                break
-        if status == 0:
-            # slope refinement: golden-section search of the rotation that minimises the
-            # scatter of the pixels around their binned ESF (removes the phase-dependent
-            # bias of gradient centroids on sharp, sampled edges)
-            nmax = (r1 - r0 + 1) * (c1 - c0 + 1)
-            py = np.empty(nmax)
-            px = np.empty(nmax)
-            pv = np.empty(nmax)
-            npx = 0
-            for r in range(r0, r1 + 1):
-                for c in range(c0, c1 + 1):
-                    dy = (r - sy) - cy
-                    dx = (c - sx) - cx
-                    if abs(dy * tx - dx * ty) <= H + 1.0 and abs(dy * ty + dx * tx) <= lh + 1.0:
-                        py[npx] = dy
-                        px[npx] = dx
-                        pv[npx] = img[r, c]
-                        npx += 1
-            for _ in range(2):
-                xl50, al = _half_x50(py, px, pv, npx, ty, tx, lh, H, -1)
-                xr50, ar = _half_x50(py, px, pv, npx, ty, tx, lh, H, 1)
-                if np.isnan(xl50) or np.isnan(xr50) or ar - al < 4.0:
-                    break
-                beta = (xr50 - xl50) / (ar - al)
-                alpha = xl50 - beta * al
-                if abs(beta) > 0.05 or abs(alpha) > 1.0:
-                    break
-                # move the centre along the normal, then rotate about it
-                nyv = tx
-                nxv = -ty
-                cy += alpha * nyv
-                cx += alpha * nxv
-                for i in range(npx):
-                    py[i] -= alpha * nyv
-                    px[i] -= alpha * nxv
-                ty, tx = _rotate(ty, tx, beta)
+        status, cy, cx, ty, tx, fit_rms, r0, r1, c0, c1 = refine_line(
+            img, gy, gx, sy, sx, cy, cx, ty, tx, lh, H, plateau, gates
+        )
         res[k, C_CY] = cy
         res[k, C_CX] = cx
         res[k, C_TY] = ty

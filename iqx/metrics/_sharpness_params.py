@@ -21,7 +21,7 @@ import xarray as xr
 from iqx.errors import InvalidParameterError, UnsupportedDtypeError
 from iqx.kernels.edges import candidate_reach
 from iqx.metrics._options import Options, option
-from iqx.parallel import as_scene
+from iqx.metrics._validity import check_mask, scene_nodata
 
 __all__: list[str] = []  # private: re-exported by iqx.metrics.sharpness
 
@@ -268,29 +268,21 @@ def _check_dtype(scene: xr.DataArray) -> None:
 
 
 def _nodata(scene: xr.DataArray) -> float | None:
-    nd = scene.attrs.get("nodata")
-    if nd is None:
-        return None
-    try:
-        return float(nd)
-    except (TypeError, ValueError):
-        return None
+    """``attrs["nodata"]`` by the shared rule (:func:`iqx.metrics._validity.scene_nodata`)."""
+    return scene_nodata(scene)
 
 
 def _mask_scene(scene: xr.DataArray, mask: Any) -> xr.DataArray | None:
-    """The validity mask as a boolean ``(band, y, x)`` scene with the image's bands."""
+    """The validity mask as a boolean ``(band, y, x)`` scene with the image's bands.
+
+    Checked by the shared rule (:func:`iqx.metrics._validity.check_mask`: boolean,
+    ``(y, x)`` or ``(band, y, x)`` with 1 band or as many as the image), chunked like a
+    dask-backed image.
+    """
     if mask is None:
         return None
-    m = as_scene(mask)
-    if m.sizes["y"] != scene.sizes["y"] or m.sizes["x"] != scene.sizes["x"]:
-        raise InvalidParameterError(f"mask shape {m.shape} does not match the image {scene.shape}")
-    if m.dtype != bool:
-        raise InvalidParameterError(f"mask must be boolean (True = valid), got {m.dtype}")
-    if m.sizes["band"] not in (1, scene.sizes["band"]):
-        raise InvalidParameterError("mask must have 1 band or as many as the image")
-    if m.sizes["band"] != scene.sizes["band"]:
-        m = xr.concat([m] * scene.sizes["band"], dim="band")
-    m = m.assign_coords(band=scene["band"].values)
-    if hasattr(scene.data, "chunks") and not hasattr(m.data, "chunks"):
+    data = check_mask(mask, tuple(scene.shape))
+    m = xr.DataArray(data, dims=("band", "y", "x"), coords={"band": scene["band"].values})
+    if hasattr(scene.data, "chunks") and not hasattr(data, "chunks"):
         m = m.chunk(dict(zip(scene.dims, scene.data.chunks, strict=True)))
     return m

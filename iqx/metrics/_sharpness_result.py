@@ -146,9 +146,9 @@ def format_sharpness(ds: xr.Dataset, rejected: dict, method: str = "iso") -> str
     return "\n".join(lines)
 
 
-@dataclass
+@dataclass(frozen=True)
 class SharpnessResult:
-    """What :func:`sharpness` measured on one scene.
+    """What :func:`sharpness` measured on one scene (immutable: fields cannot be reassigned).
 
     Attributes
     ----------
