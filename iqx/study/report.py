@@ -201,7 +201,7 @@ def _blind_plot(
     cols = [c for c in cols if c in g and g[c].notna().any()]
     if g.empty or not cols:
         return None
-    fig = _figure(3.2 * len(cols), 3.4)
+    fig = _figure(max(5.0, 3.2 * len(cols)), 3.4)
     axes = fig.subplots(1, len(cols), squeeze=False)[0]
     base = stats[stats["family"] == "original"]
     groups = list(_lines(g))
@@ -221,7 +221,8 @@ def _blind_plot(
         ax.grid(alpha=0.3)
     if len(groups) > 1:
         axes[0].legend(fontsize=7)
-    fig.suptitle(f"quality vs {family} {param} (dashed: unmodified)")
+    what = param if "+" in family else f"{family} {param}"
+    fig.suptitle(f"quality vs {what} (dashed: unmodified)")
     return _save(fig, out)
 
 
