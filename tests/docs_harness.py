@@ -1,7 +1,7 @@
 """Run the code blocks of a Markdown page (the docs harness behind ``tests/test_docs_blocks.py``).
 
-Conventions (also in ``docs/contributing-docs.md``)
----------------------------------------------------
+Conventions (also in ``docs/writing-docs.md``)
+------------------------------------------------
 * ```` ```python ```` blocks run, in order, in **one fresh interpreter per page** (blocks of a
   page share their names, like a doctest session), in a temporary working folder holding the
   docs sandbox (:func:`write_sandbox`). A traceback names the page and its line.
@@ -377,6 +377,14 @@ val = mean_dn(args.valds) if args.valds else train
 results = {"train_mean_dn": train, "val_error": abs(val - train) / max(train, 1e-9)}
 Path(args.outputpath, "results.json").write_text(json.dumps(results))
 '''
+
+
+def sandbox_fixture(tmp_path_factory) -> Path:
+    """The session's sandbox (built once per test session, shared by the docs test modules)."""
+    folder = tmp_path_factory.getbasetemp() / "docs_sandbox"
+    if not (folder / "SANDBOX.txt").is_file():
+        write_sandbox(folder)
+    return folder
 
 
 def write_sandbox(folder: str | Path) -> Path:

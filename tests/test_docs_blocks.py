@@ -13,14 +13,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.docs_harness import REPO, DocBlockError, parse_page, run_page, write_sandbox
+from tests.docs_harness import REPO, DocBlockError, parse_page, run_page, sandbox_fixture
 
 PAGES = [*sorted((REPO / "docs").glob("*.md")), REPO / "README.md"]
 
 
 @pytest.fixture(scope="session")
 def docs_sandbox(tmp_path_factory) -> Path:
-    return write_sandbox(tmp_path_factory.mktemp("docs_sandbox") / "sandbox")
+    return sandbox_fixture(tmp_path_factory)
 
 
 def _run(page, sandbox: Path, tmp_path: Path):
