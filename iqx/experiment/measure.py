@@ -31,8 +31,9 @@ BLIND_COLUMNS = (
     "n_edges_x",
     "n_edges_y",
 )
-#: columns of the ``"niirs"`` family (GIQE 5 from the image's georeferencing; NaN without it)
-NIIRS_COLUMNS = ("niirs", "niirs_se")
+#: columns of the ``"niirs"`` family (GIQE 5 from the image's georeferencing; NaN without it):
+#: the value, its bootstrap standard error and the blind inputs it was computed from
+NIIRS_COLUMNS = ("niirs", "niirs_se", "niirs_gsd_m", "niirs_rer_x", "niirs_rer_y", "niirs_snr")
 #: blind families measured unless others are asked for
 _DEFAULT_FAMILIES = ("snr", "sharpness")
 #: every blind family accepted (``"niirs"``: :func:`iqx.metrics.niirs.niirs`, on request)
@@ -85,7 +86,8 @@ class MeasureTask(TaskExecution):
     ----------
     blind : iterable of str
         Blind metric families: ``"snr"`` and/or ``"sharpness"`` (RER, MTF at Nyquist),
-        ``"niirs"`` (GIQE 5 NIIRS and its standard error; images need georeferencing).
+        ``"niirs"`` (GIQE 5 NIIRS, its standard error and its inputs: GSD, RER x/y, edge
+        SNR; images need georeferencing).
     reference : iterable of str
         Registered full-reference metrics computed against the unmodified images
         (``psnr``, ``ssim``, ...).

@@ -351,7 +351,17 @@ def write_report(
     blind = [
         c
         for c in metric_columns(runs)
-        if c.removeprefix("img_") in ("snr", "rer_x", "rer_y", "mtf_nyquist_x", "niirs")
+        if c.removeprefix("img_")
+        in (
+            "snr",
+            "rer_x",
+            "rer_y",
+            "mtf_nyquist_x",
+            "niirs",
+            "niirs_rer_x",
+            "niirs_rer_y",
+            "niirs_snr",
+        )
     ]
     for family, param in (summary.get("parameters") or {}).items():
         if param:

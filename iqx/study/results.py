@@ -49,6 +49,10 @@ IMAGE_COLUMNS = (
     "sam",
     "niirs",
     "niirs_se",
+    "niirs_gsd_m",
+    "niirs_rer_x",
+    "niirs_rer_y",
+    "niirs_snr",
 )
 #: the NIIRS columns (image-metrics task; ``img_`` prefixed beside a training script)
 NIIRS_COLUMNS = ("niirs", "img_niirs")

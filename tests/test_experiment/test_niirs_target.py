@@ -24,7 +24,15 @@ def geo_dataset(tmp_path_factory):
 
 def test_blind_table_measures_niirs_on_request(geo_dataset):
     frame = blind_table(geo_dataset, ("niirs",))
-    assert list(frame.columns) == ["niirs", "niirs_se"]
+    assert list(frame.columns) == [
+        "niirs",
+        "niirs_se",
+        "niirs_gsd_m",
+        "niirs_rer_x",
+        "niirs_rer_y",
+        "niirs_snr",
+    ]
+    assert (frame["niirs_gsd_m"] == 0.5).all()  # the sample scenes' georeferencing
     assert len(frame) == 2
     assert frame["niirs"].between(3.0, 7.0).all()  # 0.5 m GSD: about NIIRS 5
     assert (frame["niirs_se"] > 0).all()

@@ -56,6 +56,7 @@ def test_sensor_jpeg_niirs_study_end_to_end(study_dir, tmp_path, capsys, monkeyp
         d = float(re.fullmatch(r"sensor\.D=([\d.]+)", r["series"]).group(1))
         grid[d, int(r["strength"])] = r
         assert 0 < r["niirs_se"] < 0.2 and 3.0 < r["niirs"] < 7.0
+        assert r["niirs_gsd_m"] == pytest.approx(0.5)  # the sensor keeps the 0.5 m GSD
     assert sorted(grid) == [(d, q) for d in (0.35, 0.7, 1.1) for q in (10, 30, 90)]
     assert 4.5 < base["niirs"] < 6.0  # 0.5 m GSD, a sharp generated scene
 
@@ -66,6 +67,8 @@ def test_sensor_jpeg_niirs_study_end_to_end(study_dir, tmp_path, capsys, monkeyp
     for q in (10, 30, 90):
         assert differ(grid[1.1, q], grid[0.35, q]), (q, grid[1.1, q], grid[0.35, q])
         assert grid[1.1, q]["niirs"] > grid[0.7, q]["niirs"] > grid[0.35, q]["niirs"]
+        for rer in ("niirs_rer_x", "niirs_rer_y"):  # the input the aperture acts on
+            assert grid[1.1, q][rer] > grid[0.7, q][rer] > grid[0.35, q][rer]
     for d in (0.35, 0.7, 1.1):
         assert differ(grid[d, 90], grid[d, 10]), (d, grid[d, 90], grid[d, 10])
         assert grid[d, 90]["niirs"] > grid[d, 30]["niirs"] > grid[d, 10]["niirs"]
@@ -102,6 +105,7 @@ def test_sensor_jpeg_niirs_study_end_to_end(study_dir, tmp_path, capsys, monkeyp
     html = (report / "report.html").read_text()
     assert "<th>niirs</th><th>niirs_se</th>" in html and 'id="niirs-note"' in html
     assert "<th>series</th>" in html and "sensor.D=0.35" in html
+    assert "<th>niirs_rer_x</th>" in html and "<th>niirs_snr</th>" in html
 
     from tests.test_study.test_study_run import _chromium, _chromium_exe
 
