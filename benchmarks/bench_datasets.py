@@ -9,8 +9,10 @@ call, back to back (``track_*``):
   call alone, imports excluded; NaN with a message when the venv is absent);
 - the same vs a plain loop (rasterio read + imagecodecs JPEG round trip + rasterio write)
   over 2 processes of a pool started beforehand (the I/O + codec limit);
-- ``iqx measure`` over a dataset with 2 worker processes vs 1;
-- ``modify`` on a ``dask.distributed`` LocalCluster with 2 process workers vs 1.
+- ``iqx measure`` over a dataset with 2 worker processes vs 1, and the bound 2 idle cores
+  give from per-image CPU times (load-independent);
+- ``modify`` and ``measure`` on a ``dask.distributed`` LocalCluster with 2 process workers
+  vs 1 (reached by address, as ``--scheduler``).
 
 ``python -m benchmarks.bench_datasets --repeat 5`` prints the medians (docs/performance.md).
 """
@@ -172,6 +174,48 @@ def measure_seconds(ds: Path, workers: int) -> float:
     return time.perf_counter() - t0
 
 
+def measure_cpu_bound(ds: Path) -> dict[str, float]:
+    """What 2 idle cores can give ``iqx measure``, from CPU times (load-independent).
+
+    Each image's CPU time ``c_i`` is measured in this process (``thread_time``: the work
+    is single-threaded); the local pool hands images out in order to whichever worker is
+    free, so with 2 workers the makespan is that of the greedy in-order schedule. Returns
+    the sum, the 2-worker makespan and their ratio (the speedup bound on 2 idle cores).
+    """
+    from iqx.datasets import open_dataset
+    from iqx.datasets.measure import measure_image
+
+    costs = []
+    for f in open_dataset(ds).image_files[:N_MEASURE]:
+        t0 = time.thread_time()
+        measure_image(f, ["snr", "sharpness"])
+        costs.append(time.thread_time() - t0)
+    free = [0.0, 0.0]
+    for c in costs:
+        k = free.index(min(free))
+        free[k] += c
+    return {"cpu_total_s": sum(costs), "makespan_2_s": max(free), "bound": sum(costs) / max(free)}
+
+
+def cluster_measure_seconds(ds: Path, n_workers: int) -> float:
+    """``measure_images`` of the first ``N_MEASURE`` images on a LocalCluster of
+    ``n_workers`` single-threaded process workers (given by address, as ``--scheduler``)."""
+    import distributed
+
+    from iqx.datasets import open_dataset
+    from iqx.datasets.measure import measure_images
+
+    files = open_dataset(ds).image_files[:N_MEASURE]
+    with distributed.LocalCluster(
+        n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=":0"
+    ) as cluster:
+        address = cluster.scheduler_address
+        list(measure_images(files[:n_workers], ["snr", "sharpness"], scheduler=address))
+        t0 = time.perf_counter()
+        list(measure_images(files, ["snr", "sharpness"], scheduler=address))
+        return time.perf_counter() - t0
+
+
 def cluster_modify_seconds(ds: Path, n_workers: int) -> float:
     """``iqx.modify`` on a LocalCluster of ``n_workers`` single-threaded process workers."""
     import distributed
@@ -239,6 +283,12 @@ class MeasureWorkers:
 
     track_measure_speedup_2_workers.unit = "ratio"
 
+    def track_measure_speedup_bound_2_cores(self):
+        """Sum of per-image CPU times / greedy 2-worker makespan (what 2 idle cores give)."""
+        return measure_cpu_bound(self.ds)["bound"]
+
+    track_measure_speedup_bound_2_cores.unit = "ratio"
+
 
 class ClusterScaling:
     """``iqx.modify`` on a distributed LocalCluster: 1 process worker / 2 process workers."""
@@ -254,6 +304,12 @@ class ClusterScaling:
         return cluster_modify_seconds(self.ds, 1) / cluster_modify_seconds(self.ds, 2)
 
     track_modify_speedup_1_to_2_workers.unit = "ratio"
+
+    def track_measure_speedup_1_to_2_workers(self):
+        """``measure_images(scheduler=<address>)``: 1 process worker / 2 process workers."""
+        return cluster_measure_seconds(self.ds, 1) / cluster_measure_seconds(self.ds, 2)
+
+    track_measure_speedup_1_to_2_workers.unit = "ratio"
 
 
 def main(argv: list[str] | None = None) -> None:  # pragma: no cover - manual measurement
@@ -275,6 +331,8 @@ def main(argv: list[str] | None = None) -> None:  # pragma: no cover - manual me
     with ProcessPoolExecutor(2) as pool:
         list(pool.map(_warm, range(2)))
         iqx_modify_seconds(ds)
+        if "measure" in what:
+            measure_seconds(ds, 1)  # numba compiled/loaded before the first sample
         for _ in range(args.repeat):
             if "modify" in what:
                 iqf = iquaflow_seconds(ds)
@@ -294,12 +352,31 @@ def main(argv: list[str] | None = None) -> None:  # pragma: no cover - manual me
                 add("measure_1_s", measure_seconds(ds, 1))
                 add("measure_2_s", measure_seconds(ds, 2))
                 add("measure_speedup", samples["measure_1_s"][-1] / samples["measure_2_s"][-1])
+                bound = measure_cpu_bound(ds)
+                add("measure_cpu_total_s", bound["cpu_total_s"])
+                add("measure_speedup_bound_2_cores", bound["bound"])
             if "cluster" in what:
                 add("cluster_1_s", cluster_modify_seconds(ds, 1))
                 add("cluster_2_s", cluster_modify_seconds(ds, 2))
                 add("cluster_speedup", samples["cluster_1_s"][-1] / samples["cluster_2_s"][-1])
+                add("cluster_measure_1_s", cluster_measure_seconds(ds, 1))
+                add("cluster_measure_2_s", cluster_measure_seconds(ds, 2))
+                add(
+                    "cluster_measure_speedup",
+                    samples["cluster_measure_1_s"][-1] / samples["cluster_measure_2_s"][-1],
+                )
     medians = {k: statistics.median(v) for k, v in samples.items()}
-    print(json.dumps({"medians": medians, "samples": samples, "load": os.getloadavg()}))
+    print(json.dumps({"medians": medians, "samples": samples, "load": os.getloadavg(), **_sched()}))
+
+
+def _sched() -> dict[str, str]:
+    """Whether Linux autogroup is on: then every process of one session (this benchmark and
+    its workers) shares one CPU share, so 1 -> 2 workers cannot scale while other sessions
+    keep the cores busy (the ratios need an idle machine; ``*_bound_*`` does not)."""
+    try:
+        return {"autogroup": Path("/proc/sys/kernel/sched_autogroup_enabled").read_text().strip()}
+    except OSError:
+        return {}
 
 
 if __name__ == "__main__":  # pragma: no cover

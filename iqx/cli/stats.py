@@ -20,7 +20,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         ),
     )
     p.add_argument("path", help="dataset folder (IQUAFLOW layout) or one annotation file")
-    p.add_argument("--output", "-o", help="output folder (default: <dataset>/stats)")
+    p.add_argument(
+        "--output", "-o", help="output folder (default: <dataset>_stats next to the dataset)"
+    )
     p.add_argument("--images", help="images folder (default: discovered)")
     p.add_argument("--html", action="store_true", help="also write the interactive report.html")
     p.add_argument("--no-plots", action="store_true", help="do not write PNG plots")
