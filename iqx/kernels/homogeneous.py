@@ -335,13 +335,90 @@ def block_key_counts(
     return _run_lengths(keys, np.ones(keys.size, dtype=np.int64))
 
 
-@ngjit
-def hb_block_stds(band, valid, use_valid, oys, oxs, size, target):
+def hb_block_stds(
+    band: np.ndarray,
+    valid: np.ndarray,
+    use_valid: bool,
+    oys: np.ndarray,
+    oxs: np.ndarray,
+    size: int,
+    target: float,
+) -> np.ndarray:
     """Sample stds (ddof=1) of the fully valid blocks whose ``rint(mean) == target``.
 
     Equal to ``sqrt(var[ok & (rint(mean) == target)])`` of :func:`block_moments`, in
-    row-major block order, without per-block arrays.
+    row-major block order, without per-block arrays. Integer pixels of up to 16 bits on
+    contiguous blocks (``oxs`` with step ``size``) select blocks from exact int64 column
+    sums in one streaming pass and compute the std only for the selected ones; the block
+    mean (``sum / n``) and the two-pass std are the same floating-point operations as in
+    the general kernel, so the result is identical.
     """
+    regular = oxs.size < 2 or bool(np.all(np.diff(oxs) == size))
+    if band.dtype.kind in "ui" and band.dtype.itemsize <= 2 and regular:
+        return _hb_block_stds_int(band, valid, use_valid, oys, oxs, size, target)
+    return _hb_block_stds_float(band, valid, use_valid, oys, oxs, size, target)
+
+
+@ngjit
+def _hb_stds_one(band, y0, x0, size, m):
+    """``sqrt(sum((v - m)**2) / (n - 1))`` of one block (NaN for 1-pixel blocks)."""
+    n = size * size
+    ss = 0.0
+    for i in range(size):
+        for j in range(size):
+            d = band[y0 + i, x0 + j] - m
+            ss += d * d
+    return np.sqrt(ss / (n - 1)) if n > 1 else np.nan
+
+
+@ngjit
+def _hb_block_stds_int(band, valid, use_valid, oys, oxs, size, target):
+    ny = oys.shape[0]
+    nx = oxs.shape[0]
+    out = np.empty(ny * nx)
+    if ny == 0 or nx == 0:
+        return out
+    xa = oxs[0]
+    w = nx * size
+    cs = np.empty(w, np.int64)
+    cb = np.zeros(w, np.int64)
+    n = size * size
+    k = 0
+    for a in range(ny):
+        y0 = oys[a]
+        cs[:] = 0
+        for i in range(size):
+            row = band[y0 + i, xa : xa + w]
+            for x in range(w):
+                cs[x] += np.int64(row[x])
+        if use_valid:
+            cb[:] = 0
+            for i in range(size):
+                vrow = valid[y0 + i, xa : xa + w]
+                for x in range(w):
+                    if not vrow[x]:
+                        cb[x] += 1
+        for b in range(nx):
+            base = b * size
+            if use_valid:
+                bad = 0
+                for j in range(size):
+                    bad += cb[base + j]
+                if bad:
+                    continue
+            tot = np.int64(0)
+            for j in range(size):
+                tot += cs[base + j]
+            m = tot / n  # == the float sum / n of the general kernel (exact below 2**53)
+            if np.rint(m) != target:
+                continue
+            out[k] = _hb_stds_one(band, y0, xa + base, size, m)
+            k += 1
+    return out[:k].copy()
+
+
+@ngjit
+def _hb_block_stds_float(band, valid, use_valid, oys, oxs, size, target):
     ny = oys.shape[0]
     nx = oxs.shape[0]
     out = np.empty(ny * nx)
@@ -366,12 +443,7 @@ def hb_block_stds(band, valid, use_valid, oys, oxs, size, target):
             m = tot / n
             if np.rint(m) != target:
                 continue
-            ss = 0.0
-            for i in range(size):
-                for j in range(size):
-                    d = band[y0 + i, x0 + j] - m
-                    ss += d * d
-            out[k] = np.sqrt(ss / (n - 1)) if n > 1 else np.nan
+            out[k] = _hb_stds_one(band, y0, x0, size, m)
             k += 1
     return out[:k].copy()
 

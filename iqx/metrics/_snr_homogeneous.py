@@ -12,7 +12,6 @@ import math
 from typing import Any
 
 import numpy as np
-from scipy import stats
 
 from iqx.kernels import homogeneous as hk
 from iqx.metrics._snr_common import _median, _nan_result, _origins, _ratio_result
@@ -92,13 +91,30 @@ def _finalize_ha(part: dict[str, Any], p: SNROptions, ctx: dict) -> dict:
     }
 
 
+def _sigmaclip(a: np.ndarray, low: float, high: float) -> np.ndarray:
+    """:func:`scipy.stats.sigmaclip`'s ``clipped`` for a 1-D float64 NumPy array: the same
+    operations in the same order (so the same values), without its array-API dispatch
+    (~0.4 ms a call, a tenth of ``hb`` on a 1024² band)."""
+    c = a
+    delta = 1
+    while delta:
+        c_std = np.std(c)
+        c_mean = np.mean(c)
+        size = c.size
+        critlower = c_mean - c_std * low
+        critupper = c_mean + c_std * high
+        c = c[(c >= critlower) & (c <= critupper)]
+        delta = size - c.size
+    return c
+
+
 def _finalize_hb(stds: np.ndarray, med: float) -> dict:
     stds = stds[np.isfinite(stds)]
     if stds.size == 0:
         return _nan_result(
             f"no block has a rounded mean of exactly the median DN {med:g}", signal=med
         )
-    clipped = stats.sigmaclip(stds, 4.0, 2.0).clipped
+    clipped = _sigmaclip(stds, 4.0, 2.0)
     noise = float(np.median(clipped))
     spread = float(np.std(clipped))
     res = _ratio_result(med, noise, spread, int(clipped.size))

@@ -185,8 +185,8 @@ def _snr_hb(scene, extra, nodata, p, ctx, halo, compute):
         ] * scene.sizes["band"]
         return _maybe_delayed(_to_dataset(results, scene, "hb", p), compute)
     chunk1 = functools.partial(_chunk, method="hb", params=p, nodata=nodata)
-    tmpl = _template(scene)
     lazy = is_dask(scene)
+    tmpl = _template(scene) if lazy else scene  # (only its band coordinate is read)
     medians = reduce_blocks_leading(
         chunk1, _combine, _hb_medians, scene, extra=extra, compute=not lazy, rechunk=True
     )

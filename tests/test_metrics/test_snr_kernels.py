@@ -65,3 +65,30 @@ def test_core_value_histogram_matches_bincount(dtype, masked):
     ref = _unique_counts(sel.astype(np.int64))
     np.testing.assert_array_equal(keys, ref[0])
     np.testing.assert_array_equal(counts, ref[1])
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.int16])
+@pytest.mark.parametrize("masked", [False, True])
+def test_hb_block_stds_integer_path_equals_float_path(dtype, masked):
+    """The integer fast path selects the same blocks and gives the same stds, bit for bit,
+    as the general kernel (``float64`` copy of the band, which always takes it)."""
+    rng = np.random.default_rng(5)
+    band = rng.normal(100, 2, (95, 130)).round().astype(dtype)
+    valid = rng.random(band.shape) > 0.05 if masked else hk.NO_MASK
+    oys = np.arange(0, 93, 3, dtype=np.int64)
+    oxs = np.arange(1, 127, 3, dtype=np.int64)
+    target = float(np.median(band))
+    fast = hk.hb_block_stds(band, valid, masked, oys, oxs, 3, target)
+    slow = hk.hb_block_stds(band.astype(np.float64), valid, masked, oys, oxs, 3, target)
+    assert fast.size > 50
+    np.testing.assert_array_equal(fast, slow)
+
+
+def test_sigmaclip_equals_scipy():
+    from scipy import stats
+
+    from iqx.metrics._snr_homogeneous import _sigmaclip
+
+    rng = np.random.default_rng(9)
+    a = np.concatenate([rng.normal(3, 0.5, 500), rng.normal(9, 1, 20)])
+    np.testing.assert_array_equal(_sigmaclip(a, 4.0, 2.0), stats.sigmaclip(a, 4.0, 2.0).clipped)
