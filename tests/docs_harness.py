@@ -157,6 +157,8 @@ def parse_page(path: str | Path, *, name: str | None = None) -> Page:
         if "<!--" in raw and "iqx-doc" in raw and not _MARKER.search(raw):
             raise DocBlockError(f"{name}:{i + 1}: an iqx-doc marker must fit on one line")
         fm = _FENCE.match(raw)
+        if fm and fm.group("fence")[0] == "`" and "`" in fm.group("info"):
+            fm = None  # CommonMark: a backtick fence's info string has no backtick (inline code)
         if not fm:
             if pending is not None and raw.strip() and not _MARKER.search(raw):
                 raise DocBlockError(f"{name}:{pending[0]}: marker not followed by a code block")

@@ -82,6 +82,11 @@ def test_marker_errors(tmp_path):
             parse_page(_page(tmp_path, text))
 
 
+def test_inline_code_is_not_a_fence(tmp_path):
+    page = parse_page(_page(tmp_path, "- a list item\n  ```` ```python ```` is inline code\n"))
+    assert page.blocks == []
+
+
 def test_commands_are_split_without_a_shell(tmp_path):
     page = parse_page(
         _page(
