@@ -113,7 +113,10 @@ def run(args: argparse.Namespace) -> int:
     if path.is_dir() and not is_zarr_store(path):
         info = dataset_info(path, args.images, args.bit_depth)
     else:
-        info = scene_info(path, args.bit_depth)
+        from iqx.cli._output import task_bar
+
+        with task_bar(args, "info"):  # measuring the bit depth of a large scene is a pass
+            info = scene_info(path, args.bit_depth)
     if args.format == "json":
         print(dumps(info, indent=2))
         return 0

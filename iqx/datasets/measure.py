@@ -63,6 +63,14 @@ def _one(args: tuple[str, tuple[str, ...], Any, int | None]) -> dict[str, Any]:
     return measure_image(path, names, chunks=chunks, bit_depth=bit_depth)
 
 
+def _size(path: str) -> int:
+    """Bytes of a file (0 if it cannot be read: the worker reports the error)."""
+    try:
+        return os.stat(path).st_size
+    except OSError:
+        return 0
+
+
 def _context() -> Any:
     """``fork`` where available (the workers inherit imported modules and loaded numba code:
     no start-up per worker; Python 3.11's default on Linux), else ``spawn``."""
@@ -154,7 +162,11 @@ def measure_images(
                 yield row
             return
         with ProcessPoolExecutor(n, mp_context=_context()) as pool:
-            local = [pool.submit(_one, job) for job in jobs]
+            # largest files first (longest-processing-time order): the last images to start
+            # are the smallest, so the workers finish together; results keep ``paths`` order
+            by_size = sorted(range(len(jobs)), key=lambda i: -_size(jobs[i][0]))
+            submitted = {i: pool.submit(_one, jobs[i]) for i in by_size}
+            local = [submitted[i] for i in range(len(jobs))]
             if done is not None:
                 for fut in local:
                     fut.add_done_callback(done)

@@ -110,3 +110,17 @@ def test_unreachable_scheduler_is_one_line(tiles, capsys, monkeypatch):
         pass
     with pytest.raises(InvalidParameterError), use_scheduler(42):
         pass
+
+
+def test_local_pool_largest_first_keeps_the_order(tmp_path):
+    """Images of different sizes go to the 2 local processes largest first; the records
+    still come back in file order and equal the one-process run."""
+    root = tmp_path / "mixed"
+    for k, side in enumerate((48, 160, 96)):
+        _write_tiles(root / f"part{k}", n=1, side=side)
+        (root / f"part{k}" / "images" / "tile_0.tif").rename(tmp_path / f"img_{k}_{side}.tif")
+    files = sorted(tmp_path.glob("img_*.tif"))
+    seen: list[int] = []
+    two = list(measure_images(files, ["snr"], workers=2, progress=seen.append))
+    assert two == list(measure_images(files, ["snr"], workers=1))
+    assert seen == [1, 1, 1]
