@@ -1,5 +1,5 @@
-"""ESF/LSF profile helpers of the slanted-edge kernel: Savitzky-Golay fit, interpolation,
-level crossings and peak location."""
+"""ESF/LSF profile helpers of the slanted-edge kernel: ROI gathering, variable-oversampling
+binning of the ESF, Savitzky-Golay fit, interpolation, level crossings and peak location."""
 
 from __future__ import annotations
 
@@ -102,3 +102,105 @@ def _peak(v: np.ndarray, ip: int, step: float, half_window: float) -> float:
     if abs(u0) > half_window:
         return v[ip]
     return c[2] - c[1] * c[1] / (4.0 * c[0])
+
+
+@ngjit
+def gather_roi(
+    img: np.ndarray,
+    valid: np.ndarray,
+    sy: int,
+    sx: int,
+    cy: float,
+    cx: float,
+    ty: float,
+    tx: float,
+    lh: float,
+    H: float,
+    box: tuple[int, int, int, int],
+) -> tuple[bool, np.ndarray, np.ndarray, int]:
+    """Pixels of the ROI of a refined line: distance across (``dd``) and value (``vv``).
+
+    The ROI is ``|along| <= lh``, ``|across| < H`` around the line through ``(cy, cx)``
+    (relative to the seed ``(sy, sx)``) with direction ``(ty, tx)``, inside ``box = (r0,
+    r1, c0, c1)``; ``ok`` is False when a pixel within ``H + 1`` of the line is invalid.
+    Returns ``(ok, dd, vv, n)`` (the first ``n`` entries of ``dd`` and ``vv`` are set).
+    """
+    r0, r1, c0, c1 = box
+    nyv = tx
+    nxv = -ty
+    ok = True
+    npx_max = (r1 - r0 + 1) * (c1 - c0 + 1)
+    dd = np.empty(npx_max)
+    vv = np.empty(npx_max)
+    npx = 0
+    for r in range(r0, r1 + 1):
+        for c in range(c0, c1 + 1):
+            dy = (r - sy) - cy
+            dx = (c - sx) - cx
+            a = dy * ty + dx * tx
+            d = dy * nyv + dx * nxv
+            if abs(a) > lh or abs(d) > H + 1.0:
+                continue
+            if not valid[r, c]:
+                ok = False
+            if abs(d) < H:
+                dd[npx] = d
+                vv[npx] = img[r, c]
+                npx += 1
+    return ok, dd, vv, npx
+
+
+@ngjit
+def bin_esf(
+    dd: np.ndarray, vv: np.ndarray, npx: int, halfwidth: int, oversamplings: np.ndarray
+) -> tuple[int, int, np.ndarray, np.ndarray, np.ndarray]:
+    """Variable-oversampling ESF: the finest bin width with no empty bin, binned and
+    resampled onto the regular grid.
+
+    Returns ``(oi, os, bval, bcnt, esf)``: index and value of the chosen oversampling in
+    ``oversamplings`` (``os = 0`` when every one leaves an empty bin: too few phases), the
+    bin means and counts, and the ESF on the regular grid ``-H + (j + 1/2) / os``.
+    """
+    H = float(halfwidth)
+    os = 0
+    oi = 0
+    for q in range(oversamplings.shape[0]):
+        o = oversamplings[q]
+        nb = int(2 * halfwidth * o)
+        cnt = np.zeros(nb, np.int64)
+        for i in range(npx):
+            b = int((dd[i] + H) * o)
+            if 0 <= b < nb:
+                cnt[b] += 1
+        if cnt.min() >= 1:
+            os = o
+            oi = q
+            break
+    if os == 0:
+        e = np.zeros(0)
+        return 0, 0, e, e, e
+    delta = 1.0 / os
+    nb = int(2 * halfwidth * os)
+    bsum = np.zeros(nb)
+    bcnt = np.zeros(nb)
+    bpos = np.zeros(nb)
+    for i in range(npx):
+        b = int((dd[i] + H) * os)
+        if 0 <= b < nb:
+            bsum[b] += vv[i]
+            bcnt[b] += 1.0
+            bpos[b] += dd[i]
+    bval = bsum / bcnt
+    bpos = bpos / bcnt
+    x0 = -H + 0.5 * delta
+    # resample the bin means from their centroid positions onto the regular grid
+    # (phases cluster for near-rational slopes: a bin centre is not its samples' mean)
+    esf = np.empty(nb)
+    q = 0
+    for j in range(nb):
+        xj = x0 + j * delta
+        while q < nb - 2 and bpos[q + 1] < xj:
+            q += 1
+        t = (xj - bpos[q]) / (bpos[q + 1] - bpos[q])
+        esf[j] = bval[q] + (bval[q + 1] - bval[q]) * t
+    return oi, os, bval, bcnt, esf

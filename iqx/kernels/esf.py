@@ -75,7 +75,7 @@ from iqx.kernels._esf_fields import (
 )
 from iqx.kernels._esf_gates import gate_thresholds
 from iqx.kernels._esf_geometry import _duplicate
-from iqx.kernels._esf_profile import _crossing, _interp, sg_coefficients
+from iqx.kernels._esf_profile import _crossing, _interp, bin_esf, gather_roi, sg_coefficients
 from iqx.kernels._esf_refine import refine_line
 from iqx.kernels._esf_spectrum import _fwhm, _mtf50, _rer
 from iqx.kernels._esf_tables import dft_tables
@@ -196,73 +196,18 @@ def measure_candidates(
         if status != 0:
             res[k, C_STATUS] = status
             continue
-        nyv = tx
-        nxv = -ty
-        # gather the ROI (projected distance, value); check validity
-        npx_max = (r1 - r0 + 1) * (c1 - c0 + 1)
-        dd = np.empty(npx_max)
-        vv = np.empty(npx_max)
-        npx = 0
-        for r in range(r0, r1 + 1):
-            for c in range(c0, c1 + 1):
-                dy = (r - sy) - cy
-                dx = (c - sx) - cx
-                a = dy * ty + dx * tx
-                d = dy * nyv + dx * nxv
-                if abs(a) > lh or abs(d) > H + 1.0:
-                    continue
-                if not valid[r, c]:
-                    status = S_NODATA
-                if abs(d) < H:
-                    dd[npx] = d
-                    vv[npx] = img[r, c]
-                    npx += 1
+        ok, dd, vv, npx = gather_roi(img, valid, sy, sx, cy, cx, ty, tx, lh, H, (r0, r1, c0, c1))
         res[k, C_N_PIXELS] = npx
-        if status != 0:
-            res[k, C_STATUS] = status
+        if not ok:
+            res[k, C_STATUS] = S_NODATA
             continue
-        # variable oversampling: finest bin width with no empty bin
-        os = 0
-        oi = 0
-        for q in range(oversamplings.shape[0]):
-            o = oversamplings[q]
-            nb = int(2 * halfwidth * o)
-            cnt = np.zeros(nb, np.int64)
-            for i in range(npx):
-                b = int((dd[i] + H) * o)
-                if 0 <= b < nb:
-                    cnt[b] += 1
-            if cnt.min() >= 1:
-                os = o
-                oi = q
-                break
+        oi, os, bval, bcnt, esf = bin_esf(dd, vv, npx, halfwidth, oversamplings)
         if os == 0:
             res[k, C_STATUS] = S_TOO_FEW_PHASES
             continue
         delta = 1.0 / os
-        nb = int(2 * halfwidth * os)
-        bsum = np.zeros(nb)
-        bcnt = np.zeros(nb)
-        bpos = np.zeros(nb)
-        for i in range(npx):
-            b = int((dd[i] + H) * os)
-            if 0 <= b < nb:
-                bsum[b] += vv[i]
-                bcnt[b] += 1.0
-                bpos[b] += dd[i]
-        bval = bsum / bcnt
-        bpos = bpos / bcnt
+        nb = esf.shape[0]
         x0 = -H + 0.5 * delta
-        # resample the bin means from their centroid positions onto the regular grid
-        # (phases cluster for near-rational slopes: a bin centre is not its samples' mean)
-        esf = np.empty(nb)
-        q = 0
-        for j in range(nb):
-            xj = x0 + j * delta
-            while q < nb - 2 and bpos[q + 1] < xj:
-                q += 1
-            t = (xj - bpos[q]) / (bpos[q + 1] - bpos[q])
-            esf[j] = bval[q] + (bval[q + 1] - bval[q]) * t
         # plateaus, contrast, noise
         lo_s = 0.0
         lo_n = 0.0
