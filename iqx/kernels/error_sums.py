@@ -68,6 +68,12 @@ def _prepare(
     nodata_b: float | None,
     check_finite: bool | None,
 ) -> tuple[tuple[object, ...], bool]:
+    """The kernels' arguments ``(fa, fb, fm, layout, rule)`` and whether the blocks are empty.
+
+    ``layout`` is ``(a0, a1, b0, b1, m0, m1, nbands, ny, nx)`` (band and row strides of the
+    flat views, :func:`_flat_rows`, and the block shape); ``rule`` is the validity rule
+    ``(nodata_a, use_a, nodata_b, use_b, use_mask, check_finite)``.
+    """
     a, b = np.asarray(a), np.asarray(b)
     if a.ndim != 3 or a.shape != b.shape:
         raise ValueError(f"expected two (band, y, x) blocks of one shape, got {a.shape}, {b.shape}")
@@ -82,19 +88,8 @@ def _prepare(
         fm, m0, m1 = _flat_rows(m)
     fa, a0, a1 = _flat_rows(a)
     fb, b0, b1 = _flat_rows(b)
-    args = (
-        fa,
-        a0,
-        a1,
-        fb,
-        b0,
-        b1,
-        fm,
-        m0,
-        m1,
-        a.shape[0],
-        a.shape[1],
-        a.shape[2],
+    layout = (a0, a1, b0, b1, m0, m1, a.shape[0], a.shape[1], a.shape[2])
+    rule = (
         0.0 if nodata_a is None else float(nodata_a),
         nodata_a is not None,
         0.0 if nodata_b is None else float(nodata_b),
@@ -102,6 +97,7 @@ def _prepare(
         mask is not None,
         bool(check_finite),
     )
+    args = (fa, fb, fm, layout, rule)
     return args, False
 
 
@@ -144,7 +140,7 @@ def squared_error_sums(
     # finite values overflows only when both are float64 (an integer or float32 operand is
     # below half an ulp of the largest float64)
     wide = [np.issubdtype(x.dtype, np.floating) and x.dtype.itemsize >= 8 for x in (a, b)]
-    by_diff = args[-1] and not all(wide)
+    by_diff = args[-1][-1] and not all(wide)  # rule's check_finite
     return _squared_error_sums(*args, bool(reference_sum), by_diff)
 
 
@@ -189,27 +185,10 @@ def _element_ok(av, bv, m, nodata_a, nodata_b, check_finite, use_a, use_b):  # p
 
 @ngjit
 def _squared_error_sums(
-    fa,
-    a0,
-    a1,
-    fb,
-    b0,
-    b1,
-    fm,
-    m0,
-    m1,
-    nbands,
-    ny,
-    nx,
-    nodata_a,
-    use_a,
-    nodata_b,
-    use_b,
-    use_mask,
-    check_finite,
-    reference_sum,
-    finite_by_diff,
+    fa, fb, fm, layout, rule, reference_sum, finite_by_diff
 ):  # pragma: no cover
+    a0, a1, b0, b1, m0, m1, nbands, ny, nx = layout
+    nodata_a, use_a, nodata_b, use_b, use_mask, check_finite = rule
     out = np.zeros((nbands, 3))
     sse = np.empty(nx)
     cnt = np.empty(nx)
@@ -264,26 +243,9 @@ def _squared_error_sums(
 
 
 @ngjit
-def _spectral_angle_sums(
-    fa,
-    a0,
-    a1,
-    fb,
-    b0,
-    b1,
-    fm,
-    m0,
-    m1,
-    nbands,
-    ny,
-    nx,
-    nodata_a,
-    use_a,
-    nodata_b,
-    use_b,
-    use_mask,
-    check_finite,
-):  # pragma: no cover
+def _spectral_angle_sums(fa, fb, fm, layout, rule):  # pragma: no cover
+    a0, a1, b0, b1, m0, m1, nbands, ny, nx = layout
+    nodata_a, use_a, nodata_b, use_b, use_mask, check_finite = rule
     dot = np.empty(nx)
     saa = np.empty(nx)
     sbb = np.empty(nx)
