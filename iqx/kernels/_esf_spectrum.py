@@ -1,5 +1,7 @@
-"""Spectrum helpers of the slanted-edge kernel: the LSF's DFT at any frequency and its
-MTF corrected for the bin box, difference filter and window truncation."""
+"""Spectrum step of the slanted-edge kernel: the edge's OTF from its windowed LSF
+(:func:`edge_otf`, DFTs as products with the precomputed tables), the LSF's DFT at any
+frequency and its MTF corrected for the bin box, difference filter and window truncation,
+and the MTF50, RER and FWHM read from it."""
 
 from __future__ import annotations
 
@@ -7,6 +9,18 @@ import math
 
 import numpy as np
 
+from iqx.kernels._esf_fields import (
+    _DF,
+    C_MTF50,
+    C_MTF_HALF_NYQUIST,
+    C_MTF_NYQUIST,
+    C_MTF_NYQUIST_SIGNED,
+    C_NOISE_POWER_NYQUIST,
+    C_OTF_NYQUIST_IM,
+    C_OTF_NYQUIST_RE,
+    Q_HALF_NYQUIST,
+    Q_NYQUIST,
+)
 from iqx.kernels._esf_profile import _peak
 from iqx.kernels._numba import ngjit
 from iqx.kernels.esf_window import window_correction
@@ -169,3 +183,104 @@ def _fwhm(
     fw = xr - xl
     fw2 = fw * fw - 8.0 * math.log(2.0) * s * s
     return True, (math.sqrt(fw2) if fw2 > 0.0 else fw)
+
+
+@ngjit
+def edge_otf(
+    lsf: np.ndarray,
+    w: np.ndarray,
+    xl_: np.ndarray,
+    var_b: np.ndarray,
+    delta: float,
+    dc: float,
+    wsig: float,
+    oi: int,
+    freqs: np.ndarray,
+    tables: tuple,
+    row: np.ndarray,
+    curve: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """OTF of one edge's windowed LSF, its MTF values and its signed MTF curve.
+
+    ``lsf`` (forward differences of the normalised ESF on bins of ``delta`` px), window
+    ``w``, bin-centre positions ``xl_`` relative to the 50 % point, noise variance
+    ``var_b`` of each ESF bin, DC term ``dc``, window-truncation sigma ``wsig`` (0 = none)
+    and oversampling index ``oi`` into the :func:`iqx.kernels._esf_tables.dft_tables`
+    ``tables``. Writes the Nyquist OTF (re, im), its noise power, MTF at half Nyquist and
+    Nyquist (debiased power, and its signed root) and MTF50 into the result ``row``, and
+    the signed MTF at ``freqs`` into ``curve``. Returns the corrected OTF on the ``_DF``
+    grid (``ore``, ``oim``) and its length ``nk``.
+    """
+    t_cg, t_sg, t_corr_g, t_cf, t_sf, t_corr_f, _, _ = tables
+    nb = var_b.shape[0]
+    nl = lsf.shape[0]
+    # OTF on a regular grid (phasor recurrence, no trig in the inner loop), corrected
+    # for the bin box and the difference filter; noise variance of each term
+    va = 0.0
+    vb = 0.0
+    for i in range(nb):
+        wa = w[i - 1] if i >= 1 else 0.0
+        wb = w[i] if i < nl else 0.0
+        va += var_b[i] * (wa * wa + wb * wb)
+        vb += var_b[i] * wa * wb
+    df = _DF
+    fmax = min(2.0, 0.4 / delta)
+    nk = int(fmax / df + 0.5) + 1
+    nf = freqs.shape[0]
+    # DFTs of the windowed LSF on the regular grid and at ``freqs``: matrix products with
+    # the tables (sum_j v_j exp(-2 pi i f j delta)), then the phase of the first sample
+    va_ = np.zeros(nk)
+    vb_ = np.zeros(nk)
+    fa_ = np.zeros(nf)
+    fb_ = np.zeros(nf)
+    for j in range(nl):
+        v = lsf[j] * w[j]
+        if v == 0.0:
+            continue
+        for q in range(nk):
+            va_[q] += v * t_cg[oi, j, q]
+            vb_[q] += v * t_sg[oi, j, q]
+        for q in range(nf):
+            fa_[q] += v * t_cf[oi, j, q]
+            fb_[q] += v * t_sf[oi, j, q]
+    ore = np.empty(nk)
+    oim = np.empty(nk)
+    mtf = np.empty(nk)
+    nyq_p2 = 0.0
+    nyq_corr = t_corr_g[oi, Q_NYQUIST]
+    for q in range(nk):
+        f = q * df
+        ph = 2.0 * math.pi * f * xl_[0]
+        cph = math.cos(ph)
+        sph = math.sin(ph)
+        re = va_[q] * cph - vb_[q] * sph
+        im = -va_[q] * sph - vb_[q] * cph
+        vn = (va - 2.0 * vb * t_cg[oi, 1, q]) / (delta * delta)
+        corr = t_corr_g[oi, q]
+        if wsig > 0.0:
+            corr /= window_correction(xl_, w, wsig, f)
+        ore[q] = re / dc / corr
+        oim[q] = im / dc / corr
+        p2 = (re * re + im * im - vn) / (dc * dc)
+        mtf[q] = math.sqrt(p2) / corr if p2 > 0.0 else 0.0
+        if q == Q_NYQUIST:
+            nyq_p2 = p2
+            nyq_corr = corr
+            row[C_OTF_NYQUIST_RE] = ore[q]
+            row[C_OTF_NYQUIST_IM] = oim[q]
+            row[C_NOISE_POWER_NYQUIST] = vn / (dc * dc) / (corr * corr)
+    for q in range(nf):
+        ph = 2.0 * math.pi * freqs[q] * xl_[0]
+        cph = math.cos(ph)
+        sph = math.sin(ph)
+        re = fa_[q] * cph - fb_[q] * sph
+        im = -fa_[q] * sph - fb_[q] * cph
+        vn = (va - 2.0 * vb * t_cf[oi, 1, q]) / (delta * delta)
+        p2 = (re * re + im * im - vn) / (dc * dc)
+        cw = window_correction(xl_, w, wsig, freqs[q]) if wsig > 0.0 else 1.0
+        curve[q] = math.copysign(math.sqrt(abs(p2)), p2) / t_corr_f[oi, q] * cw
+    row[C_MTF_HALF_NYQUIST] = mtf[Q_HALF_NYQUIST]
+    row[C_MTF_NYQUIST] = mtf[Q_NYQUIST]
+    row[C_MTF_NYQUIST_SIGNED] = math.copysign(math.sqrt(abs(nyq_p2)), nyq_p2) / nyq_corr
+    row[C_MTF50] = _mtf50(mtf, nk, df, lsf, w, xl_, dc, delta, wsig)
+    return ore, oim, nk

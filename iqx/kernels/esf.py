@@ -43,22 +43,13 @@ from iqx.kernels._esf_fields import (
     C_HALF_LENGTH,
     C_HIGH,
     C_LOW,
-    C_MTF50,
-    C_MTF_HALF_NYQUIST,
-    C_MTF_NYQUIST,
-    C_MTF_NYQUIST_SIGNED,
     C_N_PIXELS,
     C_NOISE,
-    C_NOISE_POWER_NYQUIST,
-    C_OTF_NYQUIST_IM,
-    C_OTF_NYQUIST_RE,
     C_RER,
     C_SIGMA_EST,
     C_STATUS,
     C_TX,
     C_TY,
-    Q_HALF_NYQUIST,
-    Q_NYQUIST,
     RES_FIELDS,
     S_LOW_CONTRAST,
     S_LOW_SNR,
@@ -77,10 +68,10 @@ from iqx.kernels._esf_gates import gate_thresholds
 from iqx.kernels._esf_geometry import _duplicate
 from iqx.kernels._esf_profile import _crossing, _interp, bin_esf, gather_roi, sg_coefficients
 from iqx.kernels._esf_refine import refine_line
-from iqx.kernels._esf_spectrum import _fwhm, _mtf50, _rer
+from iqx.kernels._esf_spectrum import _fwhm, _rer, edge_otf
 from iqx.kernels._esf_tables import dft_tables
 from iqx.kernels._numba import ngjit
-from iqx.kernels.esf_window import window_correction, window_truncates
+from iqx.kernels.esf_window import window_truncates
 
 __all__ = ["RES_FIELDS", "STATUS", "dft_tables", "measure_candidates", "sg_coefficients"]
 
@@ -157,7 +148,7 @@ def measure_candidates(
     esfs : ndarray of float32, shape (n, 2 * H * 8)
         Per-edge normalised ESF on the grid of its bin width (NaN padded).
     """
-    t_cg, t_sg, t_corr_g, t_cf, t_sf, t_corr_f, lv_c, lv_s = tables
+    lv_c, lv_s = tables[6], tables[7]  # FWHM tables (the DFT ones are for edge_otf)
     n = cand.shape[0]
     H = float(halfwidth)
     nmax = 2 * halfwidth * 8
@@ -363,75 +354,10 @@ def measure_candidates(
         var_b = np.empty(nb)
         for j in range(nb):
             var_b[j] = (noise_b / contrast) ** 2 / bcnt[j]
-        # OTF on a regular grid (phasor recurrence, no trig in the inner loop), corrected
-        # for the bin box and the difference filter; noise variance of each term
-        va = 0.0
-        vb = 0.0
-        for i in range(nb):
-            wa = w[i - 1] if i >= 1 else 0.0
-            wb = w[i] if i < nl else 0.0
-            va += var_b[i] * (wa * wa + wb * wb)
-            vb += var_b[i] * wa * wb
+        ore, oim, nk = edge_otf(
+            lsf, w, xl_, var_b, delta, dc, wsig, oi, freqs, tables, res[k], curves[k]
+        )
         df = _DF
-        fmax = min(2.0, 0.4 / delta)
-        nk = int(fmax / df + 0.5) + 1
-        nf = freqs.shape[0]
-        # DFTs of the windowed LSF on the regular grid and at ``freqs``: matrix products with
-        # the tables (sum_j v_j exp(-2 pi i f j delta)), then the phase of the first sample
-        va_ = np.zeros(nk)
-        vb_ = np.zeros(nk)
-        fa_ = np.zeros(nf)
-        fb_ = np.zeros(nf)
-        for j in range(nl):
-            v = lsf[j] * w[j]
-            if v == 0.0:
-                continue
-            for q in range(nk):
-                va_[q] += v * t_cg[oi, j, q]
-                vb_[q] += v * t_sg[oi, j, q]
-            for q in range(nf):
-                fa_[q] += v * t_cf[oi, j, q]
-                fb_[q] += v * t_sf[oi, j, q]
-        ore = np.empty(nk)
-        oim = np.empty(nk)
-        mtf = np.empty(nk)
-        nyq_p2 = 0.0
-        nyq_corr = t_corr_g[oi, Q_NYQUIST]
-        for q in range(nk):
-            f = q * df
-            ph = 2.0 * math.pi * f * xl_[0]
-            cph = math.cos(ph)
-            sph = math.sin(ph)
-            re = va_[q] * cph - vb_[q] * sph
-            im = -va_[q] * sph - vb_[q] * cph
-            vn = (va - 2.0 * vb * t_cg[oi, 1, q]) / (delta * delta)
-            corr = t_corr_g[oi, q]
-            if wsig > 0.0:
-                corr /= window_correction(xl_, w, wsig, f)
-            ore[q] = re / dc / corr
-            oim[q] = im / dc / corr
-            p2 = (re * re + im * im - vn) / (dc * dc)
-            mtf[q] = math.sqrt(p2) / corr if p2 > 0.0 else 0.0
-            if q == Q_NYQUIST:
-                nyq_p2 = p2
-                nyq_corr = corr
-                res[k, C_OTF_NYQUIST_RE] = ore[q]
-                res[k, C_OTF_NYQUIST_IM] = oim[q]
-                res[k, C_NOISE_POWER_NYQUIST] = vn / (dc * dc) / (corr * corr)
-        for q in range(nf):
-            ph = 2.0 * math.pi * freqs[q] * xl_[0]
-            cph = math.cos(ph)
-            sph = math.sin(ph)
-            re = fa_[q] * cph - fb_[q] * sph
-            im = -fa_[q] * sph - fb_[q] * cph
-            vn = (va - 2.0 * vb * t_cf[oi, 1, q]) / (delta * delta)
-            p2 = (re * re + im * im - vn) / (dc * dc)
-            cw = window_correction(xl_, w, wsig, freqs[q]) if wsig > 0.0 else 1.0
-            curves[k, q] = math.copysign(math.sqrt(abs(p2)), p2) / t_corr_f[oi, q] * cw
-        res[k, C_MTF_HALF_NYQUIST] = mtf[Q_HALF_NYQUIST]
-        res[k, C_MTF_NYQUIST] = mtf[Q_NYQUIST]
-        res[k, C_MTF_NYQUIST_SIGNED] = math.copysign(math.sqrt(abs(nyq_p2)), nyq_p2) / nyq_corr
-        res[k, C_MTF50] = _mtf50(mtf, nk, df, lsf, w, xl_, dc, delta, wsig)
         res[k, C_RER] = _rer(ore, nk, df)
         ok, fwhm = _fwhm(ore, oim, nk, df, sig, delta, lv_c, lv_s, oi)
         if not ok:
