@@ -18,7 +18,7 @@ were chosen on the real scenes of the test suite (both Inria tiles, pan1, sample
 the Landsat chip; every band) and on parcel scenes (sigma 0.6-1.6 px, SNR 20-60): no
 accepted edge is lost, so accepted edges are measured exactly as before and only the
 reason (and geometry) recorded for some rejected candidates change. The next stricter
-settings lose edges ((0.4, 2, 2) on the traced line lost 7 of ~330 on the real scenes;
+settings lose edges ((0.5, 2, 2) on the traced line lost 7 of 359 on the real scenes;
 (0.7, 2.5, 2) after the first pass lost 1).
 """
 
