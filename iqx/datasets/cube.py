@@ -359,18 +359,9 @@ def measure_cube(
 def _measure_block(
     block: np.ndarray, metas: list[dict[str, Any]], names: tuple[str, ...]
 ) -> list[dict[str, Any]]:
-    import importlib
-
     import dask
 
-    from iqx.datasets.measure import BLIND_METRICS
+    from iqx.datasets.measure import blind_record
 
-    rows = []
     with dask.config.set(scheduler="sync"):
-        for k in range(block.shape[0]):
-            scene = _scene(block[k], metas[k])
-            row: dict[str, Any] = {}
-            for name in names:
-                row.update(importlib.import_module(BLIND_METRICS[name]).flat_summary(scene))
-            rows.append(row)
-    return rows
+        return [blind_record(_scene(block[k], metas[k]), names) for k in range(block.shape[0])]

@@ -124,3 +124,25 @@ def test_cube_and_measure_on_process_workers(tiles, tmp_path, dask_client):
     np.testing.assert_array_equal(open_dataset(store).values, expected)
     table = measure_cube(cube, ["snr"])
     np.testing.assert_allclose(table["snr"].to_numpy(float), [r["snr"] for r in local])
+
+
+def test_sharpness_and_niirs_share_one_edge_measurement(tiles, monkeypatch):
+    """``blind_record`` measures the edges once for sharpness + niirs; the record equals each
+    metric's own flat summary (computed apart) key for key and value for value."""
+    import importlib
+
+    from iqx.datasets.measure import BLIND_METRICS, blind_record
+    from iqx.io import open_scene
+
+    scene = open_scene(open_dataset(tiles).image_files[0])
+    names = ["snr", "sharpness", "niirs"]
+    apart: dict = {}
+    for name in names:
+        apart.update(importlib.import_module(BLIND_METRICS[name]).flat_summary(scene))
+    calls = []
+    module = importlib.import_module("iqx.metrics.sharpness")  # niirs imports it per call
+    real = module.sharpness
+    monkeypatch.setattr(module, "sharpness", lambda *a, **k: calls.append(1) or real(*a, **k))
+    together = blind_record(scene, names)
+    assert len(calls) == 1
+    assert json.dumps(together, default=str) == json.dumps(apart, default=str)
