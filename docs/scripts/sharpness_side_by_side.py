@@ -54,6 +54,8 @@ def main() -> None:
     ap.add_argument("--calls", type=int, default=5)
     ap.add_argument("--no-iquaflow", action="store_true")
     a = ap.parse_args()
+    # the repository root, so that ``benchmarks`` imports when run as a script from anywhere
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
     from benchmarks.iquaflow_anchor import iquaflow_seconds
 
     rows: dict[str, list] = {"before": [], "after": [], "iquaflow": []}
