@@ -1,7 +1,7 @@
 """IO benchmarks: iqx's lazy readers vs plain rasterio / zarr on the same files; peak memory.
 
 Inputs (cached in ``cache_dir()``): a 10000² uint16 tiled (512², deflate) GeoTIFF and the same
-scene as a zarr v3 store (1024² chunks, blosc-zstd); a 20000² uint16 GeoTIFF (800 MB of pixels)
+scene as a zarr v3 store (1024² chunks, ``to_zarr``'s default codec); a 20000² uint16 GeoTIFF (800 MB of pixels)
 written block by block for the peak-memory read-and-reduce.
 """
 
@@ -46,8 +46,9 @@ def _geotiff(n: int, name: str) -> str:
 
 def _zarr(n: int, name: str) -> str:
     import iqx
+    from iqx.io.zarr import DEFAULT_CODEC
 
-    path = cache_dir() / name
+    path = cache_dir() / name.replace(".zarr", f"_{DEFAULT_CODEC}.zarr")  # cache per codec
     if not path.exists():
         scene = iqx.open_scene(_geotiff(n, f"read_{n}.tif"), chunks=chunk(1024))
         iqx.to_zarr(scene, path, chunks=chunk(1024))
@@ -118,7 +119,7 @@ class Write:
 
     The anchors read the same GeoTIFF block by block with rasterio and write it with rasterio
     (same tiling and compression) or into a zarr array (same chunks and codec as
-    ``iqx.to_zarr``'s default, blosc-zstd).
+    ``iqx.to_zarr``'s default).
     """
 
     timeout = 900
@@ -148,14 +149,15 @@ class Write:
         """Anchor of ``time_to_zarr``: rasterio blocks written into a plain zarr array."""
         import rasterio
         import zarr
-        from zarr.codecs import BloscCodec
+
+        from iqx.io.zarr import DEFAULT_CODEC, _compressors
 
         c = chunk(1024)
         with rasterio.open(self.tif) as src:
             arr = zarr.create_array(
                 self.out / "plain.zarr", shape=(1, src.height, src.width), chunks=(1, c, c),
                 dtype="uint16", overwrite=True,
-                compressors=BloscCodec(cname="zstd", clevel=3, shuffle="bitshuffle"),
+                compressors=_compressors(DEFAULT_CODEC),
             )  # fmt: skip
             for y0 in range(0, src.height, c):
                 for x0 in range(0, src.width, c):

@@ -47,7 +47,7 @@ def write_cube_zarr(
     path: str | os.PathLike[str],
     *,
     images_per_chunk: int | None = None,
-    codec: str | None = "blosc-zstd",
+    codec: str | None = "blosc-lz4-bitshuffle",
     overwrite: bool = False,
 ) -> Path:
     """Write a cube (see :func:`iqx.datasets.open_cube`) to one zarr v3 store, atomically.

@@ -154,16 +154,14 @@ def gaussian_blur_block(
         return out
     is_float = np.issubdtype(block.dtype, np.floating)
     inter_dtype = block.dtype if is_float else np.float64
+    tmp = np.empty((ny - 2 * r, nx), dtype=inter_dtype)
+    res = None if is_float else np.empty((ny - 2 * r, nx - 2 * r), dtype=inter_dtype)
     for b in range(nb):
-        src = np.ascontiguousarray(block[b])
-        tmp = np.empty((ny - 2 * r, nx), dtype=inter_dtype)
-        _blur_y(src, w, tmp)
-        res = np.empty((ny - 2 * r, nx - 2 * r), dtype=inter_dtype)
-        _blur_x(tmp, w, res)
-        if is_float:
-            out[b, r : ny - r, r : nx - r] = res
+        _blur_y(np.ascontiguousarray(block[b]), w, tmp)
+        core = out[b, r : ny - r, r : nx - r]  # written in place: no per-band temporaries
+        if res is None:
+            _blur_x(tmp, w, core)
         else:
-            core = np.empty(res.shape, dtype=block.dtype)
+            _blur_x(tmp, w, res)
             _round_clip(res, core, float(lo), float(hi))
-            out[b, r : ny - r, r : nx - r] = core
     return out

@@ -46,6 +46,31 @@ def test_map_overlap_matches_scipy_for_any_chunking(boundary, scipy_mode, chunks
     np.testing.assert_allclose(eager.values, expected, rtol=0, atol=1e-12)
 
 
+@pytest.mark.parametrize("boundary", ["reflect", "nearest", "wrap"])
+@pytest.mark.parametrize("halo", [(3, 1), (0, 4), (2, 0)])
+@pytest.mark.parametrize("chunks", [(1, 10, 40), (2, 50, 7), (3, 41, 41)])
+def test_map_overlap_uneven_halo_and_band_chunks(boundary, halo, chunks):
+    # y and x halos differ (or one is 0), bands are chunked, edge chunks are ragged and
+    # dtype changes: every output chunk equals SciPy on the whole image
+    rng = np.random.default_rng(1)
+    img = rng.integers(0, 1000, (3, 73, 61)).astype(np.uint16)
+    size = (1, 2 * halo[0] + 1, 2 * halo[1] + 1)
+    expected = ndi.uniform_filter(img.astype(np.float64), size=size, mode=boundary)
+
+    def box(block):
+        return ndi.uniform_filter(block.astype(np.float64), size=size, mode="constant")
+
+    lazy = map_overlap_xr(
+        box,
+        as_scene(da.from_array(img, chunks=chunks)),
+        halo=halo,
+        boundary=boundary,
+        dtype=np.float64,
+    )
+    assert lazy.dtype == np.float64 and lazy.data.chunks == da.from_array(img, chunks).chunks
+    np.testing.assert_allclose(lazy.values, expected, rtol=0, atol=1e-9)
+
+
 def test_halo_larger_than_chunk_raises_unless_rechunk():
     img = as_scene(da.zeros((1, 100, 100), chunks=(1, 10, 10)))
     with pytest.raises(HaloTooLargeError, match="halo"):
