@@ -48,7 +48,29 @@ def _fast_codecs(arr: Any) -> tuple[Any, ...] | None:
     return codecs
 
 
-class ChunkWriter:
+class _ChunkArray:
+    """One zarr array opened lazily where it is used (picklable: process workers reopen it)."""
+
+    _mode = "r"
+
+    def __init__(self, root: str, name: str) -> None:
+        self.root = str(root)
+        self.name = name
+        self._state: tuple[Any, ...] | None = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"root": self.root, "name": self.name, "_state": None}
+
+    def _array(self) -> tuple[Any, Any]:
+        """The opened array and zarr's default buffer prototype."""
+        import zarr
+        from zarr.core.buffer import default_buffer_prototype
+
+        arr = zarr.open_array(self.root, path=self.name, mode=self._mode)
+        return arr, default_buffer_prototype()
+
+
+class ChunkWriter(_ChunkArray):
     """``writer[region] = block`` writes the whole zarr chunks covering ``region``.
 
     Parameters
@@ -61,22 +83,12 @@ class ChunkWriter:
     Picklable (it reopens the array where it runs), so process workers can write too.
     """
 
-    def __init__(self, root: str, name: str) -> None:
-        self.root = str(root)
-        self.name = name
-        self._state: tuple[Any, ...] | None = None
-
-    def __getstate__(self) -> dict[str, Any]:
-        return {"root": self.root, "name": self.name, "_state": None}
+    _mode = "r+"
 
     def _open(self) -> tuple[Any, ...]:
         if self._state is None:
-            import zarr
-            from zarr.core.buffer import default_buffer_prototype
-
-            arr = zarr.open_array(self.root, path=self.name, mode="r+")
+            arr, proto = self._array()
             codecs = _fast_codecs(arr)
-            proto = default_buffer_prototype()
             spec = None
             if codecs is not None:
                 md = arr.metadata
@@ -122,25 +134,13 @@ class ChunkWriter:
             f.write(memoryview(buf.as_numpy_array()))
 
 
-class _ChunkReader:
+class _ChunkReader(_ChunkArray):
     """Picklable reader of the whole chunks of one array (opened lazily where it runs)."""
-
-    def __init__(self, root: str, name: str) -> None:
-        self.root = str(root)
-        self.name = name
-        self._state: tuple[Any, ...] | None = None
-
-    def __getstate__(self) -> dict[str, Any]:
-        return {"root": self.root, "name": self.name, "_state": None}
 
     def _open(self) -> tuple[Any, ...]:
         if self._state is None:
-            import zarr
-            from zarr.core.buffer import default_buffer_prototype
-
-            arr = zarr.open_array(self.root, path=self.name, mode="r")
+            arr, proto = self._array()
             md = arr.metadata
-            proto = default_buffer_prototype()
             spec = md.get_chunk_spec((0,) * len(md.shape), arr._async_array.config, proto)
             dtype = np.dtype(md.dtype.to_native_dtype())
             fill = np.asarray(md.fill_value, dtype=dtype)

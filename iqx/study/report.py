@@ -172,17 +172,7 @@ def _niirs_plot(stats: pd.DataFrame, col: str, summary: dict[str, Any], out: Pat
             lw=0,
             label=f"target ± {GIQE_MODEL_SE}: the GIQE's own error",
         )
-    if cheap.get("setting") and cheap.get("bits_per_pixel") is not None:
-        ax.scatter(
-            [cheap["bits_per_pixel"]],
-            [cheap.get("metric_value")],
-            marker="*",
-            s=260,
-            color="gold",
-            edgecolor="k",
-            zorder=5,
-            label="cheapest meeting the target",
-        )
+    _mark_cheapest(ax, cheap)
     _log_x(ax, stats.loc[stats["family"] != "original", "bits_per_pixel"])
     ax.set(
         xlabel="bits per pixel",
@@ -248,6 +238,16 @@ def _front_plot(stats: pd.DataFrame, metric: str, summary: dict[str, Any], out: 
         ax.step(fx, fy, where="post", color="grey", lw=1, label="Pareto front")
     if cheap.get("threshold") is not None:
         ax.axhline(cheap["threshold"], color="tab:red", ls=":", lw=1, label="threshold")
+    _mark_cheapest(ax, cheap)
+    _log_x(ax, stats["bits_per_pixel"])
+    ax.set(xlabel="bits per pixel", ylabel=metric, title="rate-quality front")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    return _save(fig, out)
+
+
+def _mark_cheapest(ax: Any, cheap: dict[str, Any]) -> None:
+    """Star the cheapest setting that meets the target (when there is one)."""
     if cheap.get("setting") and cheap.get("bits_per_pixel") is not None:
         ax.scatter(
             [cheap["bits_per_pixel"]],
@@ -259,11 +259,6 @@ def _front_plot(stats: pd.DataFrame, metric: str, summary: dict[str, Any], out: 
             zorder=5,
             label="cheapest meeting the target",
         )
-    _log_x(ax, stats["bits_per_pixel"])
-    ax.set(xlabel="bits per pixel", ylabel=metric, title="rate-quality front")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
-    return _save(fig, out)
 
 
 def _log_x(ax: Any, values: Any) -> None:
