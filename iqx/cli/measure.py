@@ -179,6 +179,8 @@ def format_row(row: dict[str, Any]) -> str:
             + (f"  [{row['snr_reason']}]" if row["snr"] is None and row.get("snr_reason") else "")
         )
     lines = [head.rstrip()]
+    if "niirs" in row:
+        lines.append(_niirs_line(row))
     dirs = [d for d in ("x", "y", "other", "all") if f"n_edges_{d}" in row]
     if dirs:
         lines.append(
@@ -196,3 +198,15 @@ def format_row(row: dict[str, Any]) -> str:
                 f"{_num(row.get(f'mtf50_{d}')):>6}{flag}"
             )
     return "\n".join(lines)
+
+
+def _niirs_line(row: dict[str, Any]) -> str:
+    """``niirs 4.89 [4.49, 4.98]`` with its inputs, or the reason it is not measurable."""
+    if row["niirs"] is None:
+        return f"  niirs -  [{row.get('niirs_reason') or 'not measurable'}]"
+    return (
+        f"  niirs {_num(row['niirs'], 2)} [{_num(row.get('niirs_ci_low'), 2)}, "
+        f"{_num(row.get('niirs_ci_high'), 2)}]  (GSD {_num(row.get('niirs_gsd_m'))} m, "
+        f"RER x {_num(row.get('niirs_rer_x'))} y {_num(row.get('niirs_rer_y'))}, "
+        f"SNR {_num(row.get('niirs_snr'), 1)})"
+    )

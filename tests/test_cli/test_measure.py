@@ -78,3 +78,29 @@ def test_measure_real_worldview_chip(shared_data, capsys):
     assert main(["measure", str(path), "--metrics", "snr", "--format", "json"]) == 0
     (row,) = _rows(capsys)
     assert 3 < row["snr"] < 200
+
+
+def test_niirs_text_shows_the_value_or_the_reason(shared_data, tmp_path, capsys):
+    """The text output carries NIIRS (it printed nothing for ``--metrics niirs``): the value
+    with its interval and inputs on the georeferenced chip, the reason on an image without
+    georeferencing; both equal the JSON values."""
+    import numpy as np
+
+    from iqx.io import write_image
+
+    chip = shared_data / "solaris_spacenet" / "pan1.tif"
+    assert main(["measure", str(chip), "--metrics", "niirs", "--format", "json"]) == 0
+    (row,) = _rows(capsys)
+    assert main(["measure", str(chip), "--metrics", "niirs"]) == 0
+    text = capsys.readouterr().out
+    assert (
+        f"niirs {row['niirs']:.2f} [{row['niirs_ci_low']:.2f}, {row['niirs_ci_high']:.2f}]" in text
+    )
+    assert f"RER x {row['niirs_rer_x']:.3f} y {row['niirs_rer_y']:.3f}" in text
+
+    flat = tmp_path / "plain.tif"  # no CRS: GSD unknown
+    write_image(np.full((64, 64), 100, dtype=np.uint8), flat)
+    assert main(["measure", str(flat), "--metrics", "niirs", "--format", "json"]) == 0
+    (row,) = _rows(capsys)
+    assert main(["measure", str(flat), "--metrics", "niirs"]) == 0
+    assert f"niirs -  [{row['niirs_reason']}]" in capsys.readouterr().out
