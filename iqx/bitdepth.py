@@ -20,9 +20,13 @@ A measured depth is a lower bound of the sensor's depth (a dark 11-bit scene may
 bits); declare the depth when it is known.
 
 The declared depth lives in ``attrs["bit_depth"]`` with ``attrs["bit_depth_source"]``
-(``"user"`` or ``"metadata"``). A ``bit_depth`` attribute without a source is taken as
-metadata, except when it equals the dtype's width (older iqx versions wrote the dtype's
-width when nothing was known).
+(``"user"`` or ``"metadata"``). A ``bit_depth`` attribute *without* a source is a hint,
+not a declaration: it is ignored when it equals the dtype's width (older iqx versions wrote
+the dtype's width when nothing was known); on wide unsigned data the value range decides,
+with the hint as a lower bound (``max(hint, measured)``: an 8-bit scene scaled into uint16
+with ``astype("uint16") * 8`` keeps the ``bit_depth=8`` of its 8-bit attrs, but its values
+need 11 bits, and codecs must not take it for 8-bit data); on other dtypes (uint8, signed,
+float) it is taken as metadata.
 """
 
 from __future__ import annotations
@@ -153,10 +157,36 @@ def declared_bit_depth(scene: Any) -> BitDepth | None:
     if source is None:
         if int(bits) == _width(dtype):
             return None  # older iqx wrote the dtype's width when nothing was known
+        if _measurable(dtype):
+            return None  # a hint: the value range decides (see _hint)
         source = "metadata"
     if source not in ("user", "metadata"):
         return None
     return BitDepth(check_bit_depth(bits, dtype), source)
+
+
+def _hint(scene: Any) -> int | None:
+    """An unsourced ``bit_depth`` attribute of wide unsigned data: a lower bound, or None.
+
+    Such an attribute is no declaration (attrs copied from other data keep it, e.g. the
+    ``bit_depth=8`` of an 8-bit scene multiplied into uint16); the measured depth wins when
+    the values need more bits.
+    """
+    attrs = getattr(scene, "attrs", None) or {}
+    bits = attrs.get("bit_depth")
+    dtype = np.dtype(scene.dtype)
+    if bits is None or attrs.get("bit_depth_source") is not None or not _measurable(dtype):
+        return None
+    bits = check_bit_depth(bits, dtype)
+    return None if bits == _width(dtype) else bits
+
+
+def _measured(top: float, width: int, hint: int | None) -> BitDepth:
+    """The depth of data whose maximum is ``top``, at least ``hint`` (see :func:`_hint`)."""
+    bits = _bits_of(top, width)
+    if hint is not None and hint >= bits:
+        return BitDepth(hint, "metadata")  # the attribute, confirmed by the values
+    return BitDepth(bits, "measured", top)
 
 
 # -- the measured maximum, cached per dask graph --------------------------------------------
@@ -276,8 +306,7 @@ def resolve_bit_depth(
     if dtype.kind not in "ui":
         raise InvalidParameterError(f"{dtype} data have no bit depth")
     if _measurable(dtype) and measure:
-        top = data_max(scene)
-        return BitDepth(_bits_of(top, _width(dtype)), "measured", top)
+        return _measured(data_max(scene), _width(dtype), _hint(scene))
     return BitDepth(_width(dtype), "dtype")
 
 
@@ -317,22 +346,24 @@ def lazy_bit_depth(scene: xr.DataArray) -> tuple[Any, str]:
         return declared.bits, declared.source
     if not _measurable(dtype):
         return resolve_bit_depth(scene, measure=False).bits, "dtype"
+    hint = _hint(scene)
     top = cached_max(scene)
     if top is not None:
-        return _bits_of(top, _width(dtype)), "measured"
+        depth = _measured(top, _width(dtype), hint)
+        return depth.bits, depth.source
     from iqx.parallel import lazy_call, recompute_independently
 
     # a cloned graph: the maximum is a pass of its own, so the chunks of the pass that uses
     # it are not all held in memory until the maximum is known
     top = _valid_max_expr(recompute_independently(scene))
-    return lazy_call(_remember_bits, top, _key(scene), _width(dtype)), "measured"
+    return lazy_call(_remember_bits, top, _key(scene), _width(dtype), hint), "measured"
 
 
-def _remember_bits(top: Any, key: tuple, width: int) -> int:
+def _remember_bits(top: Any, key: tuple, width: int, hint: int | None = None) -> int:
     value = float(np.asarray(top))
     with _CACHE_LOCK:
         _CACHE[key] = value
-    return _bits_of(value, width)
+    return _measured(value, width, hint).bits
 
 
 def check_data_range(data_range: float, top: float | None, *, source: str) -> None:
