@@ -8,7 +8,8 @@ configs since the original dataset, per-file info and totals.
 Atomic and idempotent: everything is built in ``<name>#<step>.iqx-tmp-<owner>-<uuid>`` next
 to the final folder, the manifest is written last, then the folder is renamed. Re-running
 with the same config returns the existing dataset without work *if its files still match the
-manifest* (present, same byte counts); a copy with a deleted or truncated file is rebuilt. A
+manifest* (present, same byte counts, same contents by SHA-256); a copy with a deleted,
+truncated or edited file is rebuilt. A
 different config (or a folder with no manifest) raises :class:`ManifestConflictError` unless
 ``overwrite=True``. Identical concurrent runs all succeed (the first rename wins, the others
 accept its result); leftovers of killed runs are removed by the next run
@@ -29,8 +30,10 @@ from typing import Any
 from iqx._progress import compute_batches
 from iqx.datasets.layout import Dataset, open_dataset
 from iqx.datasets.manifest import (
+    DIGEST_KEY,
     build_manifest,
     canonical_config,
+    file_digest,
     read_manifest,
     verify_manifest_files,
     write_manifest,
@@ -111,6 +114,7 @@ def _run_one(pair: tuple[str, str], process_file: ProcessFile) -> dict[str, Any]
         raise DatasetLayoutError(f"{src}: process_file did not write {dst}")
     info = canonical_config(info, what=f"{src}: per-file info")
     info.update(file=src.name, input_bytes=src.stat().st_size, output_bytes=dst.stat().st_size)
+    info[DIGEST_KEY] = file_digest(dst)  # just written: read from the page cache
     return info
 
 
@@ -273,6 +277,9 @@ def derive_dataset(
             else:
                 shutil.copytree(source.mask_annotations_dir, dst_dir)
             masks = dst_dir.name
+        prefix = "." if source.flat else source.data_input.name
+        digests = {f"{prefix}/{n}": file_digest(images_out / n) for n in copied}
+        digests.update({n: file_digest(tmp / n) for n in annotations})
         manifest = build_manifest(
             source=source.data_path.resolve(),
             source_name=source.name,
@@ -285,6 +292,7 @@ def derive_dataset(
             annotations=annotations,
             masks=masks,
             copied=copied,
+            digests=digests,
         )
         write_manifest(tmp, manifest)  # last: a folder without it is unfinished
         try:
