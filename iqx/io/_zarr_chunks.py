@@ -89,16 +89,17 @@ class ChunkWriter(_ChunkArray):
         if self._state is None:
             arr, proto = self._array()
             codecs = _fast_codecs(arr)
-            spec = None
+            spec = encode = None
             if codecs is not None:
                 md = arr.metadata
                 ndim = len(md.shape)
                 spec = md.get_chunk_spec((0,) * ndim, arr._async_array.config, proto)
-            self._state = (arr, codecs, proto, spec)
+                encode = _direct_encoder(codecs)
+            self._state = (arr, codecs, proto, spec, encode, set())
         return self._state
 
     def __setitem__(self, key: tuple[slice, ...], value: np.ndarray) -> None:
-        arr, codecs, proto, spec = self._open()
+        arr, codecs = self._open()[:2]
         shape = tuple(arr.shape)
         chunks = tuple(arr.metadata.chunk_grid.chunk_shape) if codecs is not None else ()
         starts = tuple(0 if s.start is None else int(s.start) for s in key)
@@ -116,22 +117,37 @@ class ChunkWriter(_ChunkArray):
             cidx = tuple(int(g[k]) for g, k in zip(grids, coords))
             lo = tuple(i * c - a for i, c, a in zip(cidx, chunks, starts))
             part = value[tuple(slice(o, o + c) for o, c in zip(lo, chunks))]
-            self._write(cidx, part, arr, codecs, proto, spec, chunks)
+            self._write(cidx, part, chunks)
 
-    def _write(self, cidx, part, arr, codecs, proto, spec, chunks) -> None:
+    def _write(self, cidx: tuple[int, ...], part: np.ndarray, chunks: tuple[int, ...]) -> None:
+        arr, codecs, proto, spec, encode, made = self._open()
         md = arr.metadata
         dtype = np.dtype(spec.dtype.to_native_dtype())
         if part.shape != chunks:  # an edge chunk: zarr stores it whole, padded with fill
             full = np.full(chunks, np.asarray(md.fill_value, dtype=dtype), dtype=dtype)
             full[tuple(slice(0, n) for n in part.shape)] = part
             part = full
-        buf = proto.nd_buffer.from_numpy_array(np.ascontiguousarray(part, dtype=dtype))
-        for codec in codecs:
-            buf = codec._encode_sync(buf, spec)
+        part = np.ascontiguousarray(part, dtype=dtype)
+        if encode is not None:  # the codecs' own numcodecs objects, without zarr's buffers
+            data = encode(part.reshape(-1).view(np.uint8))
+        else:
+            buf = proto.nd_buffer.from_numpy_array(part)
+            for codec in codecs:
+                buf = codec._encode_sync(buf, spec)
+            data = memoryview(buf.as_numpy_array())
         target = os.path.join(self.root, self.name, md.encode_chunk_key(cidx))
-        os.makedirs(os.path.dirname(target), exist_ok=True)
-        with open(target, "wb") as f:
-            f.write(memoryview(buf.as_numpy_array()))
+        folder = os.path.dirname(target)
+        if folder not in made:  # one mkdir per folder, not per chunk
+            os.makedirs(folder, exist_ok=True)
+            made.add(folder)
+        _write_file(target, data)
+
+
+def _write_file(target: str, data: Any) -> None:
+    """Write one chunk file (the store is a temporary folder renamed when complete: no
+    fsync per chunk, the rename makes it visible)."""
+    with open(target, "wb") as f:
+        f.write(data)
 
 
 class _ChunkReader(_ChunkArray):
@@ -205,6 +221,28 @@ def _direct_decoder(codecs: tuple[Any, ...]) -> Any:
     return None
 
 
+def _direct_encoder(codecs: tuple[Any, ...]) -> Any:
+    """``encode(chunk_bytes) -> bytes`` for ``bytes[+blosc|zstd]`` chains in native byte
+    order: the numcodecs object each zarr codec's ``_encode_sync`` calls on the chunk's
+    bytes, called without zarr's buffer wrappers (same bytes, tested); else None."""
+    import sys
+
+    from zarr.codecs import BloscCodec, ZstdCodec
+
+    endian = getattr(codecs[0], "endian", None)
+    if endian is not None and getattr(endian, "value", endian) != sys.byteorder:
+        return None
+    rest = codecs[1:]
+    if not rest:
+        return memoryview
+    inner = None
+    if len(rest) == 1 and isinstance(rest[0], BloscCodec):
+        inner = getattr(rest[0], "_blosc_codec", None)
+    elif len(rest) == 1 and isinstance(rest[0], ZstdCodec):
+        inner = getattr(rest[0], "_zstd_codec", None)
+    return getattr(inner, "encode", None)
+
+
 def _read_block(
     reader: _ChunkReader, edges: tuple[tuple[int, ...], ...], block_id: tuple[int, ...]
 ) -> np.ndarray:
@@ -247,6 +285,55 @@ def _done(*_: Any) -> None:
     return None
 
 
+def _store_fused(
+    writer: ChunkWriter,
+    edges: tuple[tuple[int, ...], ...],
+    block: np.ndarray,
+    block_id: tuple[int, ...] | None = None,
+) -> np.ndarray:
+    """Write ``block`` (the block ``block_id`` of the source); a 1-element placeholder."""
+    writer[tuple(slice(e[i], e[i + 1]) for e, i in zip(edges, block_id))] = block
+    return np.ones((1,) * block.ndim, dtype=bool)
+
+
+def _blockwise_only(sources: list[Any]) -> bool:
+    """True if every layer of every source graph is a Blockwise layer (elementwise chains:
+    no neighbourhood, no rechunk), read from the layers without materialising the graph."""
+    from dask.blockwise import Blockwise
+
+    for src in sources:
+        layers = getattr(src.__dask_graph__(), "layers", None)
+        if layers is None or not all(isinstance(v, Blockwise) for v in layers.values()):
+            return False
+    return True
+
+
+def _store_blockwise(sources: list[Any], writers: list[ChunkWriter]) -> None:
+    """One task per block computes it and writes it: the write is a blockwise step that
+    dask fuses with the chain before it (read, modify, encode, write in the same task, no
+    intermediate block handed from one task to another)."""
+    import dask
+    import dask.array as da
+    from dask.base import tokenize
+
+    flags = []
+    for src, writer in zip(sources, writers):
+        edges = tuple(
+            tuple(np.concatenate([[0], np.cumsum(c)]).astype(int).tolist()) for c in src.chunks
+        )
+        flags.append(
+            da.map_blocks(
+                functools.partial(_store_fused, writer, edges),
+                src,
+                chunks=tuple((1,) * n for n in src.numblocks),
+                dtype=bool,
+                meta=np.empty((0,) * src.ndim, dtype=bool),
+                name=f"iqx-store-{tokenize(src.name, writer.root, writer.name)}",
+            )
+        )
+    dask.compute(*flags)
+
+
 def _shares_inputs(sources: list[Any]) -> bool:
     """True if some task feeds several others (a neighbourhood graph): only then is the
     order of the writes worth imposing (blockwise chains are consumed as they are made)."""
@@ -269,9 +356,14 @@ def store_in_rows(sources: list[Any], writers: list[ChunkWriter]) -> None:
     early alive until it comes back to them (3 rows of a 20 x 20-chunk blur instead of 1).
     Within a row the writes run in parallel; only the last write of a row delays the next
     row's writes, not the computation of their blocks. Graphs of independent blockwise
-    chains (no task feeding two others) are written without gates.
+    chains (no task feeding two others) are written without gates, and graphs made only of
+    Blockwise layers with the write fused into each block's task (:func:`_store_blockwise`).
     """
     import dask
+
+    if _blockwise_only(sources):
+        _store_blockwise(sources, writers)
+        return
     from dask.base import tokenize
     from dask.delayed import Delayed
     from dask.highlevelgraph import HighLevelGraph

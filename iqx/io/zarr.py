@@ -167,10 +167,17 @@ def write_store(ds: xr.Dataset, path: Path, encoding: dict, *, overwrite: bool, 
     from iqx.io._zarr_chunks import ChunkWriter, store_in_rows
 
     lazy = [name for name, var in ds.data_vars.items() if isinstance(var.data, da.Array)]
+    # xarray writes the metadata and the NumPy-backed variables; each dask variable is
+    # handed to it as a one-chunk stand-in of the same shape and dtype (never computed), so
+    # that xarray does not build and optimise a store graph of the real one: the chunks are
+    # written by store_in_rows below
+    meta = ds.copy()
+    for name in lazy:
+        var = ds[name]
+        meta[name] = var.copy(data=da.empty(var.shape, dtype=var.dtype, chunks=var.shape))
     try:
         with atomic_dir(path, overwrite=overwrite) as tmp:
-            # metadata and NumPy-backed variables now; the dask variables chunk by chunk below
-            ds.to_zarr(
+            meta.to_zarr(
                 tmp,
                 mode="w",
                 zarr_format=3,
