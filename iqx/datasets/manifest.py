@@ -19,6 +19,7 @@ __all__ = [
     "build_manifest",
     "canonical_config",
     "file_digest",
+    "manifest_bit_depth",
     "read_manifest",
     "summarize_files",
     "verify_manifest_files",
@@ -54,6 +55,22 @@ def canonical_config(config: Mapping[str, Any], *, what: str = "config") -> dict
         return json.loads(json.dumps(to_jsonable(config, strict=True), sort_keys=True))
     except TypeError as exc:
         raise InvalidParameterError(f"{what} must be JSON-serialisable: {exc}") from exc
+
+
+def manifest_bit_depth(manifest: Mapping[str, Any] | None) -> int | None:
+    """The ``bit_depth`` a derived dataset's source was modified with, or None.
+
+    :func:`iqx.modify` records a declared depth (its ``bit_depth=`` argument, else the
+    source dataset's) in the manifest's ``config`` (so it decides idempotency too); a
+    copy made without one records nothing (each image's depth was read or measured).
+    """
+    config = (manifest or {}).get("config") or {}
+    value = config.get("bit_depth") if isinstance(config, Mapping) else None
+    if value is None:
+        return None
+    from iqx.bitdepth import check_bit_depth
+
+    return check_bit_depth(value, owner="manifest config bit_depth")
 
 
 def read_manifest(folder: str | os.PathLike[str]) -> dict[str, Any] | None:

@@ -33,8 +33,10 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from iqx.bitdepth import check_bit_depth
 from iqx.datasets.derive import check_name_length, derive_dataset
 from iqx.datasets.layout import Dataset, open_dataset
+from iqx.datasets.manifest import manifest_bit_depth
 from iqx.errors import AnnotationError, InvalidParameterError, IqxError
 from iqx.modifiers import (
     JPEG,
@@ -400,8 +402,11 @@ def modify(
         Images per parallel task (default: about four tasks per worker, see
         :func:`iqx.datasets.derive_dataset`).
     bit_depth : int, optional
-        Bits per sample of the images (default: the dataset's ``bit_depth``, else each
-        file's metadata, else measured from its pixels; see :mod:`iqx.bitdepth`).
+        Bits per sample of the images (default: the dataset's ``bit_depth``, else the depth
+        recorded in its manifest when it is itself a modified copy, else each file's
+        metadata, else measured from its pixels; see :mod:`iqx.bitdepth`). A declared depth
+        is recorded in the copy's manifest ``config`` (``"bit_depth": 11``): it changes what
+        the modifier does, so a copy made with another depth is not reused.
     progress : callable, optional
         ``progress(n)`` after each finished batch of ``n`` images (each step of a chain
         counts its images again); see :func:`iqx.datasets.derive_dataset`.
@@ -413,8 +418,8 @@ def modify(
     -------
     Dataset
         The modified dataset; ``params`` holds ``ds_name``, ``modifier`` (the ``#`` chain of
-        folder names) and the modifier's parameters; its manifest records per-file info
-        (data volume for codecs) and totals.
+        folder names), the modifier's parameters and ``bit_depth`` when declared; its
+        manifest records per-file info (data volume for codecs) and totals.
 
     Raises
     ------
@@ -433,6 +438,10 @@ def modify(
     source = dataset if isinstance(dataset, Dataset) else open_dataset(dataset)
     if bit_depth is None:
         bit_depth = getattr(source, "bit_depth", None)
+    if bit_depth is None:
+        bit_depth = manifest_bit_depth(source.manifest)
+    if bit_depth is not None:
+        bit_depth = check_bit_depth(bit_depth)
     if isinstance(mod, Chain) and len(mod.steps) == 1:
         mod = mod.steps[0]
     # every folder name of the chain is checked before the first image is read
@@ -455,10 +464,13 @@ def modify(
     if not isinstance(mod, Modifier):  # pragma: no cover - as_modifier guarantees it
         raise InvalidParameterError(f"not a modifier: {modifier!r}")
     resamples = any(s.changes_grid and not isinstance(s, ExternalModifier) for s in _steps(mod))
+    config = mod.get_config()
+    if bit_depth is not None:
+        config = {**config, "bit_depth": bit_depth}
     return derive_dataset(
         source,
         mod.folder_name,
-        mod.get_config(),
+        config,
         lambda src, dst: _process_file(src, dst, mod, bit_depth),
         transform_annotations=_annotation_transformer(source, mod) if resamples else None,
         transform_masks=_mask_transformer(source, mod) if resamples else None,
