@@ -27,6 +27,7 @@ to the richest:
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -316,9 +317,12 @@ def _result(search: Search, best: int | None, family: str) -> CheapestResult:
         )
     else:
         row = probes[probes["chosen"]].iloc[0]
+        base = search.probes.get(None)
+        base_bpp = float(np.nanmean(base.bpp)) if base is not None and base.bpp else math.nan
+        vs = "" if math.isnan(base_bpp) else f" (unmodified: {base_bpp:.4g})"
         text = (
             f"The cheapest {family} setting meeting {desc} is {param}={grid[best]} "
-            f"({row['setting']}): {row['bits_per_pixel']:.4g} bits per pixel, {metric} = "
+            f"({row['setting']}): {row['bits_per_pixel']:.4g} bits per pixel{vs}, {metric} = "
             f"{row[metric]:.4g}; found with {runs}."
         )
     if bad:

@@ -226,7 +226,8 @@ def answer_from_table(
     -------
     dict
         ``setting``, ``family``, ``strength``, ``bits_per_pixel``, ``metric_value``,
-        ``threshold``, ``baseline`` (None where unknown) and ``answer`` (one sentence).
+        ``threshold``, ``baseline``, ``baseline_bits_per_pixel`` (None where unknown) and
+        ``answer`` (one sentence).
     """
     from iqx.experiment._search import PARAMETERS
     from iqx.experiment.requirement import Requirement
@@ -273,10 +274,11 @@ def answer_from_table(
         metric_value=float(best[metric]),
         metric_se=se,
     )
-    same_volume = (
-        baseline is not None
-        and abs(float(best["bits_per_pixel"]) - float(base["bits_per_pixel"].iloc[0])) < 1e-9
-    )
+    # the baseline's bits per pixel: raw samples at the dataset's signal depth
+    # (iqx.experiment.volume), the figure every setting's data volume is compared with
+    base_bpp = float(base["bits_per_pixel"].iloc[0]) if not base.empty else math.nan
+    out["baseline_bits_per_pixel"] = None if math.isnan(base_bpp) else base_bpp
+    same_volume = abs(float(best["bits_per_pixel"]) - base_bpp) < 1e-9
     if same_volume and strength is not None:
         param = params.get(best["family"])
         out["answer"] = (
@@ -284,9 +286,10 @@ def answer_from_table(
             f"({best['family']} {param} = {strength:g}): {value}."
         )
     else:
+        vs = "" if math.isnan(base_bpp) else f" (unmodified: {base_bpp:.4g})"
         out["answer"] = (
             f"The cheapest setting meeting {desc} is {best['setting']}: "
-            f"{best['bits_per_pixel']:.4g} bits per pixel, {value}."
+            f"{best['bits_per_pixel']:.4g} bits per pixel{vs}, {value}."
         )
     return out
 
