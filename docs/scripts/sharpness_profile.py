@@ -25,15 +25,13 @@ INRIA = (
 def _stages(band: np.ndarray) -> tuple[dict, dict]:
     from iqx.kernels.edges import cell_seeds, seed_score, sobel, trace_candidates
     from iqx.kernels.esf import STATUS, dft_tables, measure_candidates
-    from iqx.metrics._sharpness_blocks import _COS_NMS
+    from iqx.metrics._sharpness_blocks import _COS_NMS, _pixels
     from iqx.metrics._sharpness_params import FREQS, SharpnessOptions
 
     p = SharpnessOptions()
     t = {}
     c0 = time.thread_time()
-    img = np.array(band, dtype=np.float64)
-    valid = np.isfinite(img)
-    img[~valid] = 0.0
+    img, valid = _pixels(band, None)
     gy, gx = sobel(img, valid)
     c1 = time.thread_time()
     score = seed_score(gy, gx, p.coherence_radius)

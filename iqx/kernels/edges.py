@@ -20,10 +20,12 @@ import math
 import numpy as np
 
 from iqx.kernels._edges_nms import greedy_nms, overlap_components, segments_clash
+from iqx.kernels._edges_seeds import cell_seeds, seed_score
 from iqx.kernels._numba import ngjit
 
 __all__ = [
     "CAND_FIELDS",
+    "block_pixels",
     "candidate_reach",
     "cell_seeds",
     "seed_score",
@@ -55,6 +57,33 @@ def candidate_reach(max_length: int, halfwidth: int) -> int:
 
 
 @ngjit
+def block_pixels(
+    block: np.ndarray, nodata: float, use_nodata: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """One band of a block as float64 with its validity, in one pass.
+
+    ``valid`` is ``isfinite(x)`` and, when ``use_nodata``, ``x != nodata`` (compared in
+    float64); invalid pixels are 0 in ``img`` (what ``np.array(block, float64)``,
+    ``np.isfinite`` and ``img[~valid] = 0`` give, without their temporaries).
+    """
+    ny, nx = block.shape
+    img = np.empty((ny, nx))
+    valid = np.empty((ny, nx), np.bool_)
+    for r in range(ny):
+        src = block[r]
+        dst = img[r]
+        ok = valid[r]
+        for c in range(nx):
+            v = np.float64(src[c])
+            good = np.isfinite(v)
+            if use_nodata:
+                good = good & (v != nodata)
+            ok[c] = good
+            dst[c] = v if good else 0.0
+    return img, valid
+
+
+@ngjit
 def sobel(img: np.ndarray, valid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Sobel gradient ``(gy, gx)``, scaled so that a unit ramp has gradient 1.
 
@@ -83,174 +112,6 @@ def sobel(img: np.ndarray, valid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             gx[r, c] = ((cc + 2.0 * f + k) - (a + 2.0 * d + g)) / 8.0
             gy[r, c] = ((g + 2.0 * h + k) - (a + 2.0 * b + cc)) / 8.0
     return gy, gx
-
-
-@ngjit
-def _row_sums(
-    gyr: np.ndarray,
-    gxr: np.ndarray,
-    radius: int,
-    a_out: np.ndarray,
-    b_out: np.ndarray,
-    d_out: np.ndarray,
-) -> None:
-    """Structure-tensor sums of one row over ``2 radius + 1`` columns."""
-    nx = gyr.shape[0]
-    for c in range(radius, nx - radius):
-        a = 0.0
-        b = 0.0
-        d = 0.0
-        for q in range(c - radius, c + radius + 1):
-            a += gyr[q] * gyr[q]
-            b += gxr[q] * gxr[q]
-            d += gyr[q] * gxr[q]
-        a_out[c] = a
-        b_out[c] = b
-        d_out[c] = d
-
-
-@ngjit
-def seed_score(gy: np.ndarray, gx: np.ndarray, radius: int) -> np.ndarray:
-    """Edge-likeness of every pixel: gradient magnitude x orientation coherence.
-
-    The score is ``|g| * c`` with ``c = ((l1 - l2) / (l1 + l2))^2`` the coherence of the
-    structure tensor summed over a ``(2 radius + 1)^2`` window (1 on a straight edge, ~0 on
-    corners, blobs and texture), and 0 for pixels that are not a local maximum of ``|g|``
-    across their gradient direction (Canny-style non-maximum suppression). It only depends
-    on a ``radius + 2`` neighbourhood, so it is the same in any block that holds it.
-    """
-    ny, nx = gy.shape
-    mag = np.sqrt(gy * gy + gx * gx)
-    # separable box sums of the structure tensor: row sums over 2 radius + 1 columns in a
-    # ring buffer of 2 radius + 1 rows (memory O(nx), same summation order as full maps),
-    # then the column sums of the current row in one vectorisable pass
-    k = 2 * radius + 1
-    jyy = np.zeros((k, nx))
-    jxx = np.zeros((k, nx))
-    jxy = np.zeros((k, nx))
-    sa = np.empty(nx)
-    sb = np.empty(nx)
-    sd = np.empty(nx)
-    out = np.zeros((ny, nx), np.float32)
-    e = max(radius, 1)
-    done = 0  # rows whose sums are in the buffer: [done - k, done)
-    one = np.float32(1.0)
-    zero = np.float32(0.0)
-    for r in range(e, ny - e):
-        while done <= r + radius:
-            _row_sums(gy[done], gx[done], radius, jyy[done % k], jxx[done % k], jxy[done % k])
-            done += 1
-        sa[:] = 0.0
-        sb[:] = 0.0
-        sd[:] = 0.0
-        for i in range(k):
-            q = (r - radius + i) % k
-            for c in range(nx):
-                sa[c] += jyy[q, c]
-                sb[c] += jxx[q, c]
-                sd[c] += jxy[q, c]
-        mu = mag[r - 1]
-        mr = mag[r]
-        md = mag[r + 1]
-        # branch-free: every pixel computes its score, a select keeps the local maxima
-        for c in range(e, nx - e):
-            m = mr[c]
-            mm = m if m != 0.0 else one
-            # non-maximum suppression across the edge (nearest of the 4 directions):
-            # round(u / cos(22.5 deg)) for |u| <= 1, half to even, is -1, 0 or 1
-            sy_ = (gy[r, c] / mm) * 1.082392200292394
-            sx_ = (gx[r, c] / mm) * 1.082392200292394
-            dy = np.int64(sy_ > 0.5) - np.int64(sy_ < -0.5)
-            dx = np.int64(sx_ > 0.5) - np.int64(sx_ < -0.5)
-            fwd = mu[c + dx] if dy < 0 else (md[c + dx] if dy > 0 else mr[c + dx])
-            bwd = md[c - dx] if dy < 0 else (mu[c - dx] if dy > 0 else mr[c - dx])
-            a = sa[c]
-            b = sb[c]
-            d = sd[c]
-            tr = a + b
-            disc = math.sqrt((a - b) * (a - b) + 4.0 * d * d)
-            coh = disc / tr if tr > 0.0 else 0.0
-            keep = (m != 0.0) & (m >= fwd) & (m > bwd) & (tr > 0.0)
-            out[r, c] = m * coh * coh if keep else zero
-    return out
-
-
-@ngjit
-def cell_seeds(
-    score: np.ndarray,
-    off_y: int,
-    off_x: int,
-    core_y0: int,
-    core_y1: int,
-    core_x0: int,
-    core_x1: int,
-    scene_ny: int,
-    scene_nx: int,
-    cell: int,
-    per_cell: int,
-    min_sep: int,
-) -> np.ndarray:
-    """Up to ``per_cell`` seeds per scene-aligned cell whose origin lies in the block core.
-
-    Parameters
-    ----------
-    score : ndarray
-        Seed score of the extended block (:func:`seed_score`).
-    off_y, off_x : int
-        Scene coordinates of the extended block's first pixel.
-    core_y0, core_y1, core_x0, core_x1 : int
-        Scene coordinates of the block core (half-open).
-    scene_ny, scene_nx : int
-        Scene size.
-    cell : int
-        Cell size (px).
-    per_cell : int
-        Largest number of seeds per cell: the highest scores, strongest first.
-    min_sep : int
-        Smallest Chebyshev distance between two seeds of a cell (px).
-
-    Returns
-    -------
-    ndarray of int64, shape (n, 2)
-        Local ``(row, col)`` of each seed (cells with no positive score give none).
-    """
-    first_i = (core_y0 + cell - 1) // cell
-    first_j = (core_x0 + cell - 1) // cell
-    ni = max(0, (core_y1 - 1) // cell - first_i + 1)
-    nj = max(0, (core_x1 - 1) // cell - first_j + 1)
-    out = np.empty((ni * nj * per_cell, 2), np.int64)
-    n = 0
-    for i in range(first_i, first_i + ni):
-        for j in range(first_j, first_j + nj):
-            y0 = i * cell
-            x0 = j * cell
-            n0 = n
-            for _ in range(per_cell):
-                best = 0.0
-                by = -1
-                bx = -1
-                for y in range(y0, min(y0 + cell, scene_ny)):
-                    for x in range(x0, min(x0 + cell, scene_nx)):
-                        ly = y - off_y
-                        lx = x - off_x
-                        m = score[ly, lx]
-                        if m <= best:
-                            continue
-                        near = False
-                        for q in range(n0, n):
-                            if abs(out[q, 0] - ly) < min_sep and abs(out[q, 1] - lx) < min_sep:
-                                near = True
-                                break
-                        if not near:
-                            best = m
-                            by = ly
-                            bx = lx
-                if by < 0:
-                    break
-                out[n, 0] = by
-                out[n, 1] = bx
-                n += 1
-    return out[:n]
 
 
 @ngjit

@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-from iqx.kernels.edges import cell_seeds, seed_score, sobel, trace_candidates
+from iqx.kernels.edges import block_pixels, cell_seeds, seed_score, sobel, trace_candidates
 from iqx.kernels.esf import RES_FIELDS, STATUS, dft_tables, measure_candidates
 from iqx.metrics._sharpness_params import FREQS, SharpnessOptions
 from iqx.parallel import BlockInfo
@@ -29,6 +29,21 @@ _COS_NMS = math.cos(math.radians(20))
 #: lose an edge here and there: A suppresses B in its group, A is then suppressed by a
 #: longer edge D of another group that does not overlap B. docs/sharpness.md, "Speed".)
 _DEDUP_IN_CELL = True
+
+
+def _pixels(band: np.ndarray, nodata: float | None) -> tuple[np.ndarray, np.ndarray]:
+    """A float64 copy of one band with its validity (finite, not ``nodata``), invalid
+    pixels 0: one numba pass for native-order integer/float32/float64 input."""
+    use = nodata is not None and not math.isnan(nodata)
+    dt = band.dtype
+    if dt.isnative and (dt.kind in "ui" or dt in (np.float32, np.float64)):
+        return block_pixels(band, float(nodata) if use else 0.0, use)
+    img = np.array(band, dtype=np.float64)  # float16, non-native byte order ...
+    valid = np.isfinite(img)
+    if use:
+        valid &= img != nodata
+    img[~valid] = 0.0
+    return img, valid
 
 
 def _chunk(
@@ -54,13 +69,10 @@ def _chunk(
     osr = np.asarray(p.oversampling, dtype=np.int64)
     tables = dft_tables(osr, p.halfwidth, FREQS)
     for b in range(block.shape[0]):
-        img = np.array(block[b], dtype=np.float64)  # a copy, zeroed in place below
-        valid = np.isfinite(img)
-        if nodata is not None and not math.isnan(nodata):
-            valid &= img != nodata
+        img, valid = _pixels(block[b], nodata)
         if mask is not None:
             valid &= np.asarray(mask[b if mask.shape[0] > 1 else 0], dtype=bool)
-        img[~valid] = 0.0
+            img[~valid] = 0.0
         gy, gx = sobel(img, valid)
         score = seed_score(gy, gx, p.coherence_radius)
         seeds = cell_seeds(
