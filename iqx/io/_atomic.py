@@ -195,10 +195,14 @@ def _remove(path: Path) -> None:
 
 
 @contextlib.contextmanager
-def atomic_file(path: str | os.PathLike[str], *, overwrite: bool = False) -> Iterator[Path]:
+def atomic_file(
+    path: str | os.PathLike[str], *, overwrite: bool = False, gdal_sidecars: bool = True
+) -> Iterator[Path]:
     """Yield a temporary sibling path to write; rename it onto ``path`` on success.
 
     On any exception the temporary file is removed and ``path`` is left untouched.
+    ``gdal_sidecars=False`` says no GDAL writer touches the file, so the sidecars it may
+    leave (``<tmp>.aux.xml`` ...) need not be looked for (six ``lstat`` per file saved).
     """
     path = Path(path)
     check_overwrite(path, overwrite)
@@ -213,10 +217,11 @@ def atomic_file(path: str | os.PathLike[str], *, overwrite: bool = False) -> Ite
     finally:
         # GDAL may leave sidecars such as ``<tmp>.aux.xml``: never let them outlive the write
         # (checked by name: listing the folder per file would cost O(files) per write)
-        for suffix in _GDAL_SIDECARS:
-            side = tmp.with_name(tmp.name + suffix)
-            if os.path.lexists(side):
-                _remove(side)
+        if gdal_sidecars:
+            base = os.fspath(tmp)
+            for suffix in _GDAL_SIDECARS:
+                if os.path.lexists(base + suffix):
+                    _remove(Path(base + suffix))
 
 
 def replace_dir(tmp: Path, path: Path, *, overwrite: bool) -> None:

@@ -8,6 +8,7 @@ image is in memory. Scenes too large for that go through :func:`iqx.io.to_geotif
 from __future__ import annotations
 
 import os
+import threading
 import warnings
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,8 @@ import xarray as xr
 
 from iqx.errors import InvalidParameterError, RasterReadError, UnsupportedDtypeError
 from iqx.io._atomic import atomic_file
-from iqx.io._common import check_dtype, check_exists, pixel_coords
+from iqx.io._common import check_dtype, check_exists, pixel_coords, scene_attrs
+from iqx.io._png import plain_png_writable, read_plain_png, write_plain_png
 from iqx.io._rio import georef_profile, raster_meta, rio_open
 from iqx.kernels.scratch import scratch
 
@@ -211,7 +213,12 @@ def write_image(
     overwrite = bool(options.pop("overwrite", True))
     arr, attrs = _to_array(image, path)
     name = driver_for(path, like=like, driver=driver)
-    with atomic_file(path, overwrite=overwrite) as tmp:
+    if name == "PNG" and not options and plain_png_writable(arr):
+        # Pillow: the same pixels at a tenth of GDAL's per-file cost (see iqx.io._png)
+        with atomic_file(path, overwrite=overwrite, gdal_sidecars=False) as tmp:
+            write_plain_png(arr, tmp)
+        return path.stat().st_size
+    with atomic_file(path, overwrite=overwrite, gdal_sidecars=name != "JPEG") as tmp:
         if name == "JPEG":
             _write_jpeg(arr, tmp, options)
         else:
@@ -269,8 +276,6 @@ def read_image_scene(
     tuple
         ``(scene, driver, options)``.
     """
-    from rasterio.errors import RasterioError
-
     p = check_exists(path)
     if p.is_dir():
         raise RasterReadError(f"{p}: is a folder, not an image file")
@@ -278,7 +283,51 @@ def read_image_scene(
         from iqx.bitdepth import check_bit_depth
 
         bit_depth = check_bit_depth(bit_depth)
+    plain = read_plain_png(p)
+    if plain is not None:
+        # copied into the batch's scratch buffer, writeable like GDAL's (Pillow's is not)
+        if interleaved:
+            arr = _copy_to(scratch("read", plain.shape, plain.dtype), plain).transpose(2, 0, 1)
+        else:
+            arr = plain.transpose(2, 0, 1)
+            arr = _copy_to(scratch("read", arr.shape, arr.dtype), arr)
+        attrs = scene_attrs(
+            crs=None,
+            transform=_IDENTITY,
+            nodata=None,
+            bit_depth=bit_depth,
+            bit_depth_source="user" if bit_depth is not None else "metadata",
+            source=str(p),
+            driver="PNG",
+        )
+        driver, options = "PNG", {}
+    else:
+        arr, driver, options, attrs = _read_gdal(p, bit_depth, interleaved)
+    if bit_depth is not None:
+        from iqx.bitdepth import check_bit_depth
+
+        check_bit_depth(bit_depth, arr.dtype)
+    return _eager_scene(arr, attrs, p.stem), driver, options
+
+
+#: GDAL's transform of a raster without georeferencing
+_IDENTITY = (1.0, 0.0, 0.0, 0.0, 1.0, 0.0)
+#: (transform, shape, dtype) -> a pixel-less scene whose coords new scenes share
+_TEMPLATES: dict[tuple, xr.DataArray] = {}
+_MAX_TEMPLATES = 64
+_TEMPLATES_LOCK = threading.Lock()
+
+
+def _copy_to(buf: np.ndarray, arr: np.ndarray) -> np.ndarray:
+    np.copyto(buf, arr)
+    return buf
+
+
+def _read_gdal(
+    p: Path, bit_depth: int | None, interleaved: bool
+) -> tuple[np.ndarray, str, dict[str, Any], dict[str, Any]]:
     import rasterio
+    from rasterio.errors import RasterioError
 
     # uncompressed GeoTIFF strips are mapped instead of copied through GDAL's block cache
     # (same values; 4-6x less CPU for a 1024² RGB tile); compressed files ignore the option
@@ -296,16 +345,31 @@ def read_image_scene(
             raise RasterReadError(
                 f"{p}: failed to read pixels ({exc}); the file may be truncated or corrupt"
             ) from exc
-    if bit_depth is not None:
-        from iqx.bitdepth import check_bit_depth
+    return arr, driver, options, attrs
 
-        check_bit_depth(bit_depth, dtype)
-    y, x = pixel_coords(attrs["transform"], shape[1], shape[2])
-    scene = xr.DataArray(
-        arr,
-        dims=("band", "y", "x"),
-        coords={"band": np.arange(1, shape[0] + 1), "y": y, "x": x},
-        name=p.stem,
-        attrs=attrs,
-    )
-    return scene, driver, options
+
+def _eager_scene(arr: np.ndarray, attrs: dict[str, Any], name: str) -> xr.DataArray:
+    """The ``(band, y, x)`` scene of ``arr``, its coords shared with earlier same-grid scenes.
+
+    Building the coordinate indexes costs ~10x more than the rest for a small image; they
+    depend only on the transform and the shape, so a template per grid is kept (without
+    pixels) and each scene is a shallow copy of it holding its own data, name and attrs.
+    """
+    key = (attrs["transform"], arr.shape)
+    template = _TEMPLATES.get(key)
+    if template is None:
+        nb, ny, nx = arr.shape
+        y, x = pixel_coords(attrs["transform"], ny, nx)
+        template = xr.DataArray(
+            np.broadcast_to(np.zeros((), arr.dtype), arr.shape),
+            dims=("band", "y", "x"),
+            coords={"band": np.arange(1, nb + 1), "y": y, "x": x},
+        )
+        with _TEMPLATES_LOCK:
+            if len(_TEMPLATES) >= _MAX_TEMPLATES:
+                _TEMPLATES.pop(next(iter(_TEMPLATES)))
+            _TEMPLATES[key] = template
+    scene = template.copy(deep=False, data=arr)
+    scene.name = name
+    scene.attrs = attrs
+    return scene
