@@ -213,13 +213,22 @@ def open_cube(
 
 def image_attrs(cube: xr.DataArray, i: int) -> dict[str, Any]:
     """The scene attrs of image ``i`` of ``cube`` (what ``open_scene`` gives for the file)."""
-    nodata = float(cube["nodata"].values[i]) if "nodata" in cube.coords else math.nan
+    return _image_attrs_from(_per_image_coords(cube), cube, i)
+
+
+def _per_image_coords(cube: xr.DataArray) -> dict[str, np.ndarray]:
+    """The per-image coordinate arrays, fetched once (each lookup builds a DataArray)."""
+    return {k: cube[k].values for k in ("nodata", "crs", "transform", "image") if k in cube.coords}
+
+
+def _image_attrs_from(coords: dict[str, np.ndarray], cube: xr.DataArray, i: int) -> dict[str, Any]:
+    nodata = float(coords["nodata"][i]) if "nodata" in coords else math.nan
     if not math.isnan(nodata) and np.issubdtype(cube.dtype, np.integer) and nodata.is_integer():
         nodata = int(nodata)
-    crs = str(cube["crs"].values[i]) if "crs" in cube.coords else ""
+    crs = str(coords["crs"][i]) if "crs" in coords else ""
     transform = (
-        tuple(float(v) for v in cube["transform"].values[i])
-        if "transform" in cube.coords
+        tuple(float(v) for v in coords["transform"][i])
+        if "transform" in coords
         else (1.0, 0.0, 0.0, 0.0, 1.0, 0.0)
     )
     return {
@@ -228,23 +237,22 @@ def image_attrs(cube: xr.DataArray, i: int) -> dict[str, Any]:
         "nodata": None if isinstance(nodata, float) and math.isnan(nodata) else nodata,
         "bit_depth": cube.attrs.get("bit_depth"),
         "bit_depth_source": cube.attrs.get("bit_depth_source"),
-        "source": str(cube["image"].values[i]),
+        "source": str(coords["image"][i]),
         "driver": cube.attrs.get("driver"),
         "iqx_history": list(cube.attrs.get("iqx_history") or []),
     }
 
 
-def _scene(block: np.ndarray, attrs: dict[str, Any]) -> xr.DataArray:
-    from iqx.io._common import pixel_coords
+def all_image_attrs(cube: xr.DataArray) -> list[dict[str, Any]]:
+    """:func:`image_attrs` of every image, in order (one pass over the coordinates)."""
+    coords = _per_image_coords(cube)
+    return [_image_attrs_from(coords, cube, i) for i in range(cube.sizes["image"])]
 
-    nb, ny, nx = block.shape
-    y, x = pixel_coords(attrs["transform"], ny, nx)
-    return xr.DataArray(
-        block,
-        dims=("band", "y", "x"),
-        coords={"band": np.arange(1, nb + 1), "y": y, "x": x},
-        attrs=attrs,
-    )
+
+def _scene(block: np.ndarray, attrs: dict[str, Any]) -> xr.DataArray:
+    from iqx.io.images import eager_scene
+
+    return eager_scene(block, attrs)
 
 
 def _check_cube(cube: Any) -> xr.DataArray:
@@ -279,7 +287,7 @@ def map_cube(
     """
     cube = _image_chunks(_check_cube(cube))
     out_dtype = np.dtype(dtype if dtype is not None else cube.dtype)
-    metas = [image_attrs(cube, i) for i in range(cube.sizes["image"])]
+    metas = all_image_attrs(cube)
 
     def run(block: np.ndarray, block_info: Any = None) -> np.ndarray:
         i0 = block_info[0]["array-location"][0][0] if block_info else 0
@@ -343,7 +351,7 @@ def measure_cube(
         raise InvalidParameterError(
             f"unknown metric(s) {unknown}; choose from {list(BLIND_METRICS)}"
         )
-    metas = [image_attrs(cube, i) for i in range(cube.sizes["image"])]
+    metas = all_image_attrs(cube)
     data = cube.data if cube.chunks is not None else da.from_array(cube.values, chunks=-1)
     blocks = data.to_delayed().ravel()
     starts = np.cumsum((0, *data.chunks[0][:-1]))

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import io
 import os
+import time
 import zlib
 from pathlib import Path
 
@@ -42,10 +43,34 @@ _ZLEVEL = 6
 _PILLOW_MODE = {1: "L", 2: "LA", 3: "RGB", 4: "RGBA"}
 
 
+#: folder -> (its mtime, the names in it): one ``stat`` per file instead of nine ``lstat``
+_LISTINGS: dict[str, tuple[int, frozenset[str]]] = {}
+_MAX_LISTINGS = 8
+
+
+#: a listing is reused only for a folder unchanged for this long (timestamps are coarse:
+#: an entry added in the same clock tick as the listing would not change the mtime)
+_SETTLED_NS = 2_000_000_000
+
+
+def _names_in(folder: str) -> frozenset[str]:
+    """The entries of ``folder``, listed again whenever its modification time changes."""
+    mtime = os.stat(folder).st_mtime_ns
+    cached = _LISTINGS.get(folder)
+    if cached is not None and cached[0] == mtime:
+        return cached[1]
+    names = frozenset(os.listdir(folder))
+    if time.time_ns() - mtime > _SETTLED_NS:
+        if len(_LISTINGS) >= _MAX_LISTINGS:
+            _LISTINGS.clear()
+        _LISTINGS[folder] = (mtime, names)
+    return names
+
+
 def _has_sidecar(path: Path) -> bool:
-    if os.path.lexists(f"{path}.aux.xml"):
-        return True
-    return any(os.path.lexists(path.with_suffix(s)) for s in _SIDECAR_SUFFIXES)
+    names = _names_in(os.path.dirname(os.path.abspath(path)) or ".")
+    stem = path.stem
+    return f"{path.name}.aux.xml" in names or any(stem + s in names for s in _SIDECAR_SUFFIXES)
 
 
 def read_plain_png(path: Path) -> np.ndarray | None:

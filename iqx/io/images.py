@@ -307,7 +307,7 @@ def read_image_scene(
         from iqx.bitdepth import check_bit_depth
 
         check_bit_depth(bit_depth, arr.dtype)
-    return _eager_scene(arr, attrs, p.stem), driver, options
+    return eager_scene(arr, attrs, p.stem), driver, options
 
 
 #: GDAL's transform of a raster without georeferencing
@@ -348,7 +348,7 @@ def _read_gdal(
     return arr, driver, options, attrs
 
 
-def _eager_scene(arr: np.ndarray, attrs: dict[str, Any], name: str) -> xr.DataArray:
+def eager_scene(arr: np.ndarray, attrs: dict[str, Any], name: str | None = None) -> xr.DataArray:
     """The ``(band, y, x)`` scene of ``arr``, its coords shared with earlier same-grid scenes.
 
     Building the coordinate indexes costs ~10x more than the rest for a small image; they

@@ -8,6 +8,7 @@ read by GDAL with everything GDAL reports.
 
 from __future__ import annotations
 
+import os
 import shutil
 
 import numpy as np
@@ -122,6 +123,21 @@ def test_other_pngs_are_left_to_gdal(tmp_path, kind):
         assert scene.attrs["iqx_history"] == ["jpeg(quality=70)"]
     if kind == "aux_xml":
         assert scene.attrs["nodata"] == 3
+
+
+def test_a_sidecar_added_later_is_seen(tmp_path, monkeypatch):
+    """The folder listing behind the sidecar check is reused only while the folder is
+    unchanged: a world file written after a first read sends the next read to GDAL."""
+    path = tmp_path / "late.png"
+    PLAIN["grey"]().save(path)
+    first, _, _ = read_image_scene(path)
+    assert first.attrs["transform"] == (1.0, 0.0, 0.0, 0.0, 1.0, 0.0)
+    monkeypatch.setattr(_png, "_SETTLED_NS", -(10**18))  # cache even a fresh listing
+    read_image_scene(path)
+    path.with_suffix(".pgw").write_text("2\n0\n0\n-2\n11\n21\n")
+    os.utime(tmp_path, ns=(0, 10**9))  # whatever the clock's grain, the folder changed
+    later, _, _ = read_image_scene(path)
+    assert later.attrs["transform"] == (2.0, 0.0, 10.0, 0.0, -2.0, 22.0)
 
 
 def test_truncated_png_names_the_file(tmp_path):
