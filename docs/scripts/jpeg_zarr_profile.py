@@ -78,6 +78,7 @@ def main() -> None:
     """Run once (after a warm-up) and print the split."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--tree", default=None, help="iqx checkout to profile")
+    ap.add_argument("--codec", default=None, help="zarr codec of the source and the output")
     args = ap.parse_args()
     if args.tree:
         sys.path.insert(0, args.tree)
@@ -85,15 +86,15 @@ def main() -> None:
 
     import iqx
 
-    sys.path.insert(1, str(ROOT))
+    sys.path.insert(0, str(ROOT))  # the benchmarks of this checkout (iqx is imported)
     from benchmarks.bench_modifiers import CHUNK, JPEG_N, _iqx_jpeg_seconds, _zarr_scene
     from iqx.modifiers import jpeg
 
-    src, warm = _zarr_scene(JPEG_N), _zarr_scene(2 * CHUNK)
+    src, warm = _zarr_scene(JPEG_N, args.codec), _zarr_scene(2 * CHUNK, args.codec)
     tmp = Path(tempfile.mkdtemp(prefix="iqx-prof-"))
     _patch()
     try:
-        _iqx_jpeg_seconds(warm, tmp / "warm.zarr")
+        _iqx_jpeg_seconds(warm, tmp / "warm.zarr", codec=args.codec)
         _LOG.clear()
         phases = {}
         c0, t0 = time.process_time(), time.perf_counter()
@@ -101,10 +102,11 @@ def main() -> None:
         phases["open_scene"] = time.perf_counter() - t0
         t1 = time.perf_counter()
         lazy = jpeg(scene, quality=70)
+        codec = {"codec": args.codec} if args.codec else {}
         phases["jpeg graph"] = time.perf_counter() - t1
         t1 = time.perf_counter()
         with dask.config.set(scheduler="threads", num_workers=2):
-            iqx.to_zarr(lazy, tmp / "out.zarr", overwrite=True)
+            iqx.to_zarr(lazy, tmp / "out.zarr", overwrite=True, **codec)
         phases["to_zarr"] = time.perf_counter() - t1
         wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     finally:

@@ -155,6 +155,12 @@ def test_write_and_read_on_process_workers(tmp_path, dask_client):
     out = to_zarr(gaussian_blur(lazy, sigma=1.0), tmp_path / "d.zarr")
     back = open_scene(out, chunks=64).data.compute()
     np.testing.assert_array_equal(back, gaussian_blur(as_scene(a), sigma=1.0).values)
+    # a Blockwise-only chain (read, scale, write fused per block) on process workers
+    scene = open_scene(out, chunks=64)
+    twice = scene * np.float32(2)
+    twice.attrs = scene.attrs
+    again = to_zarr(twice, tmp_path / "e.zarr")
+    np.testing.assert_array_equal(zarr.open_array(again, path="data")[...], back * 2)
 
 
 def dask_config_sync():
