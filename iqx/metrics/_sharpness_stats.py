@@ -9,6 +9,7 @@ Nyquist) into the summary :class:`xarray.Dataset`.
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 import numpy as np
@@ -49,17 +50,46 @@ def _bootstrap(rng: np.random.Generator, n: int, n_boot: int, stat: Any) -> np.n
     return np.concatenate(out)
 
 
+def _percentiles(x: np.ndarray, qs: tuple[float, ...]) -> list[float]:
+    """``np.percentile(x, qs)`` (method ``"linear"``) of a NaN-free 1-d array, bit for bit
+    (signed zeros included: the same partition of the same input), without numpy's
+    per-call overhead (~40 us a call, 44 calls per summary): virtual index
+    ``(n - 1) q / 100``, neighbours clipped to the ends, numpy's two-sided lerp."""
+    n = len(x)
+    vis = [(n - 1) * (q / 100) for q in qs]
+    lo = [-1 if vi >= n - 1 else (0 if vi < 0 else math.floor(vi)) for vi in vis]
+    hi = [-1 if vi >= n - 1 else (0 if vi < 0 else math.floor(vi) + 1) for vi in vis]
+    part = np.partition(x, np.unique(np.array([0, -1, *lo, *hi], np.intp)))
+    out = []
+    for vi, i0, i1 in zip(vis, lo, hi):
+        t = vi - i0
+        a = float(part[i0])
+        b = float(part[i1])
+        diff = b - a
+        out.append(b - diff * (1 - t) if t >= 0.5 else a + diff * t)
+    return out
+
+
+def _column_median(x: np.ndarray) -> np.ndarray:
+    """``np.nanmedian(x, axis=0)``; ``np.median`` (same values, ~20x faster on a few edges)
+    when ``x`` holds no NaN."""
+    if len(x) and not np.isnan(x).any():
+        return np.median(x, axis=0)
+    return np.nanmedian(x, axis=0)
+
+
 def _stats(values: np.ndarray, rng: np.random.Generator, n_boot: int) -> dict[str, float]:
     v = values[np.isfinite(values)]
     if len(v) == 0:
         return dict.fromkeys(("median", "mean", "std", "iqr", "ci_low", "ci_high"), np.nan)
-    q25, q50, q75 = np.percentile(v, [25, 50, 75])
+    q25, q50, q75 = _percentiles(v, (25, 50, 75))
     if len(v) > 1:
         srt = np.argsort(v, kind="stable")
         rank = np.empty(len(v), np.int64)
         rank[srt] = np.arange(len(v))
-        meds = _bootstrap(rng, len(v), n_boot, lambda idx: _resample_medians(idx, rank, v[srt]))
-        lo, hi = np.percentile(meds, [2.5, 97.5])
+        vs = v[srt]
+        meds = _bootstrap(rng, len(v), n_boot, lambda idx: _resample_medians(idx, rank, vs))
+        lo, hi = _percentiles(meds, (2.5, 97.5))
     else:
         lo = hi = q50
     return {
@@ -196,7 +226,7 @@ def _pooled_nyquist(
     value = float(zr.mean())
     if n > 1 and n_boot > 0:
         means = _bootstrap(rng, n, n_boot, lambda idx: zr[idx].mean(axis=-1))
-        lo, hi = np.percentile(means, [2.5, 97.5])
+        lo, hi = _percentiles(means, (2.5, 97.5))
     else:
         lo = hi = value
     return np.array([value, lo, hi])
@@ -240,7 +270,7 @@ def _summary_dataset(
                 st = _stats(cols[o][sel], rng, p.n_boot)
                 for s in stats:
                     data[(o, s)][b, k] = st[s]
-            mtf[b, k] = np.nanmedian(np.maximum(curves[sel], 0.0), axis=0)
+            mtf[b, k] = _column_median(np.maximum(curves[sel], 0.0))
             rng_p = np.random.default_rng(np.random.SeedSequence([p.seed, b, k, 1]))
             nyq_pooled[b, k] = _pooled_nyquist(edges, sel, rng_p, p.n_boot)
     dims = ("band", "direction")
