@@ -9,7 +9,7 @@ from typing import Any
 from iqx.cli._commands import add_common_options, add_format_option, command_parser
 from iqx.cli._output import dumps
 
-__all__ = ["add_parser", "format_summary", "run"]
+__all__ = ["add_parser", "format_summary", "run", "sweep_listing"]
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -91,23 +91,54 @@ def run(args: argparse.Namespace) -> int:
     return 0 if result.failed == 0 else 1
 
 
+def sweep_listing(cfg: Any) -> dict[str, dict[str, Any]]:
+    """Every sweep of a study with every setting it runs (the JSON of ``iqx study check``).
+
+    Per family (a grid: ``sensor+jpeg``; chains: ``chain``): the swept ``parameter`` (a
+    grid's x axis), its ``values``, the grid's other swept parameters (``series``) and
+    ``settings``: the name of every setting, as the study's tables and run names show it.
+    """
+    from iqx.experiment.runs import setting_name
+
+    return {
+        s.family: {
+            "parameter": s.parameter,
+            "values": list(s.values),
+            "series": list(s.series),
+            "settings": [setting_name(c) for c in s.settings],
+        }
+        for s in cfg.sweeps
+    }
+
+
 def run_check(args: argparse.Namespace) -> int:
     from iqx.study import load_study
 
     cfg = load_study(args.study)
-    runs = sum(len(s.settings) for s in cfg.sweeps) + int(cfg.include_reference)
+    sweeps = sweep_listing(cfg)
+    runs = sum(len(s["settings"]) for s in sweeps.values()) + int(cfg.include_reference)
     info = {
         "study": cfg.name,
         "valid": True,
         "settings": runs,
-        "sweeps": {s.family: list(s.values) or len(s.settings) for s in cfg.sweeps},
+        "include_reference": cfg.include_reference,
+        "sweeps": sweeps,
         "script": str(cfg.task.script) if cfg.task.script else None,
         "repetitions": cfg.task.repetitions,
     }
     if args.format == "json":
         print(dumps(info))
-    else:
-        print(f"{cfg.path}: valid; {runs} settings x {cfg.task.repetitions} repetitions")
+        return 0
+    print(f"{cfg.path}: valid; {runs} settings x {cfg.task.repetitions} repetitions")
+    if cfg.include_reference:
+        print("  original: the unmodified baseline")
+    for family, sweep in sweeps.items():
+        axes = [a for a in (sweep["parameter"], *sweep["series"]) if a]
+        what = f" ({' x '.join(axes)})" if axes else ""
+        n = len(sweep["settings"])
+        print(f"  {family}{what}: {n} setting{'s' if n != 1 else ''}")
+        for name in sweep["settings"]:
+            print(f"    {name}")
     return 0
 
 

@@ -29,6 +29,7 @@ __all__ = [
     "dataset_fingerprint",
     "hyperparameter_grid",
     "render_argument",
+    "setting_name",
 ]
 
 #: argument names the framework passes itself (IQUAFLOW asserted the last four)
@@ -79,6 +80,24 @@ class DatasetRef:
             name=str(ds.params.get("ds_name", Path(ds.data_path).name)),
             params=dict(ds.params),
         )
+
+
+def setting_name(modifier: Any, *, keep_intermediates: bool = True) -> str:
+    """The short name of a setting: as in a study's tables, run names and progress lines.
+
+    ``"original"`` for None (the unmodified baseline); a modifier's ``folder_name``
+    (``jpeg_q30``); a chain's step names joined by ``#`` (``gaussian_blur_s1#jpeg_q50``),
+    as its step-by-step datasets are named, or by ``+`` when intermediates are not kept
+    (one folder). ``modifier`` may be a Modifier, a config dict or an ``id:k=v`` spec.
+    """
+    if modifier is None:
+        return "original"
+    from iqx.modifiers import Chain, as_modifier
+
+    mod = as_modifier(modifier)
+    if isinstance(mod, Chain) and keep_intermediates:
+        return "#".join(step.folder_name for step in mod.steps)
+    return mod.folder_name
 
 
 def render_argument(value: Any) -> str:
