@@ -21,7 +21,7 @@ from typing import Any
 
 from iqx.errors import ExperimentError
 from iqx.experiment.executor import ERROR_TAG, RunOutcome, _as_current
-from iqx.experiment.runs import RunSpec
+from iqx.experiment.runs import RunSpec, setting_name
 from iqx.experiment.tracking import OWNER_TAG, iter_keys
 
 __all__ = ["Runner"]
@@ -71,7 +71,8 @@ class Runner:
             if modifier is None:
                 built[role] = source
                 continue
-            self.say(f"modifying {source.name} with {modifier!r}")
+            label = setting_name(modifier, keep_intermediates=s.keep_intermediates)
+            self.say(f"modifying {source.name} with {label}")
             built[role] = modify(source, modifier, one_step=not s.keep_intermediates)
         metrics: dict[str, float] = dict(dataset_volume(built["train"], s.train))
         if s.image_metrics:
