@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from iqx.errors import ExperimentError
+from iqx.experiment._secrets import check_private, for_link, link_of
 from iqx.experiment.executor import ERROR_TAG, RunOutcome, _as_current
 from iqx.experiment.runs import RunSpec, setting_name
 from iqx.experiment.tracking import OWNER_TAG, iter_keys
@@ -130,13 +131,17 @@ class Runner:
                         dataset_uris=info["uris"],
                         cloud_options=storage_options(s.cloud_options),
                     )
+                # no credential crosses an unencrypted link (iqx.experiment._secrets)
+                request = for_link(request, link)
                 return s.task, request, tracker.run_artifacts(run_id), run_id
 
             return spec, start
 
         pool, release = s._pool(len(pending))
         prepared: dict[int, dict[str, Any]] = {}
+        link = link_of(pool)
         try:
+            check_private(s, s.task, link)
             # modified datasets are built once, on the experiment's cluster when it has one
             with _as_current(pool.client):
                 for spec in pending:

@@ -8,6 +8,9 @@ from ``cloud_options``:
   otherwise ``$AWS_ENDPOINT_URL`` or AWS itself, as botocore decides;
 - ``aws_access_key_id``, ``aws_secret_access_key``, ``aws_session_token``, ``region_name``;
   when absent, botocore's usual chain (environment, ``~/.aws``, instance role) applies;
+- ``profile_name``: a named profile of ``~/.aws`` (resolved on each machine: what runs on
+  a remote dask worker uses the worker's profile; credentials themselves never travel to a
+  worker over an unencrypted link, see :mod:`iqx.experiment._secrets`);
 - ``bucket_prefix``: a folder inside the bucket for every dataset;
 - ``upload_num_threads``: files uploaded concurrently (IQUAFLOW's default, 10).
 
@@ -48,6 +51,7 @@ _STORAGE_KEYS = (
     "upload_num_threads",
     "endpoint_url",
     "region_name",
+    "profile_name",
     *SECRET_OPTION_KEYS,
 )
 _SECRET_ENV = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
@@ -91,6 +95,7 @@ def s3_client(cloud_options: Mapping[str, Any] | None = None) -> Any:
         aws_secret_access_key=options.get("aws_secret_access_key") or None,
         aws_session_token=options.get("aws_session_token") or None,
         region_name=options.get("region_name") or None,
+        profile_name=options.get("profile_name") or None,
     )
     threads = int(options.get("upload_num_threads") or _DEFAULT_THREADS)
     config = import_optional("botocore.config").Config(max_pool_connections=max(10, threads))

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from iqx.errors import TaskFailedError
+from iqx.experiment._secrets import environment_secrets
 from iqx.experiment.results import parse_output_folder
 from iqx.experiment.task import RunRequest, TaskExecution, scrub
 
@@ -77,7 +78,10 @@ def execute_run(
     out, log = work / "output", work / "console.log"
     out.mkdir()
     log.touch()
-    request = dataclasses.replace(request, output_path=str(out), log_path=str(log))
+    # the credentials of this machine's environment are scrubbed too: on a remote worker
+    # the request carries none (iqx.experiment._secrets)
+    secrets = tuple(dict.fromkeys((*request.secrets, *environment_secrets())))
+    request = dataclasses.replace(request, output_path=str(out), log_path=str(log), secrets=secrets)
     outcome = RunOutcome(run_id=run_id, status="FINISHED")
     stop = threading.Event()
     uploader = None

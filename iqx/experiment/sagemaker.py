@@ -166,6 +166,7 @@ class SageMakerTaskExecution(TaskExecution):
         logs: bool = False,
         name: str | None = None,
     ) -> None:
+        self.needs_storage = True  # downloads each job's output from S3 where the run executes
         if not (callable(estimator_factory) or hasattr(estimator_factory, "gen_estimator")):
             raise InvalidParameterError(
                 "estimator_factory must be a SageMakerEstimatorFactory or a callable "

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from iqx.errors import InvalidParameterError
+from iqx.experiment._secrets import check_private, environment_secrets, scheduler_link
 from iqx.experiment.executor import RunOutcome, RunPool, default_parallelism
 from iqx.experiment.runs import DatasetRef, RunSpec, dataset_fingerprint, hyperparameter_grid
 from iqx.experiment.task import RunRequest, TaskExecution
@@ -42,16 +43,9 @@ _CLOUD_KEYS = {
     "aws_secret_access_key",
     "aws_session_token",
     "region_name",
+    "profile_name",
 }
 _SECRET_KEYS = {"aws_access_key_id", "aws_secret_access_key", "aws_session_token"}
-_SECRET_ENV = (
-    "AWS_SECRET_ACCESS_KEY",
-    "AWS_SESSION_TOKEN",
-    "AWS_ACCESS_KEY_ID",
-    "MLFLOW_TRACKING_TOKEN",
-    "MLFLOW_TRACKING_PASSWORD",
-    "DATABRICKS_TOKEN",
-)
 
 
 @dataclass
@@ -273,7 +267,7 @@ class ExperimentSetup:
     def secrets(self) -> tuple[str, ...]:
         """Values that must never be logged (credentials in options and the environment)."""
         values = [str(self.cloud_options[k]) for k in _SECRET_KEYS if self.cloud_options.get(k)]
-        values += [os.environ[k] for k in _SECRET_ENV if os.environ.get(k)]
+        values += list(environment_secrets())
         parts = urllib.parse.urlsplit(self.tracker.uri)
         values += [parts.password or "", parts.username or ""]
         return tuple(v for v in values if v)
@@ -337,7 +331,9 @@ class ExperimentSetup:
         Raises
         ------
         ExperimentError
-            Another live process is executing the same experiment.
+            Another live process is executing the same experiment, or a credential would
+            have to travel to a dask worker over an unencrypted link (neither local nor TLS;
+            see :mod:`iqx.experiment._secrets`).
         TrackingError
             The tracking store is unreachable (checked before any work).
         """
@@ -347,6 +343,8 @@ class ExperimentSetup:
         check_cloud = getattr(self.task, "check_cloud_options", None)
         if check_cloud is not None:  # e.g. SageMaker: datasets must go to a bucket
             check_cloud(self.cloud_options)
+        # no secret may travel to a worker over an unencrypted link (iqx.experiment._secrets)
+        check_private(self, self.task, scheduler_link(self))
         self.tracker.check()
         return Runner(self).run()
 

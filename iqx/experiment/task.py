@@ -66,13 +66,16 @@ class RunRequest:
     mlflow : dict or None
         ``{"mlfuri", "mlfexpid", "mlfrunid"}`` when monitoring is on.
     secrets : tuple of str
-        Values to scrub from logs (credentials found in options and the environment).
+        Values to scrub from logs (credentials found in options and the environment); empty
+        when the request travels over an unencrypted link (:mod:`iqx.experiment._secrets`):
+        the worker then scrubs the credentials of its own environment.
     dataset_uris : dict
         ``{"train"|"val"|"test": "s3://..."}`` when the datasets were uploaded
         (``cloud_options["bucket_name"]``).
     cloud_options : dict
-        The S3 part of ``cloud_options`` (endpoint, bucket, credentials) for tasks that use
-        S3; never shown by ``repr``.
+        The S3 part of ``cloud_options`` (endpoint, bucket, profile, credentials) for tasks
+        that use S3; never shown by ``repr``. Without the credentials over an unencrypted
+        link (:mod:`iqx.experiment._secrets`).
     """
 
     train_path: str
@@ -94,6 +97,9 @@ class TaskExecution:
 
     #: how the output folder's ``results.json`` is logged
     results_policy: ResultsPolicy = ResultsPolicy()
+    #: the task reads S3 (``RunRequest.cloud_options``) where it executes: with credentials
+    #: only in ``cloud_options``, it cannot run on a worker over an unencrypted link
+    needs_storage: bool = False
 
     def identity(self) -> str:
         """A stable name of what this task computes (part of every run key)."""
