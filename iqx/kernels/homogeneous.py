@@ -16,6 +16,8 @@ import math
 import numpy as np
 
 from iqx.kernels._numba import ngjit
+from iqx.kernels.hb_blocks import hb_block_stds
+from iqx.kernels.int_histogram import int_value_histogram
 from iqx.kernels.key_counts import packed_key_counts
 
 __all__ = [
@@ -335,150 +337,6 @@ def block_key_counts(
     return _run_lengths(keys, np.ones(keys.size, dtype=np.int64))
 
 
-def hb_block_stds(
-    band: np.ndarray,
-    valid: np.ndarray,
-    use_valid: bool,
-    oys: np.ndarray,
-    oxs: np.ndarray,
-    size: int,
-    target: float,
-) -> np.ndarray:
-    """Sample stds (ddof=1) of the fully valid blocks whose ``rint(mean) == target``.
-
-    Equal to ``sqrt(var[ok & (rint(mean) == target)])`` of :func:`block_moments`, in
-    row-major block order, without per-block arrays. Integer pixels of up to 16 bits on
-    contiguous blocks (``oxs`` with step ``size``) select blocks from exact int64 column
-    sums in one streaming pass and compute the std only for the selected ones; the block
-    mean (``sum / n``) and the two-pass std are the same floating-point operations as in
-    the general kernel, so the result is identical.
-    """
-    regular = oxs.size < 2 or bool(np.all(np.diff(oxs) == size))
-    if band.dtype.kind in "ui" and band.dtype.itemsize <= 2 and regular:
-        return _hb_block_stds_int(band, valid, use_valid, oys, oxs, size, target)
-    return _hb_block_stds_float(band, valid, use_valid, oys, oxs, size, target)
-
-
-@ngjit
-def _hb_stds_one(band, y0, x0, size, m):
-    """``sqrt(sum((v - m)**2) / (n - 1))`` of one block (NaN for 1-pixel blocks)."""
-    n = size * size
-    ss = 0.0
-    for i in range(size):
-        for j in range(size):
-            d = band[y0 + i, x0 + j] - m
-            ss += d * d
-    return np.sqrt(ss / (n - 1)) if n > 1 else np.nan
-
-
-@ngjit
-def _hb_block_stds_int(band, valid, use_valid, oys, oxs, size, target):
-    ny = oys.shape[0]
-    nx = oxs.shape[0]
-    out = np.empty(ny * nx)
-    if ny == 0 or nx == 0:
-        return out
-    xa = oxs[0]
-    w = nx * size
-    cs = np.empty(w, np.int64)
-    cb = np.zeros(w, np.int64)
-    n = size * size
-    k = 0
-    for a in range(ny):
-        y0 = oys[a]
-        cs[:] = 0
-        for i in range(size):
-            row = band[y0 + i, xa : xa + w]
-            for x in range(w):
-                cs[x] += np.int64(row[x])
-        if use_valid:
-            cb[:] = 0
-            for i in range(size):
-                vrow = valid[y0 + i, xa : xa + w]
-                for x in range(w):
-                    if not vrow[x]:
-                        cb[x] += 1
-        for b in range(nx):
-            base = b * size
-            if use_valid:
-                bad = 0
-                for j in range(size):
-                    bad += cb[base + j]
-                if bad:
-                    continue
-            tot = np.int64(0)
-            for j in range(size):
-                tot += cs[base + j]
-            m = tot / n  # == the float sum / n of the general kernel (exact below 2**53)
-            if np.rint(m) != target:
-                continue
-            out[k] = _hb_stds_one(band, y0, xa + base, size, m)
-            k += 1
-    return out[:k].copy()
-
-
-@ngjit
-def _hb_block_stds_float(band, valid, use_valid, oys, oxs, size, target):
-    ny = oys.shape[0]
-    nx = oxs.shape[0]
-    out = np.empty(ny * nx)
-    n = size * size
-    k = 0
-    for a in range(ny):
-        y0 = oys[a]
-        for b in range(nx):
-            x0 = oxs[b]
-            good = True
-            tot = 0.0
-            for i in range(size):
-                for j in range(size):
-                    if use_valid and not valid[y0 + i, x0 + j]:
-                        good = False
-                        break
-                    tot += band[y0 + i, x0 + j]
-                if not good:
-                    break
-            if not good:
-                continue
-            m = tot / n
-            if np.rint(m) != target:
-                continue
-            out[k] = _hb_stds_one(band, y0, x0, size, m)
-            k += 1
-    return out[:k].copy()
-
-
-@ngjit
-def _int_counts(band, valid, use_valid, r0, r1, c0, c1, lo, nbins):
-    """Counts of ``band[r0:r1, c0:c1] - lo`` (where valid): four interleaved uint32 tables
-    so that runs of equal neighbouring values do not serialise on one counter (the caller
-    keeps windows below 2**32 pixels, so no table overflows)."""
-    t = np.zeros((4, nbins), dtype=np.uint32)
-    for i in range(r0, r1):
-        row = band[i, c0:c1]
-        w = row.shape[0]
-        if use_valid:
-            vrow = valid[i, c0:c1]
-            for j in range(w):
-                if vrow[j]:
-                    t[j & 3, np.intp(row[j]) - lo] += 1
-        else:
-            j = 0
-            while j + 4 <= w:
-                t[0, np.intp(row[j]) - lo] += 1
-                t[1, np.intp(row[j + 1]) - lo] += 1
-                t[2, np.intp(row[j + 2]) - lo] += 1
-                t[3, np.intp(row[j + 3]) - lo] += 1
-                j += 4
-            while j < w:
-                t[0, np.intp(row[j]) - lo] += 1
-                j += 1
-    counts = np.empty(nbins, dtype=np.int64)
-    for k in range(nbins):
-        counts[k] = np.int64(t[0, k]) + np.int64(t[1, k]) + np.int64(t[2, k]) + np.int64(t[3, k])
-    return counts
-
-
 def symlog_key(x: np.ndarray, res: int, eps: float) -> np.ndarray:
     """Monotone fixed-grid key of real values: ``floor(res * (g(x) + 64))``.
 
@@ -563,19 +421,11 @@ def core_value_histogram(
     """:func:`value_histogram` of ``band[r0:r1, c0:c1]`` restricted to ``valid`` (None: all).
 
     For integers of up to 2 bytes it is one numba counting pass over the window (no masked
-    copy, no int64 copy); other dtypes fall back to :func:`value_histogram`.
+    copy, no int64 copy: :func:`iqx.kernels.int_histogram.int_value_histogram`); other
+    dtypes fall back to :func:`value_histogram`.
     """
     if band.dtype.kind in "ui" and band.dtype.itemsize <= 2:
-        lo = int(np.iinfo(band.dtype).min)
-        nbins = 1 << (8 * band.dtype.itemsize)
-        use = valid is not None
-        vmask = valid if use else NO_MASK
-        step = max(1, (1 << 31) // max(c1 - c0, 1))  # rows per call: < 2**32 pixels
-        counts = _int_counts(band, vmask, use, r0, min(r1, r0 + step), c0, c1, lo, nbins)
-        for s0 in range(r0 + step, r1, step):
-            counts += _int_counts(band, vmask, use, s0, min(r1, s0 + step), c0, c1, lo, nbins)
-        nz = np.flatnonzero(counts)
-        return nz.astype(np.int64) + lo, counts[nz]
+        return int_value_histogram(band, valid, r0, r1, c0, c1)
     core = band[r0:r1, c0:c1]
     if valid is not None:
         core = core[valid[r0:r1, c0:c1]]

@@ -91,6 +91,17 @@ def _finalize_ha(part: dict[str, Any], p: SNROptions, ctx: dict) -> dict:
     }
 
 
+def _mean_std(a: np.ndarray) -> tuple[float, float]:
+    """``(np.mean(a), np.std(a))`` of a 1-D float64 array with one sum for both: the same
+    ufunc reductions NumPy's ``_methods._mean``/``_var`` run (so the same values), without
+    their dispatch (~15 us a call)."""
+    n = a.size
+    mean = np.add.reduce(a) / n
+    x = a - mean
+    np.multiply(x, x, out=x)
+    return mean, np.sqrt(np.add.reduce(x) / n)
+
+
 def _sigmaclip(a: np.ndarray, low: float, high: float) -> np.ndarray:
     """:func:`scipy.stats.sigmaclip`'s ``clipped`` for a 1-D float64 NumPy array: the same
     operations in the same order (so the same values), without its array-API dispatch
@@ -98,8 +109,7 @@ def _sigmaclip(a: np.ndarray, low: float, high: float) -> np.ndarray:
     c = a
     delta = 1
     while delta:
-        c_std = np.std(c)
-        c_mean = np.mean(c)
+        c_mean, c_std = _mean_std(c)
         size = c.size
         critlower = c_mean - c_std * low
         critupper = c_mean + c_std * high
@@ -116,7 +126,7 @@ def _finalize_hb(stds: np.ndarray, med: float) -> dict:
         )
     clipped = _sigmaclip(stds, 4.0, 2.0)
     noise = float(np.median(clipped))
-    spread = float(np.std(clipped))
+    spread = float(_mean_std(clipped)[1])
     res = _ratio_result(med, noise, spread, int(clipped.size))
     if np.isfinite(res["snr"]):
         res["snr_std"] = med / noise**2 * spread  # IQUAFLOW's error propagation

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from iqx.kernels import hb_blocks as hb
 from iqx.kernels import homogeneous as hk
 from iqx.kernels import noise_estimators as ne
 from iqx.metrics._snr_blocks import _finalize_blocks
@@ -33,7 +34,7 @@ from iqx.metrics._snr_homogeneous import _finalize_ha, _finalize_hb, _ha_chunk
 from iqx.metrics._snr_immerkaer import _finalize_immerkaer
 from iqx.metrics._snr_options import SNROptions
 from iqx.metrics._snr_pca import _finalize_pca
-from iqx.parallel import is_dask, lazy_call, reduce_blocks_leading
+from iqx.parallel import BlockInfo, is_dask, lazy_call, reduce_blocks_leading
 
 __all__: list[str] = []
 
@@ -186,23 +187,70 @@ def _snr_hb(scene, extra, nodata, p, ctx, halo, compute):
         return _maybe_delayed(_to_dataset(results, scene, "hb", p), compute)
     chunk1 = functools.partial(_chunk, method="hb", params=p, nodata=nodata)
     lazy = is_dask(scene)
-    tmpl = _template(scene) if lazy else scene  # (only its band coordinate is read)
-    medians = reduce_blocks_leading(
-        chunk1, _combine, _hb_medians, scene, extra=extra, compute=not lazy, rechunk=True
-    )
-    if lazy:  # pass 2 needs the global median: the chunk function itself is a delayed value
-        chunk2 = lazy_call(
-            functools.partial, _chunk, method="hb", params=p, nodata=nodata, medians=medians
-        )
-    else:
-        chunk2 = functools.partial(_chunk, method="hb", params=p, nodata=nodata, medians=medians)
-    res = reduce_blocks_leading(
-        chunk2, _combine, _identity, scene, halo=halo, extra=extra, compute=not lazy, rechunk=True
-    )
     if not lazy:
-        return _maybe_delayed(_hb_build(res, medians, tmpl, p), compute)
+        return _maybe_delayed(_hb_numpy(scene, extra, nodata, p), compute)
+    tmpl = _template(scene)
+    medians = reduce_blocks_leading(
+        chunk1,
+        _combine,
+        _hb_medians,
+        scene,
+        extra=extra,
+        compute=False,
+        rechunk=True,
+        reuse_blocks=True,
+    )
+    # pass 2 needs the global median: the chunk function itself is a delayed value
+    chunk2 = lazy_call(
+        functools.partial, _chunk, method="hb", params=p, nodata=nodata, medians=medians
+    )
+    res = reduce_blocks_leading(
+        chunk2,
+        _combine,
+        _identity,
+        scene,
+        halo=halo,
+        extra=extra,
+        compute=False,
+        rechunk=True,
+        reuse_blocks=True,
+    )
     out = lazy_call(_hb_build, res, medians, tmpl, p)
     return out.compute() if compute else out
+
+
+def _hb_numpy(scene: xr.DataArray, extra: tuple, nodata: Any, p: SNROptions) -> xr.Dataset:
+    """``hb`` of an in-memory scene: the two passes of :func:`_snr_hb` on the whole bands.
+
+    Integer bands of <= 16 bits are read once, for the value histogram and every block's
+    exact sum together (:func:`iqx.kernels.hb_blocks.hb_histogram_sums`); the median then
+    only selects among those sums, and the stds of the selected blocks are those of
+    :func:`iqx.kernels.hb_blocks.hb_block_stds` (same operations, same order).
+    """
+    data = np.asarray(scene.data)
+    valid_all = np.asarray(extra[0].data, dtype=bool) if extra else _valid_block(data, nodata)
+    ny, nx = data.shape[1:]
+    info = BlockInfo((0, 0), 0, 0, 0, 0, 0, 0, (ny, nx))
+    size = p.block_size
+    oys, oxs = _origins(info, (ny, nx), size, p.stride, size - 1)
+    results = []
+    for b in range(data.shape[0]):
+        band = data[b]
+        valid = valid_all[b] if valid_all is not None else None
+        use_valid = valid is not None
+        vmask = valid if use_valid else hk.NO_MASK
+        fused = hb.hb_histogram_sums(band, vmask, use_valid, oys, oxs, size)
+        hist = fused[:2] if fused else hk.core_value_histogram(band, valid, 0, ny, 0, nx)
+        med = _median({"hist": hist}, False)
+        if not np.isfinite(med):
+            results.append(_nan_result("no valid pixels (all nodata or NaN)"))
+            continue
+        if fused:
+            stds = hb.hb_select_stds(band, fused[2], oys, oxs, size, med)
+        else:
+            stds = hk.hb_block_stds(band, vmask, use_valid, oys, oxs, size, med)
+        results.append(_finalize_hb(stds, med))
+    return _to_dataset(results, scene, "hb", p)
 
 
 def _identity(parts: Any) -> Any:

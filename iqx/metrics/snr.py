@@ -65,7 +65,7 @@ from iqx.metrics._snr_reduce import (
     _snr_hb,
     _template,
 )
-from iqx.metrics._validity import check_mask
+from iqx.metrics._validity import check_mask, scene_nodata
 from iqx.parallel import as_scene, lazy_call, map_tiles_xr, reduce_blocks_leading
 from iqx.registry import register_metric
 
@@ -176,7 +176,7 @@ def snr(
     extra: tuple = ()
     if mask is not None:  # the shared rule: boolean, (y, x) or (1 | band, y, x)
         extra = (xr.DataArray(check_mask(mask, tuple(scene.shape)), dims=scene.dims),)
-    nodata = scene.attrs.get("nodata")
+    nodata = scene_nodata(scene)  # the shared rule: cast to the pixel dtype, NaN -> None
     ctx = {"is_float": scene.dtype.kind == "f"}
     ny, nx = scene.sizes["y"], scene.sizes["x"]
     if min(ny, nx) < getattr(p, "block_size", 3):
@@ -192,7 +192,15 @@ def snr(
     chunk = functools.partial(_chunk, method=method, params=p, nodata=nodata)
     fin = functools.partial(_finalize_all, method=method, p=p, ctx=ctx)
     res = reduce_blocks_leading(
-        chunk, _combine, fin, scene, halo=halo, extra=extra, compute=compute, rechunk=True
+        chunk,
+        _combine,
+        fin,
+        scene,
+        halo=halo,
+        extra=extra,
+        compute=compute,
+        rechunk=True,
+        reuse_blocks=True,
     )
     build = functools.partial(_build, scene=_template(scene), method=method, p=p, curve=curve)
     return build(res) if compute else lazy_call(build, res)

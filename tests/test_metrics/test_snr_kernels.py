@@ -92,3 +92,67 @@ def test_sigmaclip_equals_scipy():
     rng = np.random.default_rng(9)
     a = np.concatenate([rng.normal(3, 0.5, 500), rng.normal(9, 1, 20)])
     np.testing.assert_array_equal(_sigmaclip(a, 4.0, 2.0), stats.sigmaclip(a, 4.0, 2.0).clipped)
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.int8, np.int16])
+def test_int_value_histogram_tables_start_clean_every_call(dtype):
+    """The per-thread count tables are zeroed after each call: consecutive histograms of
+    different windows and masks each equal ``np.unique`` of their own pixels."""
+    from iqx.kernels.int_histogram import int_value_histogram
+
+    rng = np.random.default_rng(21)
+    info = np.iinfo(dtype)
+    for k in range(4):
+        lo = info.min if k % 2 else info.max - 300
+        band = rng.integers(lo, lo + 300, (41, 57), endpoint=True).astype(dtype)
+        valid = rng.random(band.shape) > 0.4 if k >= 2 else None
+        keys, counts = int_value_histogram(band, valid, 3, 40, 1, 50)
+        core = band[3:40, 1:50]
+        sel = core[valid[3:40, 1:50]] if valid is not None else core.ravel()
+        ref_k, ref_c = np.unique(sel.astype(np.int64), return_counts=True)
+        np.testing.assert_array_equal(keys, ref_k)
+        np.testing.assert_array_equal(counts, ref_c)
+    empty = int_value_histogram(band, np.zeros(band.shape, bool), 0, 41, 0, 57)
+    assert empty[0].size == 0 and empty[1].size == 0
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.int16])
+@pytest.mark.parametrize("masked", [False, True])
+@pytest.mark.parametrize("shape", [(95, 130), (96, 129)])
+def test_hb_histogram_sums_then_select_equal_the_chunk_kernels(dtype, masked, shape):
+    """The in-memory ``hb`` path (one pass for the histogram and the block sums, then the
+    blocks at the median) gives the histogram of :func:`np.unique`, the block sums of
+    slicing, and the stds of the chunk kernel bit for bit, in the same order."""
+    from iqx.kernels import hb_blocks as hb
+
+    rng = np.random.default_rng(6)
+    band = rng.normal(100, 2, shape).round().astype(dtype)
+    band[7:9, :] = 0  # rows of one value (the interleaved tables' case)
+    valid = rng.random(band.shape) > 0.05 if masked else hk.NO_MASK
+    oys = np.arange(0, shape[0] - 2, 3, dtype=np.int64)
+    oxs = np.arange(1, shape[1] - 2, 3, dtype=np.int64)
+    keys, counts, sums = hb.hb_histogram_sums(band, valid, masked, oys, oxs, 3)
+    pix = band[valid] if masked else band.ravel()
+    ref_k, ref_c = np.unique(pix.astype(np.int64), return_counts=True)
+    np.testing.assert_array_equal(keys, ref_k)
+    np.testing.assert_array_equal(counts, ref_c)
+    ref = [[band[y : y + 3, x : x + 3].astype(np.int64).sum() for x in oxs] for y in oys]
+    if masked:
+        bad = [[not valid[y : y + 3, x : x + 3].all() for x in oxs] for y in oys]
+        ref = np.where(bad, hb.INVALID_SUM, ref)
+    np.testing.assert_array_equal(sums, np.array(ref))
+    target = float(np.median(band))
+    fast = hb.hb_select_stds(band, sums, oys, oxs, 3, target)
+    slow = hk.hb_block_stds(band.astype(np.float64), valid, masked, oys, oxs, 3, target)
+    assert fast.size > 50
+    np.testing.assert_array_equal(fast, slow)
+    assert hb.hb_histogram_sums(band, valid, masked, oys[::2], oxs, 3) is None  # gaps
+
+
+def test_mean_std_equals_numpy():
+    from iqx.metrics._snr_homogeneous import _mean_std
+
+    rng = np.random.default_rng(10)
+    for n in (1, 7, 8, 9, 127, 128, 129, 923, 4097):
+        a = rng.normal(3, 0.5, n) * rng.uniform(0.1, 100)
+        assert _mean_std(a) == (np.mean(a), np.std(a))

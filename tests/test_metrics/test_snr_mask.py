@@ -85,3 +85,24 @@ def test_snr_map_mask_matches_per_tile_snr(two_bands):
     expected = snr(tile, "immerkaer")["snr"].values
     np.testing.assert_array_equal(out.values[:, 1, 0], expected)
     assert np.isnan(out.values[:, 0, 0]).all()
+
+
+@pytest.mark.parametrize("nodata", [0, 0.0, "0", np.uint16(0), np.float32(0)])
+@pytest.mark.parametrize("method", ["immerkaer", "blocks", "hb"])
+def test_snr_nodata_is_cast_to_the_pixel_dtype(two_bands, nodata, method):
+    """``attrs["nodata"]`` follows the shared rule (cast to the pixel dtype): a nodata
+    given as a string or a float equal to an integer DN masks those pixels exactly like
+    the explicit mask ``image != 0`` (a string nodata used to be compared as a string,
+    which masked nothing)."""
+    import xarray as xr
+
+    img = two_bands.copy()
+    img[:, 20:60, 30:90] = 0
+    img[:, 100:103, :] = 0
+    scene = xr.DataArray(img, dims=("band", "y", "x"), attrs={"nodata": nodata})
+    got = snr(scene, method)
+    ref = snr(img, method, mask=img != 0)
+    np.testing.assert_array_equal(got["snr"].values, ref["snr"].values)
+    np.testing.assert_array_equal(got["n_blocks"].values, ref["n_blocks"].values)
+    lazy = scene.copy(data=da.from_array(img, chunks=(2, 64, 48)))
+    np.testing.assert_array_equal(snr(lazy, method)["snr"].values, ref["snr"].values)

@@ -130,3 +130,40 @@ def test_reduce_blocks_sees_halo_and_global_offsets(chunks):
     total, count = delayed.compute()
     assert count == img.size and total == img.sum()
     assert reduce_blocks(chunk, combine, tuple, as_scene(img)) == (img.sum(), img.size)
+
+
+@pytest.mark.parametrize("leading", [False, True])
+def test_reduce_blocks_reused_buffers_hold_each_extended_block(leading):
+    """With ``reuse_blocks`` every chunk still sees exactly its halo-extended window of the
+    scene (compared with slicing the NumPy array), while one thread assembles the blocks
+    of equal shape into one buffer."""
+    import dask
+
+    from iqx.parallel import reduce_blocks_leading
+
+    rng = np.random.default_rng(3)
+    img = rng.integers(0, 60000, (2, 96, 80), dtype=np.uint16)
+    halo = 5
+    seen_buffers = set()
+
+    def chunk(block, info):
+        y0, x0 = info.y0 - info.halo_top, info.x0 - info.halo_left
+        ref = img[:, y0 : y0 + block.shape[1], x0 : x0 + block.shape[2]]
+        assert block.shape[1] == ref.shape[1] and block.shape[2] == ref.shape[2]
+        np.testing.assert_array_equal(block, ref)
+        seen_buffers.add(block.__array_interface__["data"][0])
+        return [int(block.sum(dtype=np.int64))]
+
+    def combine(parts):
+        return [sum(p[0] for p in parts)]
+
+    reduce = reduce_blocks_leading if leading else reduce_blocks
+    lazy = as_scene(da.from_array(img, chunks=(2, 24, 20)))
+    with dask.config.set(scheduler="sync"):
+        fresh = reduce(chunk, combine, list, lazy, halo=halo)
+        seen_buffers.clear()
+        total = reduce(chunk, combine, list, lazy, halo=halo, reuse_blocks=True)
+    assert total == fresh
+    # 16 chunks but 4 (leading halo; the first is its core alone) or 9 extended shapes:
+    # each shape's buffer is reused
+    assert len(seen_buffers) <= (4 if leading else 9)
