@@ -9,7 +9,11 @@ phases (open, graph, store metadata, chunk work, rename). Numbers are per MB of 
 
 Usage::
 
-    .venv/bin/python docs/scripts/jpeg_zarr_profile.py [--tree /path/to/iqx/checkout]
+    .venv/bin/python docs/scripts/jpeg_zarr_profile.py [--tree CHECKOUT] [--codec C] [--floor]
+
+``--floor`` instead times, alone in one thread, the stages no zarr -> zarr pipeline can
+skip (JPEG round trip, decompress, compress, write and read the chunk file) and prints the
+ratio they cap.
 """
 
 from __future__ import annotations
@@ -24,6 +28,8 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+
+import numpy as np
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -74,11 +80,79 @@ def _patch() -> None:
     dask.local.execute_task = _timed("task (total)", dask.local.execute_task)
 
 
+def _floor(codec: str | None, tiles: int = 16) -> None:
+    """Per-MB CPU of the stages no zarr -> zarr pipeline can skip, each alone in one worker
+    thread on the benchmark's tiles (best of 5), and the ratio they cap: raw / (raw +
+    decompress + compress + write + read)."""
+    import numcodecs
+
+    from benchmarks.bench_modifiers import _tile
+    from iqx.io.zarr import DEFAULT_CODEC, _compressors
+
+    comp = _compressors(codec or DEFAULT_CODEC)
+    if comp:
+        c = comp[0]
+        shuffle = {"noshuffle": 0, "shuffle": 1, "bitshuffle": 2}[c.shuffle.value]
+        blosc = numcodecs.Blosc(cname=c.cname.value, clevel=c.clevel, shuffle=shuffle)
+    else:
+        blosc = None
+    import imagecodecs
+
+    planes = [_tile((0, i, 3))[0] for i in range(tiles)]
+    mb = sum(p.nbytes for p in planes) / 2**20
+    decoded = [imagecodecs.jpeg8_decode(imagecodecs.jpeg8_encode(p, level=70)) for p in planes]
+    packed = [blosc.encode(p) if blosc else p.tobytes() for p in planes]
+    out = np.empty_like(planes[0])
+    folder = Path(tempfile.mkdtemp(prefix="iqx-floor-"))
+    count = iter(range(10**9))
+
+    def write(k: int) -> None:
+        with open(folder / f"{next(count)}", "wb") as f:
+            f.write(packed[k])
+
+    def read(k: int) -> None:
+        with open(folder / "0", "rb") as f:
+            f.read()
+
+    stages = {
+        "jpeg encode+decode (raw)": lambda k: imagecodecs.jpeg8_decode(
+            imagecodecs.jpeg8_encode(planes[k], level=70)
+        ),
+        "decompress": (lambda k: blosc.decode(packed[k], out)) if blosc else None,
+        "compress": (lambda k: blosc.encode(decoded[k])) if blosc else None,
+        "write file": write,
+        "read file": read,
+    }
+    cost = {}
+
+    def run() -> None:
+        for name, fn in stages.items():
+            best = 1e9
+            for _ in range(5):
+                c0 = time.thread_time()
+                for k in range(tiles):
+                    if fn is not None:
+                        fn(k)
+                best = min(best, time.thread_time() - c0)
+            cost[name] = best / mb * 1e3
+
+    th = threading.Thread(target=run)  # blosc uses its own threads in the main thread
+    th.start()
+    th.join()
+    shutil.rmtree(folder, ignore_errors=True)
+    print(f"floor ({codec or DEFAULT_CODEC}), CPU ms/MB, one worker thread, best of 5:")
+    for name, v in cost.items():
+        print(f"  {name:26s} {v:7.3f}")
+    raw = cost["jpeg encode+decode (raw)"]
+    print(f"  cap on the ratio (no iqx overhead at all): {raw / sum(cost.values()):.3f}")
+
+
 def main() -> None:
     """Run once (after a warm-up) and print the split."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--tree", default=None, help="iqx checkout to profile")
     ap.add_argument("--codec", default=None, help="zarr codec of the source and the output")
+    ap.add_argument("--floor", action="store_true", help="only the per-stage floor and cap")
     args = ap.parse_args()
     if args.tree:
         sys.path.insert(0, args.tree)
@@ -90,6 +164,9 @@ def main() -> None:
     from benchmarks.bench_modifiers import CHUNK, JPEG_N, _iqx_jpeg_seconds, _zarr_scene
     from iqx.modifiers import jpeg
 
+    if args.floor:
+        _floor(args.codec)
+        return
     src, warm = _zarr_scene(JPEG_N, args.codec), _zarr_scene(2 * CHUNK, args.codec)
     tmp = Path(tempfile.mkdtemp(prefix="iqx-prof-"))
     _patch()
