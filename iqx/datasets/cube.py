@@ -329,18 +329,33 @@ def modify_cube(cube: xr.DataArray, modifier: Any) -> xr.DataArray:
 
 
 def measure_cube(
-    cube: xr.DataArray, names: Sequence[str] = ("snr", "sharpness"), *, scheduler: Any = None
+    cube: xr.DataArray,
+    names: Sequence[str] = ("snr", "sharpness"),
+    *,
+    scheduler: Any = None,
+    progress: Callable[[int], Any] | None = None,
 ) -> Any:
     """Blind metrics of every image of a cube: a pandas DataFrame indexed by image name.
 
     One task per chunk measures its images (synchronously inside the task); tasks run on
     ``scheduler`` (an address or a ``distributed.Client``), else the active distributed
     client, else local threads (:func:`iqx.datasets._scheduler.use_scheduler`).
+
+    ``progress(n)`` is called as each chunk of ``n`` images is measured (on this process,
+    also under a distributed client), e.g. the ``advance`` of an
+    :class:`iqx._progress.Progress` bar, which draws only on a terminal, never with
+    ``$IQX_QUIET=1``, and after ``delay`` seconds:
+
+    >>> from iqx._progress import Progress  # doctest: +SKIP
+    >>> with Progress(cube.sizes["image"], label="measure", unit="images", delay=0.5) as bar:
+    ...     table = measure_cube(cube, ["snr"], progress=bar.advance)  # doctest: +SKIP
     """
     import dask
     import dask.array as da
+    import dask.bag as db
     import pandas as pd
 
+    from iqx._progress import compute_batches
     from iqx.datasets._scheduler import use_scheduler
     from iqx.datasets.measure import BLIND_METRICS
     from iqx.io._sched import compute_kwargs
@@ -360,7 +375,10 @@ def measure_cube(
         for b, s, n in zip(blocks, starts, data.chunks[0])
     ]
     with use_scheduler(scheduler):
-        rows = [r for part in dask.compute(*parts, **compute_kwargs()) for r in part]
+        if progress is None:
+            rows = [r for part in dask.compute(*parts, **compute_kwargs()) for r in part]
+        else:  # one bag partition per chunk: progress(len(rows)) as each one finishes
+            rows = list(compute_batches(db.from_delayed(parts), progress, **compute_kwargs()))
     return pd.DataFrame(rows, index=pd.Index(cube["image"].values, name="image"))
 
 

@@ -146,3 +146,35 @@ def test_sharpness_and_niirs_share_one_edge_measurement(tiles, monkeypatch):
     together = blind_record(scene, names)
     assert len(calls) == 1
     assert json.dumps(together, default=str) == json.dumps(apart, default=str)
+
+
+def test_measure_cube_reports_progress_per_chunk(tiles):
+    """``progress(n)`` per measured chunk (7 images in chunks of 3: 3 + 3 + 1), same table."""
+    import io
+
+    from iqx._progress import Progress
+
+    cube = open_cube(tiles, images_per_chunk=3)
+    plain = measure_cube(cube, ["snr"])
+    calls = []
+    counted = measure_cube(cube, ["snr"], progress=calls.append)
+    assert sorted(calls) == [1, 3, 3]
+    assert counted.equals(plain)
+    out = io.StringIO()
+    with Progress(7, label="measure", unit="images", stream=out, enabled=True) as bar:
+        measure_cube(cube, ["snr"], progress=bar.advance)
+    assert "7/7 images 100%" in out.getvalue()
+    # the bar's rule: nothing drawn on a stream that is not a terminal (a log, a pipe)
+    quiet = io.StringIO()
+    with Progress(7, stream=quiet) as bar:
+        measure_cube(cube, ["snr"], progress=bar.advance)
+    assert quiet.getvalue() == "" and bar.done == 7
+
+
+@pytest.mark.distributed
+def test_measure_cube_progress_on_process_workers(tiles, dask_client):
+    cube = open_cube(tiles, images_per_chunk=2)
+    calls = []
+    table = measure_cube(cube, ["snr"], progress=calls.append)
+    assert sorted(calls) == [1, 2, 2, 2]
+    assert table.equals(measure_cube(cube, ["snr"]))
