@@ -1,0 +1,273 @@
+"""Many small images (the papers' MNIST case): per-image overhead, folder and cube.
+
+Inputs (cached in ``cache_dir()``): 10 000 grey 28×28 uint8 PNGs (1 000 under
+``IQX_BENCH_SMALL=1``), textured digits-like noise, in IQUAFLOW's layout. Measured back to
+back in one run, JPEG q70 on every image:
+
+- ``iqx.modify`` on the folder (threads) vs IQUAFLOW 1.0.1's ``DSModifier_jpg`` (its side
+  venv, the modify call alone, imports excluded) and vs a plain loop (Pillow read +
+  libjpeg-turbo round trip + Pillow write) over 2 processes of a pool started beforehand;
+- the same images as one ``(image, band, y, x)`` cube in a zarr store: ``open_dataset`` →
+  ``modify_cube`` → ``to_zarr`` vs the raw codec round trip over the same pixels in memory.
+
+``python -m benchmarks.bench_small_images --repeat 3`` prints medians and per-image costs
+(docs/performance.md).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import numpy as np
+
+from benchmarks.bench_datasets import IQUAFLOW_DRIVER, iquaflow_python
+from benchmarks.common import SMALL, cache_dir
+
+N_IMAGES = 1_000 if SMALL else 10_000
+SIDE = 28
+QUALITY = 70
+
+
+def _digit(k: int) -> np.ndarray:
+    """A 28×28 grey image with MNIST-like structure: dark ground, a bright stroke, noise."""
+    rng = np.random.default_rng(k)
+    yy, xx = np.mgrid[0:SIDE, 0:SIDE].astype(np.float32)
+    cy, cx, r = 14 + rng.normal(0, 2), 14 + rng.normal(0, 2), 6 + rng.random() * 4
+    ring = np.exp(-(((np.hypot(yy - cy, xx - cx) - r) / 1.6) ** 2))
+    img = 255 * ring + rng.normal(0, 8, (SIDE, SIDE))
+    return np.clip(img, 0, 255).astype(np.uint8)
+
+
+def mnist_dataset(n: int = N_IMAGES) -> Path:
+    """``<cache>/mnist_<n>/images/<k>.png`` (generated once)."""
+    from PIL import Image
+
+    root = cache_dir() / f"mnist_{n}"
+    if (root / "images").is_dir():
+        return root
+    tmp = root.with_name(root.name + ".partial")
+    shutil.rmtree(tmp, ignore_errors=True)
+    (tmp / "images").mkdir(parents=True)
+    for k in range(n):
+        Image.fromarray(_digit(k)).save(tmp / "images" / f"{k:05d}.png")
+    tmp.rename(root)
+    return root
+
+
+def mnist_store(n: int = N_IMAGES) -> Path:
+    """The same images as one cube in a zarr store (written once with ``iqx.to_zarr``)."""
+    import iqx
+    from iqx.datasets import open_cube
+
+    store = cache_dir() / f"mnist_{n}.zarr"
+    if not store.exists():
+        iqx.to_zarr(open_cube(mnist_dataset(n)), store)
+    return store
+
+
+def _plain_one(pair: tuple[str, str]) -> int:
+    import imagecodecs
+    from PIL import Image
+
+    arr = np.asarray(Image.open(pair[0]))
+    dec = imagecodecs.jpeg8_decode(imagecodecs.jpeg8_encode(arr, level=QUALITY))
+    Image.fromarray(dec).save(pair[1])
+    return dec.size
+
+
+def _warm(_: int) -> int:
+    import imagecodecs  # noqa: F401
+    from PIL import Image  # noqa: F401
+
+    return 0
+
+
+def plain_loop_seconds(ds: Path, pool: ProcessPoolExecutor) -> float:
+    """Pillow read + libjpeg-turbo round trip + Pillow write of every image on the pool."""
+    out = Path(tempfile.mkdtemp(prefix="iqx-plain-small-"))
+    try:
+        pairs = [(str(p), str(out / p.name)) for p in sorted((ds / "images").iterdir())]
+        t0 = time.perf_counter()
+        list(pool.map(_plain_one, pairs, chunksize=256))
+        return time.perf_counter() - t0
+    finally:
+        shutil.rmtree(out, ignore_errors=True)
+
+
+def iqx_modify_seconds(ds: Path) -> float:
+    """``iqx.modify`` of the folder in this process (imports done), output removed."""
+    import iqx
+
+    out = ds.with_name(f"{ds.name}#jpeg_q{QUALITY}")
+    shutil.rmtree(out, ignore_errors=True)
+    t0 = time.perf_counter()
+    iqx.modify(ds, f"jpeg:quality={QUALITY}")
+    seconds = time.perf_counter() - t0
+    shutil.rmtree(out, ignore_errors=True)
+    return seconds
+
+
+def iquaflow_seconds(ds: Path) -> float:
+    """``DSModifier_jpg(quality).modify`` seconds in the side venv (NaN when absent)."""
+    import subprocess
+
+    python = None if SMALL else iquaflow_python()
+    if python is None:
+        return math.nan
+    proc = subprocess.run(
+        [python, "-c", IQUAFLOW_DRIVER, str(ds), str(QUALITY)],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return json.loads(proc.stdout.strip().splitlines()[-1])["modify_s"]
+
+
+def cube_seconds(store: Path) -> float:
+    """zarr cube → ``modify_cube`` (JPEG q70) → a new zarr store, in this process."""
+    import iqx
+    from iqx.datasets import modify_cube
+
+    out = Path(tempfile.mkdtemp(prefix="iqx-cube-small-")) / "out.zarr"
+    try:
+        t0 = time.perf_counter()
+        cube = iqx.open_dataset(store)
+        iqx.to_zarr(modify_cube(cube, f"jpeg:quality={QUALITY}"), out)
+        return time.perf_counter() - t0
+    finally:
+        shutil.rmtree(out.parent, ignore_errors=True)
+
+
+def raw_codec_seconds(store: Path) -> float:
+    """libjpeg-turbo encode + decode of every image, pixels already in memory (1 thread)."""
+    import imagecodecs
+
+    import iqx
+
+    pixels = iqx.open_dataset(store).values
+    t0 = time.perf_counter()
+    for img in pixels:
+        imagecodecs.jpeg8_decode(imagecodecs.jpeg8_encode(img[0], level=QUALITY))
+    return time.perf_counter() - t0
+
+
+class SmallImagesFolder:
+    """JPEG q70 over 10 000 28×28 PNGs: iqx, IQUAFLOW's DSModifier_jpg, the plain loop."""
+
+    timeout = 1800
+    number = 1
+    repeat = 3
+
+    def setup(self):
+        self.ds = mnist_dataset()
+        self.pool = ProcessPoolExecutor(2)
+        list(self.pool.map(_warm, range(2)))
+        iqx_modify_seconds(self.ds)  # imports and numba code loaded
+
+    def teardown(self):
+        self.pool.shutdown()
+
+    def time_iqx_modify(self):
+        iqx_modify_seconds(self.ds)
+
+    def time_plain_loop_2_processes(self):
+        plain_loop_seconds(self.ds, self.pool)
+
+    def track_speedup_vs_iquaflow(self):
+        """IQUAFLOW DSModifier_jpg seconds / iqx.modify seconds (same run)."""
+        return iquaflow_seconds(self.ds) / iqx_modify_seconds(self.ds)
+
+    track_speedup_vs_iquaflow.unit = "ratio"
+
+    def track_iqx_over_plain_loop(self):
+        """iqx.modify seconds / plain 2-process loop seconds."""
+        plain = plain_loop_seconds(self.ds, self.pool)
+        return iqx_modify_seconds(self.ds) / plain
+
+    track_iqx_over_plain_loop.unit = "ratio"
+
+
+class SmallImagesCube:
+    """The same images as one zarr cube: modify_cube → to_zarr vs the raw codec."""
+
+    timeout = 1800
+    number = 1
+    repeat = 3
+
+    def setup(self):
+        self.store = mnist_store()
+        cube_seconds(self.store)  # imports and numba code loaded
+
+    def time_iqx_cube_zarr_to_zarr(self):
+        cube_seconds(self.store)
+
+    def time_raw_codec_in_memory(self):
+        raw_codec_seconds(self.store)
+
+    def track_raw_codec_over_iqx(self):
+        """Raw codec seconds / iqx zarr → zarr seconds (1 = iqx costs only the codec)."""
+        return raw_codec_seconds(self.store) / cube_seconds(self.store)
+
+    track_raw_codec_over_iqx.unit = "ratio"
+
+
+def main(argv: list[str] | None = None) -> None:  # pragma: no cover - manual measurement
+    """Interleaved repeats; medians, per-image microseconds and ratios as JSON."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args(argv)
+    ds, store = mnist_dataset(), mnist_store()
+    samples: dict[str, list[float]] = {}
+
+    def add(key: str, value: float) -> None:
+        samples.setdefault(key, []).append(value)
+        print(f"{key}: {value:.3f}", file=sys.stderr, flush=True)
+
+    with ProcessPoolExecutor(2) as pool:
+        list(pool.map(_warm, range(2)))
+        iqx_modify_seconds(ds)
+        cube_seconds(store)
+        for _ in range(args.repeat):
+            add("iquaflow_modify_s", iquaflow_seconds(ds))
+            c0 = time.process_time()
+            add("iqx_modify_s", iqx_modify_seconds(ds))
+            add("iqx_modify_cpu_s", time.process_time() - c0)
+            add("plain_loop_2proc_s", plain_loop_seconds(ds, pool))
+            add("iqx_cube_s", cube_seconds(store))
+            add("raw_codec_s", raw_codec_seconds(store))
+            add(
+                "speedup_vs_iquaflow",
+                samples["iquaflow_modify_s"][-1] / samples["iqx_modify_s"][-1],
+            )
+            add("iqx_over_plain", samples["iqx_modify_s"][-1] / samples["plain_loop_2proc_s"][-1])
+            add(
+                "cube_speedup_vs_iquaflow",
+                samples["iquaflow_modify_s"][-1] / samples["iqx_cube_s"][-1],
+            )
+    medians = {k: statistics.median(v) for k, v in samples.items()}
+    per_image_us = {
+        k.removesuffix("_s") + "_us_per_image": 1e6 * v / N_IMAGES
+        for k, v in medians.items()
+        if k.endswith("_s")
+    }
+    print(
+        json.dumps(
+            {"n_images": N_IMAGES, "medians": medians, "per_image": per_image_us,
+             "samples": samples, "load": os.getloadavg()}
+        )
+    )  # fmt: skip
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
