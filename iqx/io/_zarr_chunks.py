@@ -9,6 +9,9 @@ synchronous ``_encode_sync``) and writes the chunk file under the key the array'
 gives. The bytes are those zarr writes itself (a partial edge chunk is padded with the fill
 value, as zarr does; tested byte for byte). Any other layout (other codecs, a non-local
 store, a region not made of whole chunks) falls back to ``array[region] = block``.
+:func:`store_in_rows` drives the writes: a scene made only of Blockwise layers (a zarr read
+followed by per-chunk modifiers) gets the write as one more blockwise step, which dask
+fuses into each block's task (read, modify, encode, write; nothing handed between tasks).
 
 :func:`dask_reader` is the converse for :func:`iqx.io.open_zarr_scene`: one task per dask
 block reads the chunk files it covers and decodes them with the same codec objects
