@@ -47,6 +47,12 @@ _CHUNK_BYTES = 64 * 2**20
 
 
 def _meta(path: Path, bit_depth: int | None) -> tuple[tuple, dict[str, Any]]:
+    from iqx.io._png import plain_png_shape
+    from iqx.io.images import plain_png_attrs
+
+    shape = plain_png_shape(path)  # a plain PNG's header is all it takes (no GDAL open)
+    if shape is not None:
+        return (*shape, np.dtype(np.uint8).str), plain_png_attrs(path, bit_depth)
     from iqx.io._rio import raster_meta, rio_open
 
     with rio_open(path) as ds:
@@ -66,11 +72,13 @@ def _images_per_chunk(n: int, key: tuple, images_per_chunk: int | None) -> int:
 
 
 def _read_stack(paths: Sequence[str], shape: tuple[int, int, int], dtype: str) -> np.ndarray:
+    from iqx.io._png import read_plain_png
     from iqx.io.images import read_image
 
     out = np.empty((len(paths), *shape), dtype=dtype)
     for i, p in enumerate(paths):
-        img = read_image(p)
+        plain = read_plain_png(Path(p))  # Pillow for plain PNGs, same pixels as GDAL
+        img = read_image(p) if plain is None else plain.transpose(2, 0, 1)
         if img.shape != tuple(shape) or img.dtype != out.dtype:
             raise DatasetLayoutError(
                 f"{p}: is {img.shape} {img.dtype} now, the cube was opened with {shape} {dtype}"

@@ -29,7 +29,7 @@ import numpy as np
 
 from iqx.errors import RasterReadError
 
-__all__ = ["plain_png_writable", "read_plain_png", "write_plain_png"]
+__all__ = ["plain_png_shape", "plain_png_writable", "read_plain_png", "write_plain_png"]
 
 _SIGNATURE = b"\x89PNG\r\n\x1a\n"
 #: PNG colour type -> (Pillow mode, bands) for the 8-bit types both libraries read alike
@@ -73,13 +73,15 @@ def _has_sidecar(path: Path) -> bool:
     return f"{path.name}.aux.xml" in names or any(stem + s in names for s in _SIDECAR_SUFFIXES)
 
 
-def read_plain_png(path: Path) -> np.ndarray | None:
-    """The ``(y, x, band)`` uint8 pixels of a plain PNG, or None when GDAL must read it.
+#: chunks of a plain PNG: pixels, and display hints GDAL reports nothing from
+_PLAIN_CHUNKS = {b"IHDR", b"IDAT", b"IEND", b"pHYs", b"gAMA", b"sRGB", b"cHRM", b"iCCP", b"tIME"}
 
-    Raises
-    ------
-    RasterReadError
-        A truncated or corrupt file (no ``IEND`` at the end, or Pillow fails to decode it).
+
+def _plain_bytes(path: Path) -> tuple[bytes, int, int, int] | None:
+    """``(file bytes, height, width, bands)`` of a plain PNG, None when GDAL must read it.
+
+    Walks the chunk headers (no pixel decoded): only the chunks of ``_PLAIN_CHUNKS`` may
+    appear, the last one must be ``IEND``.
     """
     if path.suffix.lower() != ".png" or _has_sidecar(path):
         return None
@@ -89,22 +91,50 @@ def read_plain_png(path: Path) -> np.ndarray | None:
     depth, colour = data[24], data[25]
     if depth != 8 or colour not in _COLOUR_TYPES:
         return None
-    if b"IEND" not in data[-64:]:
+    pos, kind = 8, b""
+    while pos + 8 <= len(data):
+        kind = data[pos + 4 : pos + 8]
+        if kind not in _PLAIN_CHUNKS:
+            return None  # tRNS (nodata for GDAL), text (metadata), sBIT, palette ...
+        pos += 12 + int.from_bytes(data[pos : pos + 4], "big")
+    if kind != b"IEND" or pos != len(data):
         raise RasterReadError(f"{path}: truncated or corrupt PNG (no IEND chunk at the end)")
+    width, height = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+    return data, height, width, _COLOUR_TYPES[colour][1]
+
+
+def plain_png_shape(path: Path) -> tuple[int, int, int] | None:
+    """``(bands, y, x)`` of a plain uint8 PNG from its chunk headers, or None (see above)."""
+    plain = _plain_bytes(path)
+    return None if plain is None else (plain[3], plain[1], plain[2])
+
+
+def read_plain_png(path: Path) -> np.ndarray | None:
+    """The ``(y, x, band)`` uint8 pixels of a plain PNG, or None when GDAL must read it.
+
+    Raises
+    ------
+    RasterReadError
+        A truncated or corrupt file (no ``IEND`` at the end, or Pillow fails to decode it).
+    """
+    plain = _plain_bytes(path)
+    if plain is None:
+        return None
+    data, height, width, bands = plain
     from PIL import Image
 
-    mode, bands = _COLOUR_TYPES[colour]
+    mode = _COLOUR_TYPES[data[25]][0]
     try:
         with Image.open(io.BytesIO(data), formats=["PNG"]) as img:
             img.load()
-            if img.mode != mode or set(img.info) - _DISPLAY_ONLY or img.text:
+            if img.mode != mode or set(img.info) - _DISPLAY_ONLY:
                 return None
             arr = np.asarray(img)
     except (OSError, SyntaxError, ValueError, zlib.error) as exc:
         raise RasterReadError(
             f"{path}: failed to read pixels ({exc}); the file may be truncated or corrupt"
         ) from exc
-    return arr.reshape(arr.shape[0], arr.shape[1], bands)
+    return arr.reshape(height, width, bands)
 
 
 def plain_png_writable(arr: np.ndarray) -> bool:

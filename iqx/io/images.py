@@ -291,15 +291,7 @@ def read_image_scene(
         else:
             arr = plain.transpose(2, 0, 1)
             arr = _copy_to(scratch("read", arr.shape, arr.dtype), arr)
-        attrs = scene_attrs(
-            crs=None,
-            transform=_IDENTITY,
-            nodata=None,
-            bit_depth=bit_depth,
-            bit_depth_source="user" if bit_depth is not None else "metadata",
-            source=str(p),
-            driver="PNG",
-        )
+        attrs = plain_png_attrs(p, bit_depth)
         driver, options = "PNG", {}
     else:
         arr, driver, options, attrs = _read_gdal(p, bit_depth, interleaved)
@@ -308,6 +300,19 @@ def read_image_scene(
 
         check_bit_depth(bit_depth, arr.dtype)
     return eager_scene(arr, attrs, p.stem), driver, options
+
+
+def plain_png_attrs(path: Path, bit_depth: int | None) -> dict[str, Any]:
+    """The scene attrs GDAL gives a plain PNG (see :mod:`iqx.io._png`): no georeferencing."""
+    return scene_attrs(
+        crs=None,
+        transform=_IDENTITY,
+        nodata=None,
+        bit_depth=bit_depth,
+        bit_depth_source="user" if bit_depth is not None else "metadata",
+        source=str(path),
+        driver="PNG",
+    )
 
 
 #: GDAL's transform of a raster without georeferencing

@@ -191,3 +191,34 @@ def test_modified_png_dataset_equals_the_gdal_path(tmp_path, monkeypatch):
         with rasterio.open(fast_copy / "images" / f"{k:02d}.png") as a:
             with rasterio.open(slow.data_path / "images" / f"{k:02d}.png") as b:
                 np.testing.assert_array_equal(a.read(), b.read())
+
+
+def test_png_with_trailing_bytes_or_a_cut_chunk_is_refused(tmp_path):
+    path = tmp_path / "tail.png"
+    PLAIN["grey"]().save(path)
+    data = path.read_bytes()
+    path.write_bytes(data + b"junk")
+    with pytest.raises(RasterReadError, match=r"tail\.png.*truncated or corrupt"):
+        _png.read_plain_png(path)
+    path.write_bytes(data[:-6])  # IEND's own bytes cut
+    with pytest.raises(RasterReadError, match=r"tail\.png"):
+        read_image_scene(path)
+
+
+def test_cube_of_plain_pngs_equals_the_gdal_path(tmp_path, monkeypatch):
+    """open_cube reads plain PNG headers and pixels without GDAL: same cube either way."""
+    from iqx.datasets import open_cube
+
+    src = tmp_path / "mnist" / "images"
+    src.mkdir(parents=True)
+    for k in range(9):
+        PLAIN["grey"]().save(src / f"{k}.png")
+    fast = open_cube(tmp_path / "mnist", images_per_chunk=4)
+    fast_values = fast.values
+    monkeypatch.setattr(_png, "_plain_bytes", lambda path: None)
+    slow = open_cube(tmp_path / "mnist", images_per_chunk=4)
+    np.testing.assert_array_equal(fast_values, slow.values)
+    assert fast.attrs == slow.attrs
+    for name in ("image", "transform", "crs"):
+        assert list(fast[name].values) == list(slow[name].values), name
+    np.testing.assert_array_equal(fast["nodata"].values, slow["nodata"].values)  # NaN: unset
