@@ -29,6 +29,7 @@ import math
 import numpy as np
 
 from iqx.kernels._esf_fields import S_LOW_CONTRAST, S_LOW_SNR, S_NOT_FLAT, S_NOT_HOMOGENEOUS
+from iqx.kernels._esf_geometry import row_span
 from iqx.kernels._numba import ngjit
 
 __all__: list[str] = []
@@ -88,7 +89,8 @@ def plateau_gate(
     inner = H - plateau
     outer = H - 0.5 * plateau
     for r in range(r0, r1 + 1):
-        for c in range(c0, c1 + 1):
+        lo, hi = row_span((r - sy) - cy, sx + cx, ty, tx, nyv, nxv, lh, H, c0, c1)
+        for c in range(lo, hi + 1):
             dy = (r - sy) - cy
             dx = (c - sx) - cx
             d = dy * nyv + dx * nxv

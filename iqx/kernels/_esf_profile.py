@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from iqx.kernels._esf_geometry import row_span
 from iqx.kernels._numba import ngjit
 
 __all__ = ["sg_coefficients"]
@@ -134,7 +135,8 @@ def gather_roi(
     vv = np.empty(npx_max)
     npx = 0
     for r in range(r0, r1 + 1):
-        for c in range(c0, c1 + 1):
+        lo, hi = row_span((r - sy) - cy, sx + cx, ty, tx, nyv, nxv, lh, H + 1.0, c0, c1)
+        for c in range(lo, hi + 1):
             dy = (r - sy) - cy
             dx = (c - sx) - cx
             a = dy * ty + dx * tx

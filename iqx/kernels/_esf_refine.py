@@ -18,7 +18,7 @@ import numpy as np
 
 from iqx.kernels._esf_fields import S_BORDER, S_FIT_FAILED, S_OK
 from iqx.kernels._esf_gates import plateau_gate
-from iqx.kernels._esf_geometry import _half_x50, _rotate
+from iqx.kernels._esf_geometry import _half_x50, _rotate, row_span
 from iqx.kernels._numba import ngjit
 
 __all__: list[str] = []
@@ -99,7 +99,8 @@ def refine_line(
         swd[:] = 0.0
         swa[:] = 0.0
         for r in range(r0, r1 + 1):
-            for c in range(c0, c1 + 1):
+            lo, hi = row_span((r - sy) - cy, sx + cx, ty, tx, nyv, nxv, lh, wc, c0, c1)
+            for c in range(lo, hi + 1):
                 dy = (r - sy) - cy
                 dx = (c - sx) - cx
                 a = dy * ty + dx * tx
@@ -163,7 +164,8 @@ def refine_line(
         pv = np.empty(nmax)
         npx = 0
         for r in range(r0, r1 + 1):
-            for c in range(c0, c1 + 1):
+            lo, hi = row_span((r - sy) - cy, sx + cx, ty, tx, tx, -ty, lh + 1.0, H + 1.0, c0, c1)
+            for c in range(lo, hi + 1):
                 dy = (r - sy) - cy
                 dx = (c - sx) - cx
                 if abs(dy * tx - dx * ty) <= H + 1.0 and abs(dy * ty + dx * tx) <= lh + 1.0:

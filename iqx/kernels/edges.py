@@ -125,6 +125,9 @@ def _bilinear(a: np.ndarray, sy: int, sx: int, y: float, x: float) -> float:
     c = sx + int(fx0)
     if r < 0 or c < 0 or r > ny - 2 or c > nx - 2:
         return 0.0
+    # unsigned indices: no negative-index wrap-around test per load (r, c >= 0 here)
+    r = np.uint64(r)
+    c = np.uint64(c)
     fy = y - fy0
     fx = x - fx0
     return (
@@ -133,6 +136,40 @@ def _bilinear(a: np.ndarray, sy: int, sx: int, y: float, x: float) -> float:
         + a[r + 1, c] * fy * (1 - fx)
         + a[r + 1, c + 1] * fy * fx
     )
+
+
+@ngjit
+def _bilinear2(
+    gy: np.ndarray, gx: np.ndarray, sy: int, sx: int, y: float, x: float
+) -> tuple[float, float]:
+    """``(_bilinear(gy, ...), _bilinear(gx, ...))`` with the cell and weights computed once
+    (the same arithmetic, term by term: bit-identical)."""
+    ny, nx = gy.shape
+    fy0 = math.floor(y)
+    fx0 = math.floor(x)
+    r = sy + int(fy0)
+    c = sx + int(fx0)
+    if r < 0 or c < 0 or r > ny - 2 or c > nx - 2:
+        return 0.0, 0.0
+    r = np.uint64(r)  # as in _bilinear
+    c = np.uint64(c)
+    fy = y - fy0
+    fx = x - fx0
+    u = 1 - fy
+    v = 1 - fx
+    vy = (
+        gy[r, c] * u * v
+        + gy[r, c + 1] * u * fx
+        + gy[r + 1, c] * fy * v
+        + gy[r + 1, c + 1] * fy * fx
+    )
+    vx = (
+        gx[r, c] * u * v
+        + gx[r, c + 1] * u * fx
+        + gx[r + 1, c] * fy * v
+        + gx[r + 1, c + 1] * fy * fx
+    )
+    return vy, vx
 
 
 @ngjit
@@ -151,6 +188,8 @@ def _gn(
     c = sx + int(fx0)
     if r < 0 or c < 0 or r > ny - 2 or c > nx - 2:
         return 0.0 * ny_ + 0.0 * nx_
+    r = np.uint64(r)  # as in _bilinear
+    c = np.uint64(c)
     fy = y - fy0
     fx = x - fx0
     u = 1 - fy
@@ -285,8 +324,7 @@ def trace_candidates(
                     break
                 if (py - start_y) ** 2 + (px - start_x) ** 2 > max_half * max_half:
                     break
-                ly = _bilinear(gy, sy, sx, py, px)
-                lx = _bilinear(gx, sy, sx, py, px)
+                ly, lx = _bilinear2(gy, gx, sy, sx, py, px)
                 lm = math.sqrt(ly * ly + lx * lx)
                 if lm == 0.0 or (ly * n0y + lx * n0x) / lm < cos_turn:
                     break
