@@ -1,6 +1,6 @@
 """Many small images (the papers' MNIST case): per-image overhead, folder and cube.
 
-Inputs (cached in ``cache_dir()``): 10 000 grey 28×28 uint8 PNGs (1 000 under
+Inputs (cached in ``cache_dir()``): 10 000 grey 28×28 uint8 PNGs (200 under
 ``IQX_BENCH_SMALL=1``), textured digits-like noise, in IQUAFLOW's layout. Measured back to
 back in one run, JPEG q70 on every image:
 
@@ -32,7 +32,7 @@ import numpy as np
 from benchmarks.bench_datasets import IQUAFLOW_DRIVER, iquaflow_python
 from benchmarks.common import SMALL, cache_dir
 
-N_IMAGES = 1_000 if SMALL else 10_000
+N_IMAGES = 200 if SMALL else 10_000
 SIDE = 28
 QUALITY = 70
 
