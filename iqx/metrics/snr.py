@@ -128,7 +128,9 @@ def snr(
     ----------
     image : xarray.DataArray, numpy.ndarray or dask.array.Array
         Scene ``(band, y, x)`` or one band ``(y, x)``; integer or real-floating pixels.
-        ``attrs["nodata"]`` (and NaN) mark invalid pixels unless ``mask`` is given.
+        ``attrs["nodata"]`` (and NaN) mark invalid pixels unless ``mask`` is given; the
+        nodata is cast to the pixel dtype first (the shared rule of
+        :func:`iqx.metrics._validity.scene_nodata`: ``"0"`` or ``0.0`` on uint16 is 0).
     method : {"blocks", "pca", "immerkaer", "hb", "ha"}
         Estimator (see the module docstring and ``docs/snr.md``). Default ``"blocks"``.
     mask : bool array-like, optional
