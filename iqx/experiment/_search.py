@@ -76,10 +76,16 @@ def grid_values(
         integer = known[2] if known else isinstance(lo, int) and isinstance(hi, int)
         if lo is not None and hi is None and (family, parameter) == ("quantize", "bits"):
             from iqx.datasets import open_dataset
-            from iqx.modifiers import scene_bit_depth
+            from iqx.datasets.manifest import manifest_bit_depth
+            from iqx.experiment.volume import _depth
 
-            ds = open_dataset(os.fspath(getattr(dataset, "data_path", dataset)))
-            hi = scene_bit_depth(ds.open_image(ds.image_files[0].name)) - 1  # full: baseline
+            ds = dataset if hasattr(dataset, "image_files") else None
+            ds = ds or open_dataset(os.fspath(getattr(dataset, "data_path", dataset)))
+            # the declared depth, else the shallowest image's (quantize refuses more bits
+            # than an image has; the dtype's 16 bits of 11-bit data probed bits it refuses)
+            declared = ds.bit_depth or manifest_bit_depth(ds.manifest)
+            depths = [_depth(ds.open_image(p.name)) for p in ds.image_files]
+            hi = (declared or min(depths)) - 1  # full depth: the baseline
         if lo is None or hi is None or not lo < hi:
             raise InvalidParameterError(
                 f"find_cheapest: give bounds=(low, high) with low < high (or values=[...]) "
