@@ -217,10 +217,20 @@ def _check_chunks(p: Path, attrs: dict[str, Any]) -> None:
 
 
 def _declared_depth(scene: xr.DataArray) -> dict[str, Any]:
-    """``bit_depth`` and its source when declared (None when it would be measured)."""
+    """``bit_depth`` and its source when declared (None when it would be measured).
+
+    An unsourced ``bit_depth`` attribute on wide unsigned data is a hint, not a declaration
+    (:mod:`iqx.bitdepth`): it is stored as it is, unsourced, so reading the store back gives
+    the same attrs and the same rule applies.
+    """
     from iqx.bitdepth import declared_bit_depth
 
     d = declared_bit_depth(scene)
+    if d is None:
+        bits = scene.attrs.get("bit_depth")
+        hint = bits is not None and scene.attrs.get("bit_depth_source") is None
+        if hint and int(bits) != np.dtype(scene.dtype).itemsize * 8:
+            return {"bit_depth": int(bits), "bit_depth_source": None}
     return {
         "bit_depth": None if d is None else d.bits,
         "bit_depth_source": None if d is None else d.source,
