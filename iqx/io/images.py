@@ -317,7 +317,7 @@ def plain_png_attrs(path: Path, bit_depth: int | None) -> dict[str, Any]:
 
 #: GDAL's transform of a raster without georeferencing
 _IDENTITY = (1.0, 0.0, 0.0, 0.0, 1.0, 0.0)
-#: (transform, shape, dtype) -> a pixel-less scene whose coords new scenes share
+#: (transform, shape) -> a pixel-less scene whose coords new scenes share
 _TEMPLATES: dict[tuple, xr.DataArray] = {}
 _MAX_TEMPLATES = 64
 _TEMPLATES_LOCK = threading.Lock()
