@@ -52,6 +52,8 @@ os.environ.setdefault("GDAL_ERROR_ON_LIBJPEG_WARNING", "TRUE")
 #: iqx's own GeoTIFF metadata items (default domain)
 TAG_BIT_DEPTH = "IQX_BIT_DEPTH"
 TAG_HISTORY = "IQX_HISTORY"
+#: an unsourced ``bit_depth`` attribute (a lower bound, see iqx.bitdepth), kept as such
+TAG_BIT_DEPTH_HINT = "IQX_BIT_DEPTH_HINT"
 
 #: beyond this many blocks per band only the last block row is checked for truncation
 _MAX_BLOCKS_CHECKED = 20_000
@@ -326,6 +328,10 @@ def raster_meta(
         driver=ds.driver,
         history=_history(ds),
     )
+    if attrs["bit_depth"] is None:
+        hint = ds.tags().get(TAG_BIT_DEPTH_HINT)
+        if hint and str(hint).isdigit():
+            attrs["bit_depth"] = int(hint)  # unsourced: the bit-depth rule's lower bound
     return shape, dtype, block, attrs
 
 

@@ -25,7 +25,7 @@ import xarray as xr
 from iqx.errors import InvalidParameterError, IqxError, RasterWriteError
 from iqx.io._atomic import atomic_file, check_overwrite, tmp_sibling, write_error
 from iqx.io._common import check_dtype
-from iqx.io._rio import TAG_BIT_DEPTH, TAG_HISTORY, georef_profile
+from iqx.io._rio import TAG_BIT_DEPTH, TAG_BIT_DEPTH_HINT, TAG_HISTORY, georef_profile
 from iqx.io._sched import write_lock
 from iqx.parallel.backend import as_scene
 
@@ -120,10 +120,17 @@ def geotiff_profile(
 
 
 def _iqx_tags(scene: xr.DataArray) -> dict[str, str]:
+    from iqx.bitdepth import declared_bit_depth
+
     tags = {}
+    width = np.dtype(scene.dtype).itemsize * 8
+    declared = declared_bit_depth(scene)
     bits = scene.attrs.get("bit_depth")
-    if bits is not None and int(bits) != np.dtype(scene.dtype).itemsize * 8:
-        tags[TAG_BIT_DEPTH] = str(int(bits))
+    if declared is not None and declared.bits != width:
+        tags[TAG_BIT_DEPTH] = str(declared.bits)
+    elif declared is None and bits is not None and int(bits) != width:
+        # an unsourced attribute is a hint, not a declaration: stored as one, read back as one
+        tags[TAG_BIT_DEPTH_HINT] = str(int(bits))
     history = scene.attrs.get("iqx_history") or []
     if history:
         tags[TAG_HISTORY] = json.dumps([str(h) for h in history])

@@ -83,3 +83,20 @@ def test_hint_is_a_lower_bound_and_declarations_still_win(scaled, shared_data):
     # other dtypes keep the old rule: an unsourced attribute is metadata
     u8 = xr.DataArray(np.full((1, 4, 4), 3, np.uint8), dims=("band", "y", "x"))
     assert resolve_bit_depth(u8.assign_attrs(bit_depth=6)) == BitDepth(6, "metadata")
+
+
+def test_hint_survives_a_geotiff_round_trip_as_a_hint(scaled, tmp_path):
+    """Written to a GeoTIFF and read back, the hint stays a hint (it used to come back as
+    the file's declared depth, and the codecs refused the 11-bit values again)."""
+    scene, top = scaled
+    out = iqx.to_geotiff(scene, tmp_path / "scaled.tif")
+    back = iqx.open_scene(out)
+    assert back.attrs["bit_depth"] == 8 and back.attrs["bit_depth_source"] is None
+    depth = resolve_bit_depth(back)
+    assert depth.bits == top.bit_length() == 11 and depth.source == "measured"
+    as_modifier("jpeg:quality=70")(back).compute()  # no UnsupportedDtypeError
+    with rasterio.open(out) as ds:
+        assert "IQX_BIT_DEPTH" not in ds.tags() and ds.tags()["IQX_BIT_DEPTH_HINT"] == "8"
+    declared = with_bit_depth(scene, 11)  # a declaration is still written as one
+    back = iqx.open_scene(iqx.to_geotiff(declared, tmp_path / "declared.tif"))
+    assert (back.attrs["bit_depth"], back.attrs["bit_depth_source"]) == (11, "metadata")
