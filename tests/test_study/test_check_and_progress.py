@@ -1,5 +1,6 @@
 """``iqx study check`` lists every setting (grids and chains too) in text and JSON, under
-the names the study's run table uses.
+the names the study's run table uses; progress lines name each setting the same way
+(``gaussian_blur_s0.7#quantize_b6``), not by the chain's full repr.
 
 Real data: the WorldView-2 pan chip pan1.tif (uint16, no NBITS) as a one-image dataset.
 """
@@ -85,3 +86,19 @@ def test_check_lists_every_setting_in_text_and_json(study, capsys):
     assert listed == names
     for family, sweep in sweeps.items():
         assert f"  {family}" in text and f"{len(sweep['settings'])} setting" in text
+
+
+def test_progress_names_settings_as_the_table_does(study, capsys):
+    _, info = _both(capsys, ["study", "check", "STUDY.toml"])
+    names = [n for s in info["sweeps"].values() for n in s["settings"]]
+    assert main(["study", "run", "STUDY.toml", "--no-report"]) == 0
+    captured = capsys.readouterr()
+    table = captured.out.split("\n\n")[1].splitlines()  # header, then one row per setting
+    assert sorted(row.split()[1] for row in table[1:]) == sorted(["original", *names])
+    modifying = [
+        line.split(" with ", 1)[1]
+        for line in captured.err.splitlines()
+        if line.startswith("[iqx study] modifying chips with ")
+    ]
+    assert modifying == names  # short labels, in plan order (before: full chain reprs)
+    assert "chain(" not in captured.err and "truncate=" not in captured.err
