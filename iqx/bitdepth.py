@@ -69,6 +69,9 @@ _RANK = {s: i for i, s in enumerate(SOURCES)}
 #: effective depths are never reported below this (8-bit values in uint16 are 8-bit data)
 MIN_MEASURED_BITS = 8
 
+#: how errors name the attribute
+_ATTR = "attrs['bit_depth']"
+
 #: a maximum up to this factor above ``data_range`` does not warn (codec overshoot)
 RANGE_TOLERANCE = 1.05
 
@@ -162,7 +165,7 @@ def declared_bit_depth(scene: Any) -> BitDepth | None:
         source = "metadata"
     if source not in ("user", "metadata"):
         return None
-    return BitDepth(check_bit_depth(bits, dtype), source)
+    return BitDepth(check_bit_depth(bits, dtype, owner=_ATTR), source)
 
 
 def _hint(scene: Any) -> int | None:
@@ -177,7 +180,7 @@ def _hint(scene: Any) -> int | None:
     dtype = np.dtype(scene.dtype)
     if bits is None or attrs.get("bit_depth_source") is not None or not _measurable(dtype):
         return None
-    bits = check_bit_depth(bits, dtype)
+    bits = check_bit_depth(bits, dtype, owner=_ATTR)
     return None if bits == _width(dtype) else bits
 
 
@@ -305,8 +308,9 @@ def resolve_bit_depth(
         return BitDepth(None, "none")
     if dtype.kind not in "ui":
         raise InvalidParameterError(f"{dtype} data have no bit depth")
+    hint = _hint(scene)  # checked even when not measuring: a bad attribute is an error
     if _measurable(dtype) and measure:
-        return _measured(data_max(scene), _width(dtype), _hint(scene))
+        return _measured(data_max(scene), _width(dtype), hint)
     return BitDepth(_width(dtype), "dtype")
 
 

@@ -20,6 +20,7 @@ from typing import Any, ClassVar
 import numpy as np
 import xarray as xr
 
+from iqx.bitdepth import resolve_bit_depth
 from iqx.errors import InvalidParameterError, UnsupportedDtypeError
 from iqx.parallel import as_scene
 from iqx.registry import modifiers as _registry
@@ -42,29 +43,42 @@ __all__ = [
 ]
 
 
-def scene_bit_depth(image: xr.DataArray) -> int:
-    """Bit depth of the data: ``attrs["bit_depth"]`` if set, else the integer dtype's width.
+def scene_bit_depth(image: xr.DataArray, *, measure: bool = False) -> int:
+    """Bit depth of the data by the bit-depth rule of :mod:`iqx.bitdepth` (one rule for all).
+
+    The depth is :func:`iqx.bitdepth.resolve_bit_depth`'s: a declared depth (``attrs``
+    ``bit_depth`` with its ``bit_depth_source``, a user's value, the file's ``NBITS``) wins.
+    Without one, integer data get the dtype's width, unless ``measure`` asks for the depth of
+    the pixels. An unsourced ``bit_depth`` attribute on wide unsigned data is a hint, a lower
+    bound only: it never narrows the range (a uint16 copy of 8-bit data multiplied by 8 keeps
+    the ``bit_depth=8`` of its source's attrs but holds 11-bit values).
+
+    Parameters
+    ----------
+    image : DataArray
+        The scene (only ``attrs`` and ``dtype`` are read unless ``measure``).
+    measure : bool
+        Measure undeclared wide unsigned data (computes their maximum, once per dask graph).
+        The default keeps graph building free of computation, and NumPy and dask input
+        give the same result; modifiers that clip to the depth lazily use
+        :func:`iqx.bitdepth.lazy_bit_depth` instead.
 
     Raises
     ------
     UnsupportedDtypeError
-        For non-integer data without a ``bit_depth`` attribute.
+        Non-numeric data, or floating-point data without a declared depth.
     InvalidParameterError
         If ``attrs["bit_depth"]`` does not fit the dtype.
     """
     dtype = np.dtype(image.dtype)
-    bd = image.attrs.get("bit_depth")
-    if not np.issubdtype(dtype, np.integer):
-        if bd is not None:
-            return int(bd)
+    if dtype.kind not in "uif":
         raise UnsupportedDtypeError(f"{dtype} data has no integer bit depth")
-    width = dtype.itemsize * 8
-    if bd is None:
-        return width
-    bd = int(bd)
-    if not 1 <= bd <= width:
-        raise InvalidParameterError(f"attrs['bit_depth']={bd} does not fit dtype {dtype}")
-    return bd
+    bits = resolve_bit_depth(image, measure=measure).bits
+    if bits is None:
+        raise UnsupportedDtypeError(
+            f"{dtype} data has no integer bit depth (declare one: attrs bit_depth, bit_depth=)"
+        )
+    return bits
 
 
 def _format_token(value: Any) -> str:
@@ -552,7 +566,11 @@ def check_numeric(owner: str, image: xr.DataArray) -> None:
 
 
 def int_range(image: xr.DataArray) -> tuple[float, float]:
-    """Clipping range of integer data: ``[0, 2**bit_depth - 1]`` for unsigned, dtype range else."""
+    """Clipping range of integer data: ``[0, 2**bit_depth - 1]`` for unsigned, dtype range else.
+
+    The depth is :func:`scene_bit_depth`'s without measuring: the declared depth, else the
+    dtype's width (an unsourced hint never narrows it).
+    """
     dtype = np.dtype(image.dtype)
     if dtype.kind == "u":
         return 0.0, float((1 << scene_bit_depth(image)) - 1)
