@@ -94,7 +94,8 @@ def run(args: argparse.Namespace) -> int:
 def sweep_listing(cfg: Any) -> dict[str, dict[str, Any]]:
     """Every sweep of a study with every setting it runs (the JSON of ``iqx study check``).
 
-    Per family (a grid: ``sensor+jpeg``; chains: ``chain``): the swept ``parameter`` (a
+    Per family, named as the run table names it (a grid or a chain: its steps joined by
+    ``+``, ``sensor+jpeg``): the swept ``parameter`` (a
     grid's x axis), its ``values``, the grid's other swept parameters (``series``) and
     ``settings``: the name of every setting, as the study's tables and run names show it.
     """

@@ -8,6 +8,7 @@ file's folder. The reference of the format, with a full example, is ``docs/studi
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import itertools
 import tomllib
@@ -27,6 +28,7 @@ __all__ = [
     "Sweep",
     "TargetConfig",
     "TaskConfig",
+    "family_of",
     "load_study",
     "parse_study",
 ]
@@ -70,7 +72,8 @@ class Sweep:
     Attributes
     ----------
     family : str
-        Modifier id (``"chain"`` for chains).
+        Modifier id; a chain's step ids joined by ``+`` (``"gaussian_blur+jpeg"``, as the
+        run table names it, :func:`family_of`).
     parameter : str or None
         The swept parameter (the first list-valued one), None for chains or fixed settings.
     values : tuple
@@ -285,14 +288,37 @@ def _sweeps(c: _Checker, table: Mapping[str, Any]) -> tuple[list[Sweep], bool]:
     if not isinstance(chains, list) or not all(isinstance(ch, list) and ch for ch in chains):
         c.bad(("modifiers", "chains"), 'must be a list of chains: [["blur:sigma=1", "jpeg"]]')
     elif chains:
-        configs = []
+        # one sweep per family name, the name the run table gives the settings (jpeg+blur)
+        by_family: dict[str, list[Any]] = {}
         for chain in chains:
             try:
-                configs.append(as_modifier(list(chain)).get_config())
+                config = as_modifier(list(chain)).get_config()
             except InvalidParameterError as exc:
                 c.bad(("modifiers", "chains"), str(exc))
-        sweeps.append(Sweep("chain", None, (), {}, tuple(configs)))
+                continue
+            by_family.setdefault(family_of(config), []).append(config)
+        for family, configs in by_family.items():
+            same = next((i for i, s in enumerate(sweeps) if s.family == family), None)
+            if same is None:
+                sweeps.append(Sweep(family, None, (), {}, tuple(configs)))
+            else:  # a grid (or one family) of the same name: one family in the tables too
+                old = sweeps[same]
+                extra = tuple(cfg for cfg in configs if cfg not in old.settings)
+                sweeps[same] = dataclasses.replace(old, settings=old.settings + extra)
     return sweeps, include
+
+
+def family_of(config: Mapping[str, Any] | None) -> str:
+    """The family of a modifier config, as the study's tables name it.
+
+    ``"jpeg"`` for ``{"id": "jpeg", ...}``; a chain's (or grid's) step ids joined by ``+``
+    (``"gaussian_blur+jpeg"``); ``"original"`` for the unmodified baseline (None).
+    """
+    if not config:
+        return "original"
+    if config.get("id") == "chain" and isinstance(config.get("modifiers"), list):
+        return "+".join(str(dict(m).get("id")) for m in config["modifiers"])
+    return str(config.get("id"))
 
 
 def _grid(c: _Checker, table: Any) -> Sweep | None:
@@ -505,7 +531,7 @@ def _target(c: _Checker, doc: Mapping[str, Any], sweeps: list[Sweep], hp: Any, r
         chosen = modifier or (families[0] if len(families) == 1 else None)
         if chosen is None:
             c.bad(("target", "search"), "search = true needs [target] modifier = <family>")
-        elif chosen == "chain" or "+" in chosen:
+        elif "+" in chosen:
             c.bad(("target", "modifier"), "the search sweeps one family, not chains or grids")
         else:
             modifier = chosen

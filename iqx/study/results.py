@@ -21,6 +21,7 @@ import pandas as pd
 
 from iqx.errors import ExperimentError
 from iqx.experiment.tracking import KEY_TAG, Tracker
+from iqx.study.config import family_of
 
 __all__ = [
     "IMAGE_COLUMNS",
@@ -70,8 +71,8 @@ def _family_and_params(config: Any) -> tuple[str, dict[str, Any]]:
     if cfg.get("id") == "chain" and isinstance(cfg.get("modifiers"), list):
         steps = [dict(m) for m in cfg["modifiers"]]
         flat = {f"{m.get('id')}.{k}": v for m in steps for k, v in m.items() if k != "id"}
-        return "+".join(str(m.get("id")) for m in steps), flat
-    return str(cfg.get("id")), {k: v for k, v in cfg.items() if k != "id"}
+        return family_of(cfg), flat
+    return family_of(cfg), {k: v for k, v in cfg.items() if k != "id"}
 
 
 def _series(frame: pd.DataFrame, mods: list[dict[str, Any]], parameters: Mapping) -> list[str]:

@@ -77,7 +77,7 @@ def test_check_lists_every_setting_in_text_and_json(study, capsys):
     assert grid["parameter"] == "quantize.bits" and grid["values"] == [6, 8]
     assert grid["series"] == ["gaussian_blur.sigma"]
     assert grid["settings"] == GRID  # all 2 x 2, not only the x axis's [6, 8]
-    assert sweeps["chain"]["settings"] == ["gaussian_blur_s1#jpeg2000_r20"]
+    assert sweeps["gaussian_blur+jpeg2000"]["settings"] == ["gaussian_blur_s1#jpeg2000_r20"]
     names = [n for s in sweeps.values() for n in s["settings"]]
     assert info["settings"] == len(names) + 1 == 8 and info["include_reference"]
     # the text shows the same: the count line, every family and every setting
@@ -95,6 +95,8 @@ def test_progress_names_settings_as_the_table_does(study, capsys):
     captured = capsys.readouterr()
     table = captured.out.split("\n\n")[1].splitlines()  # header, then one row per setting
     assert sorted(row.split()[1] for row in table[1:]) == sorted(["original", *names])
+    # and the families check lists are the run table's (a chain's: its steps joined by +)
+    assert {row.split()[0] for row in table[1:]} == {"original", *info["sweeps"]}
     modifying = [
         line.split(" with ", 1)[1]
         for line in captured.err.splitlines()

@@ -60,7 +60,7 @@ def test_valid_study_is_typed_and_frozen(folder):
     assert families["jpeg"].parameter == "quality"
     assert families["jpeg"].values == (10, 30, 50)
     assert all(s["subsampling"] == "4:4:4" for s in families["jpeg"].settings)
-    assert families["chain"].settings[0]["id"] == "chain"
+    assert families["gaussian_blur+jpeg"].settings[0]["id"] == "chain"
     assert len(cfg.modifier_settings()) == 3 + 2 + 1
     assert len(cfg.modifier_settings(exclude="jpeg")) == 3
     assert cfg.task.hyperparameters == {"lr": [0.1, 0.01], "epochs": 3}
