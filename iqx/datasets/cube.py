@@ -77,7 +77,7 @@ def _read_stack(paths: Sequence[str], shape: tuple[int, int, int], dtype: str) -
 
     out = np.empty((len(paths), *shape), dtype=dtype)
     for i, p in enumerate(paths):
-        plain = read_plain_png(Path(p))  # Pillow for plain PNGs, same pixels as GDAL
+        plain = read_plain_png(Path(p))  # libpng for plain PNGs, same pixels as GDAL
         img = read_image(p) if plain is None else plain.transpose(2, 0, 1)
         if img.shape != tuple(shape) or img.dtype != out.dtype:
             raise DatasetLayoutError(

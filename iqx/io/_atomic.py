@@ -124,7 +124,7 @@ def clean_stale(path: Path) -> list[Path]:
 
 def check_overwrite(path: Path, overwrite: bool) -> None:
     """Raise :class:`OutputExistsError` if ``path`` exists and ``overwrite`` is false."""
-    if path.exists() and not overwrite:
+    if not overwrite and path.exists():
         raise OutputExistsError(f"{path}: already exists (pass overwrite=True to replace it)")
 
 
@@ -206,7 +206,8 @@ def atomic_file(
     """
     path = Path(path)
     check_overwrite(path, overwrite)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if not os.path.isdir(path.parent):  # one stat (mkdir(exist_ok=True) raises inside)
+        path.parent.mkdir(parents=True, exist_ok=True)
     tmp = tmp_sibling(path)
     try:
         yield tmp

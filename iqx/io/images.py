@@ -22,6 +22,7 @@ from iqx.io._common import check_dtype, check_exists, pixel_coords, scene_attrs
 from iqx.io._png import plain_png_writable, read_plain_png, write_plain_png
 from iqx.io._rio import georef_profile, raster_meta, rio_open
 from iqx.kernels.scratch import scratch
+from iqx.parallel.backend import replace_data
 
 __all__ = ["EXTENSION_DRIVERS", "driver_for", "read_image", "read_image_scene", "write_image"]
 
@@ -214,10 +215,10 @@ def write_image(
     arr, attrs = _to_array(image, path)
     name = driver_for(path, like=like, driver=driver)
     if name == "PNG" and not options and plain_png_writable(arr):
-        # Pillow: the same pixels at a tenth of GDAL's per-file cost (see iqx.io._png)
+        # libpng: the same pixels at a tenth of GDAL's per-file cost (see iqx.io._png)
         with atomic_file(path, overwrite=overwrite, gdal_sidecars=False) as tmp:
-            write_plain_png(arr, tmp)
-        return path.stat().st_size
+            nbytes = write_plain_png(arr, tmp)
+        return nbytes
     with atomic_file(path, overwrite=overwrite, gdal_sidecars=name != "JPEG") as tmp:
         if name == "JPEG":
             _write_jpeg(arr, tmp, options)
@@ -285,11 +286,10 @@ def read_image_scene(
         bit_depth = check_bit_depth(bit_depth)
     plain = read_plain_png(p)
     if plain is not None:
-        # copied into the batch's scratch buffer, writeable like GDAL's (Pillow's is not)
-        if interleaved:
-            arr = _copy_to(scratch("read", plain.shape, plain.dtype), plain).transpose(2, 0, 1)
-        else:
-            arr = plain.transpose(2, 0, 1)
+        # libpng decodes into a fresh (writeable) array: interleaved, as GDAL would read it
+        # with ``interleaved=True``; band-sequential otherwise (one copy, none for 1 band)
+        arr = plain.transpose(2, 0, 1)
+        if not interleaved and plain.shape[2] > 1:
             arr = _copy_to(scratch("read", arr.shape, arr.dtype), arr)
         attrs = plain_png_attrs(p, bit_depth)
         driver, options = "PNG", {}
@@ -374,7 +374,4 @@ def eager_scene(arr: np.ndarray, attrs: dict[str, Any], name: str | None = None)
             if len(_TEMPLATES) >= _MAX_TEMPLATES:
                 _TEMPLATES.pop(next(iter(_TEMPLATES)))
             _TEMPLATES[key] = template
-    scene = template.copy(deep=False, data=arr)
-    scene.name = name
-    scene.attrs = attrs
-    return scene
+    return replace_data(template, arr, name=name, attrs=attrs)

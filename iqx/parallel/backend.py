@@ -10,7 +10,7 @@ import xarray as xr
 
 from iqx.errors import InvalidParameterError
 
-__all__ = ["as_scene", "is_dask", "with_data"]
+__all__ = ["as_scene", "is_dask", "replace_data", "with_data"]
 
 SCENE_DIMS = ("band", "y", "x")
 
@@ -67,7 +67,32 @@ def with_data(template: xr.DataArray, data: Any, *, attrs: dict | None = None) -
     A shallow copy sharing the template's coordinate indexes: building them again costs
     ~10x the rest of a small image's modification. Encoding is not carried over.
     """
-    out = template.copy(deep=False, data=data)
-    out.attrs = dict(template.attrs if attrs is None else attrs)
+    return replace_data(
+        template, data, name=template.name, attrs=dict(template.attrs if attrs is None else attrs)
+    )
+
+
+def replace_data(
+    template: xr.DataArray, data: Any, *, name: Any, attrs: dict[str, Any]
+) -> xr.DataArray:
+    """``template`` with new ``data`` (same shape), ``name`` and ``attrs``; no encoding.
+
+    Coordinates and indexes are shared, as ``template.copy(deep=False, data=data)`` shares
+    them, but without rebuilding the index variables, which costs ~75 µs per call against
+    ~10 µs here: the per-image cost that dominated datasets of 28×28 images. Uses xarray's
+    ``DataArray._replace`` (internal, stable since 0.16); any change of it falls back to the
+    public copy (tested to give identical arrays).
+    """
+    if np.shape(data) != template.shape:
+        raise InvalidParameterError(
+            f"new data has shape {np.shape(data)}, the scene has {template.shape}"
+        )
+    try:
+        variable = xr.Variable(template.dims, data, attrs, fastpath=True)
+        out = template._replace(variable=variable, name=name)
+    except (AttributeError, TypeError):  # pragma: no cover - a future xarray
+        out = template.copy(deep=False, data=data)
+        out.name = name
+        out.attrs = attrs
     out.encoding = {}
     return out

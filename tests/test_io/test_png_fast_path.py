@@ -157,7 +157,7 @@ def test_truncated_png_names_the_file(tmp_path):
 
 
 @pytest.mark.parametrize("bands", [1, 2, 3, 4])
-def test_png_written_by_pillow_reads_back_in_gdal(tmp_path, bands):
+def test_png_written_on_the_fast_path_reads_back_in_gdal(tmp_path, bands):
     arr = _pixels((bands, 19, 26))
     path = tmp_path / "out.png"
     write_image(arr, path)
@@ -222,3 +222,42 @@ def test_cube_of_plain_pngs_equals_the_gdal_path(tmp_path, monkeypatch):
     for name in ("image", "transform", "crs"):
         assert list(fast[name].values) == list(slow[name].values), name
     np.testing.assert_array_equal(fast["nodata"].values, slow["nodata"].values)  # NaN: unset
+
+
+def _with_chunks(png: bytes, chunks: list[tuple[bytes, bytes]]) -> bytes:
+    """``png`` with extra chunks inserted after IHDR (CRCs computed as the PNG spec says)."""
+    import struct
+    import zlib
+
+    ihdr_end = 8 + 12 + 13
+    extra = b"".join(
+        struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+        for kind, body in chunks
+    )
+    return png[:ihdr_end] + extra + png[ihdr_end:]
+
+
+def test_display_chunks_do_not_change_pixels(tmp_path):
+    # gAMA 1/2.2 and 0.5, sRGB, pHYs: display hints only; libpng must not gamma-correct
+    import io
+    import struct
+
+    buf = io.BytesIO()
+    Image.fromarray(_pixels((21, 13, 3))).save(buf, format="PNG")
+    for gamma in (45455, 50000):
+        path = tmp_path / f"g{gamma}.png"
+        path.write_bytes(
+            _with_chunks(
+                buf.getvalue(),
+                [
+                    (b"gAMA", struct.pack(">I", gamma)),
+                    (b"sRGB", b"\x00"),
+                    (b"pHYs", struct.pack(">IIB", 2835, 2835, 1)),
+                ],
+            )
+        )
+        assert _png.read_plain_png(path) is not None  # still the fast path
+        scene, _, _ = read_image_scene(path)
+        ref, _, _, ref_attrs = _gdal_view(path)
+        np.testing.assert_array_equal(scene.values, ref)
+        assert scene.attrs == ref_attrs
