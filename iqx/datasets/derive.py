@@ -22,6 +22,7 @@ from __future__ import annotations
 import errno
 import os
 import shutil
+import stat
 import warnings
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -110,10 +111,14 @@ def _run_one(pair: tuple[str, str], process_file: ProcessFile) -> dict[str, Any]
         raise InvalidParameterError(
             f"{src}: process_file must return a dict of per-file info, got {type(info).__name__}"
         )
-    if not dst.is_file():
+    try:
+        written = os.stat(dst)
+    except FileNotFoundError:
+        written = None
+    if written is None or not stat.S_ISREG(written.st_mode):
         raise DatasetLayoutError(f"{src}: process_file did not write {dst}")
     info = canonical_config(info, what=f"{src}: per-file info")
-    info.update(file=src.name, input_bytes=src.stat().st_size, output_bytes=dst.stat().st_size)
+    info.update(file=src.name, input_bytes=os.stat(src).st_size, output_bytes=written.st_size)
     info[DIGEST_KEY] = file_digest(dst)  # just written: read from the page cache
     return info
 
