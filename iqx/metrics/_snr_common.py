@@ -8,6 +8,7 @@ the per-method halos, and the per-band result rows and Dataset.
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any
 
@@ -18,6 +19,7 @@ from iqx.errors import UnsupportedDtypeError
 from iqx.kernels import homogeneous as hk
 from iqx.metrics._result import result_attrs
 from iqx.metrics._snr_options import SNROptions
+from iqx.parallel import as_scene
 
 __all__: list[str] = []
 
@@ -132,8 +134,43 @@ def _band_var(values: np.ndarray) -> xr.Variable:
     return xr.Variable(("band",), values, fastpath=True)
 
 
+@functools.lru_cache(maxsize=64)
+def _cached_band_coords(dtype: str, labels: tuple) -> xr.Coordinates:
+    return xr.Coordinates({"band": np.array(labels, dtype=np.dtype(dtype))})
+
+
+def _band_coords(scene: xr.DataArray, nbands: int) -> xr.Coordinates:
+    """The ``band`` coordinate of a result: the scene's labels (``0..n-1`` without any).
+
+    Built once per distinct labels and shared (xarray indexes are immutable and their
+    values read-only): a fresh pandas index costs ~0.1 ms, a twentieth of ``hb`` on a
+    1024² band.
+    """
+    if "band" not in scene.coords:
+        return _cached_band_coords(np.dtype(np.int64).str, tuple(range(nbands)))
+    index = scene.xindexes.get("band")
+    dtype = getattr(index, "coord_dtype", None)
+    if isinstance(index, xr.indexes.PandasIndex) and dtype is not None:
+        try:
+            return _cached_band_coords(np.dtype(dtype).str, tuple(index.index.tolist()))
+        except TypeError:  # unhashable labels: not cached
+            pass
+    return xr.Coordinates({"band": scene.coords["band"].values})
+
+
+def _scene(image: Any) -> xr.DataArray:
+    """:func:`iqx.parallel.as_scene` of ``image``, with a shared band coordinate for a
+    plain 2-D or 3-D NumPy array (the same DataArray, ~0.1 ms sooner)."""
+    if type(image) is np.ndarray and image.ndim in (2, 3):
+        data = image[None] if image.ndim == 2 else image
+        labels = tuple(range(1, data.shape[0] + 1))
+        coords = _cached_band_coords(np.dtype(np.int64).str, labels)
+        return xr.DataArray(data, dims=("band", "y", "x"), coords=coords)
+    return as_scene(image)
+
+
 def _to_dataset(results: list[dict], scene: xr.DataArray, method: str, p: SNROptions) -> xr.Dataset:
-    band = scene.coords["band"].values if "band" in scene.coords else np.arange(len(results))
+    coords = _band_coords(scene, len(results))
     names = ("snr", "snr_std", "signal", "noise", "noise_std")
     data: dict[str, Any] = {
         k: _band_var(np.array([float(r[k]) for r in results], dtype=np.float64)) for k in names
@@ -150,10 +187,13 @@ def _to_dataset(results: list[dict], scene: xr.DataArray, method: str, p: SNROpt
                 if c is not None:
                     arr[i, : c.shape[0]] = c[:, col]
             data[name] = (("band", "dn_bin"), arr)
-    ds = xr.Dataset(data, coords={"band": band})
-    reason = "; ".join(
-        f"band {b}: {r['reason']}" for b, r in zip(band, results, strict=True) if r["reason"]
-    )
+    ds = xr.Dataset(data, coords=coords)
+    reason = ""
+    if any(r["reason"] for r in results):
+        band = coords["band"].values
+        reason = "; ".join(
+            f"band {b}: {r['reason']}" for b, r in zip(band, results, strict=True) if r["reason"]
+        )
     # ``method``/``params`` (a repr) are the attrs written before the iqx_ convention
     attrs = result_attrs("snr", {"method": method, **p.as_params()}, method=method)
     attrs.update(params=repr(p.as_dict()), reason=reason)

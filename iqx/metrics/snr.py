@@ -46,6 +46,7 @@ from iqx.metrics._result import result_attrs
 from iqx.metrics._snr_common import (
     _check_dtype,
     _nan_result,
+    _scene,
     _to_dataset,
 )
 from iqx.metrics._snr_iquaflow import _iquaflow_dataset
@@ -166,7 +167,7 @@ def snr(
     InvalidParameterError
         For unknown methods or parameters, or a mask of the wrong shape.
     """
-    scene = as_scene(image)
+    scene = _scene(image)
     _check_dtype(scene.dtype)
     p = _options(method, params)
     if iquaflow_compat and method not in ("hb", "ha"):

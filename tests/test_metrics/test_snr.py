@@ -126,6 +126,33 @@ def test_lazy_graph_and_multiband(method):
         np.testing.assert_allclose(ds["snr"].values[i], snr(band, method)["snr"].values[0])
 
 
+@pytest.mark.parametrize("method", ["blocks", "hb"])
+def test_band_labels_and_dtype_kept(method):
+    """The result's band coordinate is the scene's (labels and dtype; 1..n for NumPy
+    input, 0..n-1 for a DataArray without one), whatever results were built before."""
+    a, _ = flat_field((64, 64), 100, 3, "uint8", seed=1)
+    pair = np.stack([a, a])
+    cases = [
+        (pair, np.array([1, 2])),
+        (a, np.array([1])),
+        (xr.DataArray(pair, dims=("band", "y", "x")), np.array([0, 1])),
+        (xr.DataArray(pair, dims=("band", "y", "x"), coords={"band": ["red", "nir"]}), None),
+        (
+            xr.DataArray(
+                pair, dims=("band", "y", "x"), coords={"band": np.array([7, 3], np.int32)}
+            ),
+            None,
+        ),
+    ]
+    for image, expected in cases * 2:  # twice: shared coordinates must not leak
+        ds = snr(image, method)
+        if expected is None:
+            expected = image["band"].values
+        np.testing.assert_array_equal(ds["band"].values, expected)
+        assert ds["band"].dtype == expected.dtype
+        assert ds["snr"].dims == ("band",) and ds.sizes["band"] == expected.size
+
+
 def test_nodata_and_mask():
     """Nodata from attrs, NaN in floats and an explicit mask all exclude the same pixels."""
     img, truth = flat_field((256, 256), 100, 3, "uint16", seed=4)

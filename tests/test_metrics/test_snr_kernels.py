@@ -92,6 +92,12 @@ def test_sigmaclip_equals_scipy():
     rng = np.random.default_rng(9)
     a = np.concatenate([rng.normal(3, 0.5, 500), rng.normal(9, 1, 20)])
     np.testing.assert_array_equal(_sigmaclip(a, 4.0, 2.0), stats.sigmaclip(a, 4.0, 2.0).clipped)
+    # skewed (many passes), tiny, constant and long inputs: scipy's values bit for bit
+    for n in (1, 2, 7, 9, 130, 923, 5000, 9000):
+        a = rng.gamma(2.0, 1.5, n) * rng.uniform(0.1, 50)
+        ref = stats.sigmaclip(a, 4.0, 2.0).clipped
+        np.testing.assert_array_equal(_sigmaclip(a, 4.0, 2.0), ref)
+    np.testing.assert_array_equal(_sigmaclip(np.full(40, 2.5), 4.0, 2.0), np.full(40, 2.5))
 
 
 @pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.int8, np.int16])
@@ -153,6 +159,20 @@ def test_mean_std_equals_numpy():
     from iqx.metrics._snr_homogeneous import _mean_std
 
     rng = np.random.default_rng(10)
-    for n in (1, 7, 8, 9, 127, 128, 129, 923, 4097):
+    lengths = [*range(1, 300), 923, 1023, 1024, 1025, 4097, 8191, 8192, 8193, 20001]
+    for n in lengths:
         a = rng.normal(3, 0.5, n) * rng.uniform(0.1, 100)
-        assert _mean_std(a) == (np.mean(a), np.std(a))
+        assert _mean_std(a) == (np.mean(a), np.std(a)), n
+
+
+def test_pairwise_sum_equals_numpy_add_reduce():
+    """The numba port of NumPy's pairwise summation gives ``np.add.reduce`` bit for bit
+    (a plain running sum differs in the last bits from 9 values on)."""
+    from iqx.kernels.hb_blocks import pairwise_sum
+
+    rng = np.random.default_rng(11)
+    for n in [*range(0, 1100, 7), 8191, 8192, 8193, 100003]:
+        a = rng.standard_normal(n) * rng.uniform(0.1, 100) + rng.uniform(-50, 50)
+        assert 0.0 + pairwise_sum(a, 0, n) == np.add.reduce(a), n
+    a = rng.standard_normal(1000)
+    assert sum(float(v) for v in a) != np.add.reduce(a)  # the order matters here
