@@ -18,6 +18,13 @@ them would cross the network in clear text. The rule:
   while the credentials are only in ``cloud_options``, a task object holding credentials,
   or a tracking URI with a user name or password in it (the tracker travels with each run;
   MLflow reads ``MLFLOW_TRACKING_USERNAME``/``MLFLOW_TRACKING_PASSWORD`` on each machine).
+- A script task's ``env`` (``PythonScriptTaskExecution(env=...)``) travels with the task.
+  Its ordinary variables (``OMP_NUM_THREADS``, a data root ...) are the script's
+  configuration and travel on any link: dropping them would silently change the run. Its
+  credentials (:func:`env_credentials`: a credential's name, or a value that is one of this
+  process's credentials) make the setup refused over other links, like a task holding
+  ``aws_*`` options: a script started by a worker inherits the worker's environment, so the
+  way out is to set them there. Over private links they travel and are scrubbed from logs.
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ from __future__ import annotations
 import dataclasses
 import ipaddress
 import os
+import re
 import urllib.parse
 from collections.abc import Mapping
 from typing import Any
@@ -34,6 +42,7 @@ from iqx.experiment.cloud import SECRET_OPTION_KEYS
 
 __all__ = [
     "check_private",
+    "env_credentials",
     "environment_secrets",
     "for_link",
     "link_of",
@@ -55,6 +64,30 @@ SECRET_ENV = (
 def environment_secrets() -> tuple[str, ...]:
     """Credential values of this process's environment (a worker's own, on a worker)."""
     return tuple(os.environ[k] for k in SECRET_ENV if os.environ.get(k))
+
+
+#: words of a variable name that say it holds a credential (``WANDB_API_KEY``, ``HF_TOKEN``)
+_CREDENTIAL_WORDS = re.compile(
+    r"(?:^|_)(?:SECRET|SECRETS|TOKEN|PASSWORD|PASSWD|PASSPHRASE|CREDENTIALS?|APIKEY|"
+    r"(?:API|ACCESS|PRIVATE|SECRET|AUTH)_KEY(?:_ID)?)(?:_|$)",
+    re.IGNORECASE,
+)
+
+
+def env_credentials(env: Mapping[str, Any] | None, known: tuple[str, ...] = ()) -> list[str]:
+    """Names of the variables of ``env`` that hold credentials (never their values).
+
+    A variable is a credential when its name is one (:data:`SECRET_ENV`, or a name with a
+    word such as ``SECRET``, ``TOKEN``, ``PASSWORD``, ``API_KEY``, ``ACCESS_KEY``), or when
+    its value is a credential of this process's environment or one of ``known`` (e.g. the
+    ``aws_*`` values of ``cloud_options``) under another name.
+    """
+    values = {v for v in (*environment_secrets(), *known) if v}
+    return [
+        str(k)
+        for k, v in (env or {}).items()
+        if str(k).upper() in SECRET_ENV or _CREDENTIAL_WORDS.search(str(k)) or str(v) in values
+    ]
 
 
 def link_of(pool: Any) -> str | None:
@@ -130,6 +163,14 @@ def check_private(setup: Any, task: Any, address: str | None) -> None:
             f"the task holds credentials ({', '.join(own)} in its cloud_options) and would "
             f"travel to every worker; {fix} give the workers credentials of their own "
             "(environment, ~/.aws, an instance role, cloud_options['profile_name'])"
+        )
+    known = tuple(str(setup.cloud_options[k]) for k in _held(setup.cloud_options))
+    in_env = env_credentials(getattr(task, "env", None), known)
+    if in_env:
+        raise ExperimentError(
+            f"the task's env holds credentials ({', '.join(in_env)}) and would travel to "
+            f"every worker; {fix} set them in the workers' own environment (the script a "
+            "worker starts inherits it) and leave them out of env="
         )
     held = _held(setup.cloud_options)
     if held and getattr(task, "needs_storage", False):

@@ -193,11 +193,13 @@ def image_scores(
     blind: Sequence[str],
     reference: Sequence[str],
     prefix: str,
+    bit_depth: int | None = None,
 ) -> dict[str, float]:
     """Mean over images of blind metrics of ``data`` and full-reference metrics against
     ``ground_truth`` (images matched by file name; every image of ``data`` must have one).
 
-    Non-finite means (no edge found, identical images' PSNR) are left out.
+    Non-finite means (no edge found, identical images' PSNR) are left out. ``bit_depth``
+    declares the images' bits per sample (PSNR/SSIM's range; default: each pair's own).
     """
     from iqx.datasets import open_dataset
     from iqx.datasets.compare import compare_datasets, match_images
@@ -221,7 +223,9 @@ def image_scores(
                 raise ShapeMismatchError(
                     f"no ground truth of the same name in {gt.data_path} for {lost[:5]}"
                 )
-            frame = compare_datasets(gt, ds, metrics=list(reference), on_missing="skip")
+            frame = compare_datasets(
+                gt, ds, metrics=list(reference), on_missing="skip", bit_depth=bit_depth
+            )
             frame = frame.drop(columns=["data_range"], errors="ignore")
             means = frame.mean(numeric_only=True)
             out.update({f"{prefix}{k}": float(v) for k, v in means.items()})

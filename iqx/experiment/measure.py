@@ -91,6 +91,9 @@ class MeasureTask(TaskExecution):
     reference : iterable of str
         Registered full-reference metrics computed against the unmodified images
         (``psnr``, ``ssim``, ...).
+    bit_depth : int, optional
+        Bits per sample of the sensor (PSNR/SSIM's ``data_range`` is ``2**bit_depth - 1``);
+        default: each pair's metadata or measured depth (:mod:`iqx.bitdepth`).
 
     Notes
     -----
@@ -106,8 +109,12 @@ class MeasureTask(TaskExecution):
         self,
         blind: Iterable[str] = _DEFAULT_FAMILIES,
         reference: Iterable[str] = ("psnr", "ssim"),
+        bit_depth: int | None = None,
     ) -> None:
+        from iqx.bitdepth import check_bit_depth
+
         self.blind = tuple(blind)
+        self.bit_depth = None if bit_depth is None else check_bit_depth(bit_depth)
         unknown = [b for b in self.blind if b not in _BLIND_FAMILIES]
         if unknown:
             raise InvalidParameterError(
@@ -116,10 +123,12 @@ class MeasureTask(TaskExecution):
         self.reference = tuple(reference)
 
     def __repr__(self) -> str:
-        return f"MeasureTask(blind={self.blind}, reference={self.reference})"
+        depth = "" if self.bit_depth is None else f", bit_depth={self.bit_depth}"
+        return f"MeasureTask(blind={self.blind}, reference={self.reference}{depth})"
 
     def identity(self) -> str:
-        return f"measure:{','.join(self.blind)}|{','.join(self.reference)}"
+        base = f"measure:{','.join(self.blind)}|{','.join(self.reference)}"
+        return base if self.bit_depth is None else f"{base}|bits{self.bit_depth}"
 
     def check(self) -> None:
         from iqx.registry import metrics as registry
@@ -145,7 +154,10 @@ class MeasureTask(TaskExecution):
                 ref = pd.DataFrame({m: ideal[m] for m in self.reference if m in ideal}, index=index)
             else:
                 ref = compare_datasets(
-                    request.reference_path, request.train_path, metrics=list(self.reference)
+                    request.reference_path,
+                    request.train_path,
+                    metrics=list(self.reference),
+                    bit_depth=self.bit_depth,
                 )
             frame = ref if frame is None else frame.join(ref)
         out = Path(request.output_path)

@@ -21,7 +21,12 @@ from pathlib import Path
 from typing import Any
 
 from iqx.errors import InvalidParameterError
-from iqx.experiment._secrets import check_private, environment_secrets, scheduler_link
+from iqx.experiment._secrets import (
+    check_private,
+    env_credentials,
+    environment_secrets,
+    scheduler_link,
+)
 from iqx.experiment.executor import RunOutcome, RunPool, default_parallelism
 from iqx.experiment.runs import DatasetRef, RunSpec, dataset_fingerprint, hyperparameter_grid
 from iqx.experiment.task import RunRequest, TaskExecution
@@ -268,6 +273,8 @@ class ExperimentSetup:
         """Values that must never be logged (credentials in options and the environment)."""
         values = [str(self.cloud_options[k]) for k in _SECRET_KEYS if self.cloud_options.get(k)]
         values += list(environment_secrets())
+        env = getattr(self.task, "env", None) or {}
+        values += [str(env[k]) for k in env_credentials(env, tuple(values))]
         parts = urllib.parse.urlsplit(self.tracker.uri)
         values += [parts.password or "", parts.username or ""]
         return tuple(v for v in values if v)
@@ -296,9 +303,13 @@ class ExperimentSetup:
 
     def plan(self) -> list[RunSpec]:
         """Every run of the experiment, in execution order (modifier-major)."""
-        sources = tuple(
-            dataset_fingerprint(ds.data_path) for ds in (self.train, self.val, self.test) if ds
-        )
+        datasets = [ds for ds in (self.train, self.val, self.test) if ds]
+        sources = tuple(dataset_fingerprint(ds.data_path) for ds in datasets)
+        # a declared bit depth changes what the modifiers and the metrics do: a run made
+        # with another depth (or none) is another run (undeclared: the keys are unchanged)
+        depths = [getattr(ds, "bit_depth", None) for ds in datasets]
+        if any(d is not None for d in depths):
+            sources += tuple(f"bit_depth={d}" for d in depths)
         reference = DatasetRef.from_dataset(self.train)
         specs = []
         for mod in self.modifiers:

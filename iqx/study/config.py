@@ -39,7 +39,7 @@ _BLIND_ALLOWED = (*_BLIND, "niirs")
 _REFERENCE = ("psnr", "ssim", "ms_ssim", "mse", "rmse", "ergas", "sam")
 _KEYS: dict[str, tuple[str, ...]] = {
     "study": ("name", "description", "tracking_uri", "scheduler", "max_parallel", "report"),
-    "data": ("train", "val", "test"),
+    "data": ("train", "val", "test", "bit_depth"),
     "task": ("script", "repetitions", "timeout", "mlflow_monitoring", "hyperparameters"),
     "metrics": ("blind", "reference", "task", "ground_truth"),
     "target": (
@@ -105,11 +105,23 @@ class Sweep:
 
 @dataclass(frozen=True)
 class DataConfig:
-    """Dataset folders (absolute)."""
+    """Dataset folders (absolute) and the sensor's bit depth.
+
+    Attributes
+    ----------
+    train, val, test : Path
+        Dataset folders (``val`` and ``test`` optional).
+    bit_depth : int or None
+        Bits per sample of the sensor (``[data] bit_depth = 11``), declared for every image
+        (see :mod:`iqx.bitdepth`): it sets what the modifiers do (JPEG precision, the source
+        depth of ``quantize`` ...), the raw size of bits per pixel and PSNR/SSIM's range.
+        None: each file's metadata, else measured from its pixels.
+    """
 
     train: Path
     val: Path | None = None
     test: Path | None = None
+    bit_depth: int | None = None
 
 
 @dataclass(frozen=True)
@@ -430,6 +442,7 @@ def parse_study(text: str, path: str | Path = "STUDY.toml") -> StudyConfig:
             c.bad(("data", role), f"dataset folder {paths[role]} does not exist")
     if "train" not in data:
         c.bad(("data",), "[data] train = <dataset folder> is required")
+    bit_depth = _bit_depth(c, data, paths)
 
     mods = doc.get("modifiers", {})
     sweeps, include = _sweeps(c, mods) if isinstance(mods, Mapping) else ([], True)
@@ -479,7 +492,7 @@ def parse_study(text: str, path: str | Path = "STUDY.toml") -> StudyConfig:
         name=name.strip(),
         path=path,
         text=text,
-        data=DataConfig(paths["train"], paths["val"], paths["test"]),  # type: ignore[arg-type]
+        data=DataConfig(paths["train"], paths["val"], paths["test"], bit_depth),  # type: ignore[arg-type]
         sweeps=tuple(sweeps),
         include_reference=include,
         task=TaskConfig(script_path, reps, timeout, bool(monitoring), dict(hp)),
@@ -491,6 +504,57 @@ def parse_study(text: str, path: str | Path = "STUDY.toml") -> StudyConfig:
         max_parallel=max_parallel,
         report=_path(folder, study.get("report", "report")),
     )
+
+
+#: widest sample a declared bit depth may describe (uint32)
+_MAX_BITS = 32
+
+
+def _bit_depth(c: _Checker, data: Mapping[str, Any], paths: Mapping[str, Path | None]):
+    """``[data] bit_depth``: an integer in 1..32, at most the width of the images' dtype
+    (read from the header of each dataset's first image when its folder exists)."""
+    if "bit_depth" not in data:
+        return None
+    value = data["bit_depth"]
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= _MAX_BITS:
+        c.bad(
+            ("data", "bit_depth"),
+            f"must be an integer number of bits in 1..{_MAX_BITS} (the sensor's bits per "
+            f"sample, e.g. 11), got {value!r}",
+        )
+        return None
+    for role, folder in paths.items():
+        found = _first_image_dtype(folder)
+        if found is None:
+            continue
+        image, dtype = found
+        width = dtype.itemsize * 8
+        if dtype.kind in "ui" and value > width:
+            c.bad(
+                ("data", "bit_depth"),
+                f"{value} bits do not fit the {dtype} samples of {image} ([data] {role}: "
+                f"at most {width})",
+            )
+            return None
+    return value
+
+
+def _first_image_dtype(folder: Path | None):
+    """``(path, dtype)`` of a dataset's first image (its header only), or None."""
+    if folder is None or not folder.is_dir():
+        return None
+    from iqx.datasets import open_dataset
+    from iqx.errors import IqxError
+    from iqx.io import open_scene
+
+    try:
+        ds = open_dataset(folder)
+        if not ds.image_files:
+            return None
+        path = ds.image_files[0]
+        return path, open_scene(path).dtype
+    except (IqxError, OSError):  # a broken dataset is reported when it is used
+        return None
 
 
 def _target(c: _Checker, doc: Mapping[str, Any], sweeps: list[Sweep], hp: Any, reps: int):

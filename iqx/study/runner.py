@@ -77,12 +77,28 @@ def _task(cfg: StudyConfig) -> Any:
     if cfg.task.script is None:
         from iqx.experiment.measure import MeasureTask
 
-        return MeasureTask(blind=cfg.metrics.blind, reference=cfg.metrics.reference)
+        return MeasureTask(
+            blind=cfg.metrics.blind, reference=cfg.metrics.reference, bit_depth=cfg.data.bit_depth
+        )
     from iqx.study.tasks import ScoredScriptTask
 
     return ScoredScriptTask(
         cfg.task.script, cfg.metrics.task, cfg.metrics.ground_truth, timeout=cfg.task.timeout
     )
+
+
+def _dataset(path: Path | None, cfg: StudyConfig) -> Any:
+    """The dataset at ``path`` with the study's declared bit depth (None: no dataset).
+
+    The depth travels with the :class:`~iqx.datasets.Dataset`: :func:`iqx.modify` applies
+    the modifiers with it (and records it in each copy's manifest), and the bits per pixel
+    count raw samples at it (:func:`iqx.experiment.volume.dataset_bit_depth`).
+    """
+    if path is None:
+        return None
+    from iqx.datasets import open_dataset
+
+    return open_dataset(path, bit_depth=cfg.data.bit_depth)
 
 
 def parameters_of(cfg: StudyConfig) -> dict[str, str | None]:
@@ -110,7 +126,9 @@ def _log_reference_metrics(tracker: Any, runs: pd.DataFrame, cfg: StudyConfig, s
             continue
         if (data, ref) not in cache:
             say(f"measuring {Path(data).name} against the reference ({', '.join(wanted)})")
-            cache[data, ref] = image_scores(data, ref, (), cfg.metrics.reference, "img_")
+            cache[data, ref] = image_scores(
+                data, ref, (), cfg.metrics.reference, "img_", bit_depth=cfg.data.bit_depth
+            )
         if cache[data, ref]:
             tracker.log(run_id, metrics=cache[data, ref])
 
@@ -154,9 +172,10 @@ def run_study(
     target = cfg.target
     searched = target.modifier if target is not None and target.search else None
     cloud = {"tracking_uri": cfg.tracking_uri} if cfg.tracking_uri else None
+    train, val, test = (_dataset(p, cfg) for p in (cfg.data.train, cfg.data.val, cfg.data.test))
     common: dict[str, Any] = {
-        "ref_dsw_val": str(cfg.data.val) if cfg.data.val else None,
-        "ref_dsw_test": str(cfg.data.test) if cfg.data.test else None,
+        "ref_dsw_val": val,
+        "ref_dsw_test": test,
         "mlflow_monitoring": cfg.task.mlflow_monitoring,
         "image_metrics": cfg.metrics.blind if cfg.task.script is not None else (),
         "scheduler": cfg.scheduler,
@@ -165,7 +184,7 @@ def run_study(
     setup = ExperimentSetup(
         cfg.name,
         task,
-        str(cfg.data.train),
+        train,
         cfg.modifier_settings(exclude=searched),
         extra_train_params=dict(cfg.task.hyperparameters),
         repetitions=cfg.task.repetitions,
@@ -187,7 +206,7 @@ def run_study(
         sweep = next(s for s in cfg.sweeps if s.family == searched)
         say(f"searching the cheapest {searched} {sweep.parameter} meeting the target")
         search_result = find_cheapest(
-            str(cfg.data.train),
+            train,
             {"id": searched, **sweep.fixed},
             target.metric,
             target.requirement,
@@ -226,6 +245,7 @@ def run_study(
             "higher_is_better": target.higher_is_better,
         },
         "parameters": parameters_of(cfg),
+        "bit_depth": cfg.data.bit_depth,
         "hyperparameters": hps,
         "blind": list(cfg.metrics.blind),
         "reference": list(cfg.metrics.reference),

@@ -28,6 +28,7 @@ max_parallel = 2
 [data]
 train = "data/train"
 val = "data/val"
+# bit_depth = 11                  # the sensor's bits per sample (e.g. 11-bit WorldView-2 in uint16)
 
 [modifiers]
 include_reference = true          # the unmodified baseline
