@@ -7,6 +7,8 @@ back in one run, JPEG q70 on every image:
 - ``iqx.modify`` on the folder (threads) vs IQUAFLOW 1.0.1's ``DSModifier_jpg`` (its side
   venv, the modify call alone, imports excluded) and vs a plain loop (Pillow read +
   libjpeg-turbo round trip + Pillow write) over 2 processes of a pool started beforehand;
+- the same ``iqx.modify`` on a ``distributed`` LocalCluster of 2 single-threaded process
+  workers (started and warmed beforehand, like the pool);
 - the same images as one ``(image, band, y, x)`` cube in a zarr store: ``open_dataset`` →
   ``modify_cube`` → ``to_zarr`` vs the raw codec round trip over the same pixels in memory.
 
@@ -116,6 +118,33 @@ def iqx_modify_seconds(ds: Path) -> float:
     return seconds
 
 
+def iqx_modify_cluster_seconds(ds: Path, client) -> float:
+    """``iqx.modify`` of the folder on a ``distributed`` client (its workers warmed first).
+
+    Per-file work on a 28×28 image is mostly Python holding the GIL, so two threads of one
+    process share one core; two single-threaded process workers use both.
+    """
+    import iqx
+
+    out = ds.with_name(f"{ds.name}#jpeg_q{QUALITY}")
+    shutil.rmtree(out, ignore_errors=True)
+    t0 = time.perf_counter()
+    iqx.modify(ds, f"jpeg:quality={QUALITY}", scheduler=client)
+    seconds = time.perf_counter() - t0
+    shutil.rmtree(out, ignore_errors=True)
+    return seconds
+
+
+def _process_cluster():
+    """A LocalCluster of 2 single-threaded process workers and its client."""
+    import distributed
+
+    cluster = distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
+    )
+    return cluster, distributed.Client(cluster, set_as_default=False)
+
+
 def iquaflow_seconds(ds: Path) -> float:
     """``DSModifier_jpg(quality).modify`` seconds in the side venv (NaN when absent)."""
     import subprocess
@@ -196,6 +225,32 @@ class SmallImagesFolder:
     track_iqx_over_plain_loop.unit = "ratio"
 
 
+class SmallImagesCluster:
+    """The same folder on a LocalCluster of 2 process workers vs IQUAFLOW (one process)."""
+
+    timeout = 1800
+    number = 1
+    repeat = 3
+
+    def setup(self):
+        self.ds = mnist_dataset()
+        self.cluster, self.client = _process_cluster()
+        iqx_modify_cluster_seconds(self.ds, self.client)  # workers import and compile
+
+    def teardown(self):
+        self.client.close()
+        self.cluster.close()
+
+    def time_iqx_modify_2_process_workers(self):
+        iqx_modify_cluster_seconds(self.ds, self.client)
+
+    def track_speedup_vs_iquaflow(self):
+        """IQUAFLOW DSModifier_jpg seconds / iqx.modify on 2 process workers (same run)."""
+        return iquaflow_seconds(self.ds) / iqx_modify_cluster_seconds(self.ds, self.client)
+
+    track_speedup_vs_iquaflow.unit = "ratio"
+
+
 class SmallImagesCube:
     """The same images as one zarr cube: modify_cube → to_zarr vs the raw codec."""
 
@@ -234,21 +289,28 @@ def main(argv: list[str] | None = None) -> None:  # pragma: no cover - manual me
         samples.setdefault(key, []).append(value)
         print(f"{key}: {value:.3f}", file=sys.stderr, flush=True)
 
-    with ProcessPoolExecutor(2) as pool:
+    cluster, client = _process_cluster()
+    with ProcessPoolExecutor(2) as pool, cluster, client:
         list(pool.map(_warm, range(2)))
         iqx_modify_seconds(ds)
+        iqx_modify_cluster_seconds(ds, client)
         cube_seconds(store)
         for _ in range(args.repeat):
             add("iquaflow_modify_s", iquaflow_seconds(ds))
             c0 = time.process_time()
             add("iqx_modify_s", iqx_modify_seconds(ds))
             add("iqx_modify_cpu_s", time.process_time() - c0)
+            add("iqx_modify_cluster_2proc_s", iqx_modify_cluster_seconds(ds, client))
             add("plain_loop_2proc_s", plain_loop_seconds(ds, pool))
             add("iqx_cube_s", cube_seconds(store))
             add("raw_codec_s", raw_codec_seconds(store))
             add(
                 "speedup_vs_iquaflow",
                 samples["iquaflow_modify_s"][-1] / samples["iqx_modify_s"][-1],
+            )
+            add(
+                "cluster_speedup_vs_iquaflow",
+                samples["iquaflow_modify_s"][-1] / samples["iqx_modify_cluster_2proc_s"][-1],
             )
             add("iqx_over_plain", samples["iqx_modify_s"][-1] / samples["plain_loop_2proc_s"][-1])
             add(
