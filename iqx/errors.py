@@ -55,7 +55,15 @@ class RasterWriteError(IqxError, OSError):
 
 
 class OutputExistsError(InvalidParameterError, FileExistsError):
-    """The output exists and replacing it was not asked for (``overwrite=True``)."""
+    """The output exists and replacing it was not asked for (``overwrite=True``).
+
+    The message names the Python argument (``overwrite=True``); the command line names its
+    flag instead (:attr:`cli_option`, see :func:`iqx.cli.main.error_message`).
+    """
+
+    #: the option that replaces the output, as the Python API and the command line spell it
+    api_option = "overwrite=True"
+    cli_option = "--overwrite"
 
 
 class UnsafeOutputError(InvalidParameterError):
@@ -71,7 +79,14 @@ class AnnotationError(IqxError, ValueError):
 
 
 class ManifestConflictError(IqxError, FileExistsError):
-    """A modified dataset already exists with a *different* configuration."""
+    """A modified dataset already exists with a *different* configuration.
+
+    Like :class:`OutputExistsError`, its message names ``overwrite=True``, and the command
+    line its flag.
+    """
+
+    api_option = "overwrite=True"
+    cli_option = "--overwrite"
 
 
 class ShapeMismatchError(IqxError, ValueError):

@@ -113,8 +113,8 @@ class SanityCheck:
         if taken:
             names = ", ".join(t.name for t in taken[:4]) + (" ..." if len(taken) > 4 else "")
             raise OutputExistsError(
-                f"{self.output_path}: would replace {names}; pass --overwrite / "
-                "overwrite=True to replace them, or choose another output folder"
+                f"{self.output_path}: would replace {names}; pass overwrite=True to "
+                "replace them, or choose another output folder"
             )
 
     @property

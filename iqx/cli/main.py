@@ -9,6 +9,10 @@ shows it): deliberate errors (:class:`~iqx.errors.IqxError`) and the operating s
 (``OSError``: read-only or full disk, permissions ..., with the path it names) exit with
 status 2; any other exception is reported as an internal error with status 3.
 
+Warnings are one line too, ``iqx: note: <message>`` on stderr (:mod:`iqx.cli._notes`), and
+messages that name an option in its Python spelling (``overwrite=True``) name the command's
+(``--overwrite``) instead (:func:`error_message`).
+
 Start-up is kept short: :func:`main` imports only the module of the chosen subcommand;
 ``iqx --help`` and ``iqx --version`` list the others from the one command table,
 :data:`iqx.cli._commands.COMMANDS` (name, module, help line, shared options), without
@@ -20,11 +24,13 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import re
 import sys
 from collections.abc import Sequence
 
 from iqx._version import __version__
 from iqx.cli._commands import COMMANDS, Parser, add_common_options, finish_parser
+from iqx.cli._notes import cli_notes
 from iqx.errors import IqxError
 
 __all__ = ["build_parser", "error_message", "main"]
@@ -92,12 +98,34 @@ def _os_message(exc: OSError) -> str:
     return f"{where}: {what}"
 
 
-def error_message(exc: BaseException) -> str:
-    """One line for ``exc``: its message, the notes added on the way, the paths it names."""
+def _cli_spelling(exc: BaseException, text: str, args: argparse.Namespace | None) -> str:
+    """``text`` with the option ``exc`` asks for spelled as on the command line.
+
+    Errors whose fix is an option (:class:`~iqx.errors.OutputExistsError`,
+    :class:`~iqx.errors.ManifestConflictError`: ``overwrite=True``) carry both spellings
+    (``api_option``, ``cli_option``). The command's own flag replaces the Python argument
+    (and a message giving both, ``--overwrite / overwrite=True``, gives the flag alone); a
+    command without that flag (``iqx study run``) tells to delete the output instead.
+    """
+    api, cli = getattr(exc, "api_option", None), getattr(exc, "cli_option", None)
+    if not api or not cli or args is None:
+        return text
+    both = re.compile(rf"(?:{re.escape(cli)} / )?{re.escape(api)}")
+    if hasattr(args, cli.lstrip("-").replace("-", "_")):
+        return both.sub(cli, text)
+    return re.sub(rf"pass {both.pattern} to replace (it|them)", r"delete \1 to replace \1", text)
+
+
+def error_message(exc: BaseException, args: argparse.Namespace | None = None) -> str:
+    """One line for ``exc``: its message, the notes added on the way, the paths it names.
+
+    With the command's parsed ``args``, an option the message names in its Python spelling
+    is named as the command spells it (``--overwrite``, see :func:`_cli_spelling`).
+    """
     if isinstance(exc, OSError) and not isinstance(exc, IqxError):
         text = _os_message(exc)
     else:
-        text = str(exc) or type(exc).__name__
+        text = _cli_spelling(exc, str(exc) or type(exc).__name__, args)
     notes = [n for n in getattr(exc, "__notes__", []) or [] if n not in text]
     if notes:
         text = f"{text} ({'; '.join(notes)})"
@@ -112,13 +140,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     debug = getattr(args, "debug", False) or os.environ.get("IQX_DEBUG") == "1"
     quiet = getattr(args, "quiet", False)
     args.quiet = quiet
+    args.debug = debug
     try:
-        if args.command in TASK_BAR_COMMANDS:
-            from iqx._progress import dask_tasks
+        with cli_notes(debug=debug):
+            if args.command in TASK_BAR_COMMANDS:
+                from iqx._progress import dask_tasks
 
-            with dask_tasks(args.command, quiet=quiet):
-                return int(args.func(args) or 0)
-        return int(args.func(args) or 0)
+                with dask_tasks(args.command, quiet=quiet):
+                    return int(args.func(args) or 0)
+            return int(args.func(args) or 0)
     except BrokenPipeError:  # e.g. `iqx list | head`
         return 0
     except KeyboardInterrupt:
@@ -127,7 +157,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (IqxError, OSError) as exc:
         if debug:
             raise
-        print(f"iqx: error: {error_message(exc)}", file=sys.stderr)
+        print(f"iqx: error: {error_message(exc, args)}", file=sys.stderr)
         return EXIT_ERROR
     except Exception as exc:
         if debug:

@@ -48,6 +48,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import sys
+
+    from iqx.cli._notes import cli_notes
     from iqx.cli._output import image_bar, scheduler_of
     from iqx.datasets import open_dataset
     from iqx.datasets.modify import modify
@@ -60,7 +63,12 @@ def run(args: argparse.Namespace) -> int:
     mod = specs[0] if len(specs) == 1 else as_modifier(specs)
     source = open_dataset(args.source)
     steps = 1 if args.one_step else len(specs)
-    with image_bar(args, len(source.image_files) * steps, "modify") as bar:
+    with (
+        image_bar(args, len(source.image_files) * steps, "modify") as bar,
+        cli_notes(
+            lambda text: bar.echo(text, file=sys.stderr), debug=getattr(args, "debug", False)
+        ),
+    ):
         ds = modify(
             source,
             mod,
