@@ -10,14 +10,23 @@ from iqx import _op_table, registry
 def test_static_table_matches_live_registrations():
     """Regenerate with ``python -m iqx._op_table`` when this fails."""
     assert _op_table.static_table() == _op_table.live_table(), (
-        "iqx/_op_table_data.py is stale: run `python -m iqx._op_table`"
+        "iqx/_op_table_*.py are stale: run `python -m iqx._op_table`"
     )
 
 
-def test_generated_file_is_what_generate_writes():
-    assert _op_table.DATA_PATH.read_text(encoding="utf-8") == _op_table.generate(), (
-        "iqx/_op_table_data.py is stale: run `python -m iqx._op_table`"
-    )
+def test_generated_files_are_what_generate_writes():
+    texts = _op_table.generate()
+    assert sorted(texts) == sorted(_op_table.DATA_PATHS) == ["metric", "modifier"]
+    for kind, path in _op_table.DATA_PATHS.items():
+        assert path.read_text(encoding="utf-8") == texts[kind], (
+            f"{path.name} is stale: run `python -m iqx._op_table`"
+        )
+
+
+def test_a_value_that_is_not_a_literal_is_refused():
+    table = {"modifier": [{"id": "x", "default": float("inf")}], "metric": []}
+    with pytest.raises(ValueError, match="not Python literals"):
+        _op_table.generate(table)
 
 
 def test_describe_reads_the_table_before_loading(monkeypatch):
