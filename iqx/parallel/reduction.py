@@ -8,6 +8,7 @@ finalised eagerly. Memory is bounded by the chunk size, never by the scene size.
 from __future__ import annotations
 
 import functools
+import operator
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -367,12 +368,40 @@ def _halo_grids(
                 if di == 0 and dj == 0:
                     grid[1][1] = src
                     continue
+                if not after:  # one task per source chunk cuts all its strips
+                    grid[di + 1][dj + 1] = _leading_strip(src, di, dj, halo, name, k, dsk)
+                    continue
                 index = (slice(None), _side(di, halo.y), _side(dj, halo.x))
                 key = (f"{name}-halo", k, i, j, di + 1, dj + 1)
                 dsk[key] = (_take, src, index)
                 grid[di + 1][dj + 1] = key
         grids.append(grid)
     return grids
+
+
+def _strips(block: np.ndarray, hy: int, hx: int) -> tuple[Any, Any, Any]:
+    """Copies of the strips of ``block`` its successors need as a leading halo: the last
+    ``hy`` rows (for the chunk below), the last ``hx`` columns (right) and their corner
+    (below right); None for a zero depth."""
+    bottom = _take(block, (slice(None), slice(-hy, None), slice(None))) if hy else None
+    right = _take(block, (slice(None), slice(None), slice(-hx, None))) if hx else None
+    corner = _take(block, (slice(None), slice(-hy, None), slice(-hx, None))) if hy and hx else None
+    return bottom, right, corner
+
+
+def _leading_strip(src: tuple, di: int, dj: int, halo: Halo, name: str, k: int, dsk: dict) -> tuple:
+    """The inline task picking the strip of source chunk ``src`` that its successor at
+    offset ``(-di, -dj)`` needs, adding the source's :func:`_strips` task to ``dsk`` once.
+
+    One strips task per source chunk instead of one copy task per (chunk, neighbour)
+    pair: a 4 x 4 chunking needs 15 tasks instead of 33, and each task costs the threaded
+    scheduler about as much as copying a strip.
+    """
+    key = (f"{name}-strips", k, *src[2:])
+    if key not in dsk:
+        dsk[key] = (_strips, src, halo.y, halo.x)
+    which = {(-1, 0): 0, (0, -1): 1, (-1, -1): 2}[(di, dj)]
+    return (operator.getitem, key, which)
 
 
 def _reduction_graph(

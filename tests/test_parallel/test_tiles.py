@@ -222,3 +222,47 @@ def test_reduce_blocks_leading_sees_only_the_preceding_halo(chunks):
     assert wcount == (ny - 1) * (nx - 1) and wsum == windows.sum()
     eager = reduce_blocks_leading(chunk, combine, tuple, as_scene(img), halo=2)
     assert eager == (img.sum(), img.size, windows.sum(), (ny - 1) * (nx - 1))
+
+
+@pytest.mark.parametrize("halo", [(3, 2), (3, 0), (0, 2)])
+@pytest.mark.parametrize("chunks", [(1, 16, 16), (1, 7, 30), (1, 40, 9)])
+def test_reduce_blocks_leading_blocks_are_the_scene_with_one_strips_task_per_chunk(halo, chunks):
+    """Each block (and its extra array) is exactly the scene's window ``[y0 - halo_top :
+    y0 + core, x0 - halo_left : x0 + core]``, for halos on one or both axes; the halo
+    strips come from one copy task per source chunk that has a successor (not one per
+    chunk and neighbour)."""
+    from iqx.parallel import as_scene, reduce_blocks_leading
+
+    img = np.arange(2 * 40 * 30, dtype=np.float64).reshape(2, 40, 30)
+    weights = -img
+
+    def chunk(block, info, extra):
+        core_y = block.shape[1] - info.halo_top
+        core_x = block.shape[2] - info.halo_left
+        assert info.halo_top == (halo[0] if info.y0 else 0)
+        assert info.halo_left == (halo[1] if info.x0 else 0)
+        want = img[:, info.y0 - info.halo_top : info.y0 + core_y, :][
+            :, :, info.x0 - info.halo_left : info.x0 + core_x
+        ]
+        np.testing.assert_array_equal(block, want)
+        np.testing.assert_array_equal(extra, -want)
+        return core_y * core_x
+
+    lazy = as_scene(da.from_array(img, chunks=chunks))
+    extra = [as_scene(da.from_array(weights, chunks=chunks))]
+    with raise_if_dask_computes():
+        delayed = reduce_blocks_leading(
+            chunk, sum, int, lazy, halo=halo, extra=extra, compute=False
+        )
+    graph = dict(delayed.__dask_graph__())
+    niy, nix = len(lazy.chunks[1]), len(lazy.chunks[2])
+    sources = sum(
+        1
+        for i in range(niy)
+        for j in range(nix)
+        if (halo[0] and i + 1 < niy) or (halo[1] and j + 1 < nix)
+    )
+    strips = [k for k in graph if isinstance(k, tuple) and str(k[0]).endswith("-strips")]
+    assert len(strips) == 2 * sources  # image and extra
+    assert not [k for k in graph if isinstance(k, tuple) and str(k[0]).endswith("-halo")]
+    assert delayed.compute() == 40 * 30
