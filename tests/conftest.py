@@ -1,4 +1,4 @@
-"""Shared fixtures: the real-data folder, a real dask LocalCluster, chunkings."""
+"""Shared fixtures: the real-data folder, a real dask LocalCluster, the docs sandbox and runner."""
 
 from __future__ import annotations
 
@@ -47,3 +47,28 @@ def dask_client(local_cluster):
 
     with distributed.Client(local_cluster) as client:
         yield client
+
+
+@pytest.fixture(scope="session")
+def docs_sandbox(tmp_path_factory) -> Path:
+    """The docs sandbox (``tests.docs_harness.SANDBOX_README``), built once per session."""
+    from tests.docs_harness import sandbox_fixture
+
+    return sandbox_fixture(tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def docs_server(tmp_path_factory):
+    """The fork server the docs pages and examples run in (``tests.docs_forkserver``).
+
+    None where :func:`os.fork` is missing: each page then starts its own interpreter.
+    """
+    if not hasattr(os, "fork"):
+        yield None
+        return
+    from tests.docs_forkserver import ForkServer
+    from tests.docs_harness import page_env
+
+    server = ForkServer(page_env(), tmp_path_factory.mktemp("docs_server"))
+    yield server
+    server.close()

@@ -269,10 +269,8 @@ def shell_commands(b: Block) -> list[tuple[int, list[str]]]:
 # -- the page's interpreter -------------------------------------------------------------------
 
 
-def run_page(page: Page, workdir: Path) -> subprocess.CompletedProcess:
-    """Execute a page's steps in a fresh interpreter inside ``workdir``."""
-    spec = workdir.parent / f"{workdir.name}.steps.json"
-    spec.write_text(json.dumps({"page": str(page.path), "steps": page.steps()}))
+def page_env() -> dict[str, str]:
+    """The environment pages (and the fork server) run in."""
     env = {
         **os.environ,
         "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
@@ -280,13 +278,22 @@ def run_page(page: Page, workdir: Path) -> subprocess.CompletedProcess:
         "PYTHONWARNINGS": "default",
     }
     env.pop("MLFLOW_TRACKING_URI", None)
+    return env
+
+
+def run_page(page: Page, workdir: Path, server=None) -> subprocess.CompletedProcess:
+    """Execute a page's steps in a fresh process inside ``workdir``.
+
+    With ``server`` (a :class:`tests.docs_forkserver.ForkServer`), the process is forked from
+    the server's warmed-up interpreter; without, it is a new interpreter.
+    """
+    spec = workdir.parent / f"{workdir.name}.steps.json"
+    spec.write_text(json.dumps({"page": str(page.path), "steps": page.steps()}))
+    args = [sys.executable, "-m", "tests.docs_harness", str(spec)]
+    if server is not None:
+        return server.run(args, cwd=workdir, timeout=page.timeout, page=str(spec))
     return subprocess.run(
-        [sys.executable, "-m", "tests.docs_harness", str(spec)],
-        cwd=workdir,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=page.timeout,
+        args, cwd=workdir, env=page_env(), capture_output=True, text=True, timeout=page.timeout
     )
 
 

@@ -8,14 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.docs_harness import REPO, sandbox_fixture
+from tests.docs_harness import REPO
 
 NOTEBOOKS = sorted((REPO / "docs" / "notebooks").glob("*.ipynb"))
-
-
-@pytest.fixture(scope="session")
-def docs_sandbox(tmp_path_factory):
-    return sandbox_fixture(tmp_path_factory)
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
