@@ -219,9 +219,10 @@ def _block_keys_int(band, valid, use_valid, oys, oxs, size, sig_res, eps, std_re
 
     ``oxs`` must be contiguous blocks (step ``size``). Per row of blocks, column sums of
     ``v``, ``v**2`` and ``(2i - size + 1) v`` are accumulated in int64 (contiguous,
-    vectorisable loops over the image rows), then reduced per block; so ``S = sum v``,
-    ``n*ss = n*sum v^2 - S^2`` and the plane-fit projections are exact integers and only
-    the final combination is rounded (float64).
+    vectorisable loops over the image rows), then reduced per block column by column (a
+    strided loop over the blocks that vectorises, unlike one block at a time); so
+    ``S = sum v``, ``n*ss = n*sum v^2 - S^2`` and the plane-fit projections are exact
+    integers and only the final combination is rounded (float64).
     """
     ny = oys.shape[0]
     nx = oxs.shape[0]
@@ -234,6 +235,12 @@ def _block_keys_int(band, valid, use_valid, oys, oxs, size, sig_res, eps, std_re
     cq = np.empty(w, np.int64)
     cy = np.empty(w, np.int64)
     cb = np.zeros(w, np.int64)
+    sb = np.empty(nx, np.int64)
+    sq = np.empty(nx, np.int64)
+    sy = np.empty(nx, np.int64)
+    sx = np.empty(nx, np.int64)
+    bad = np.zeros(nx, np.int64)
+    rvar = np.empty(nx)
     n = size * size
     c = (size - 1) / 2.0
     s1 = 0.0
@@ -254,6 +261,19 @@ def _block_keys_int(band, valid, use_valid, oys, oxs, size, sig_res, eps, std_re
                 cs[x] += v
                 cq[x] += v * v
                 cy[x] += wt * v
+        # per block, its ``size`` contiguous columns (integer sums: the order is free)
+        sb[:] = 0
+        sq[:] = 0
+        sy[:] = 0
+        sx[:] = 0
+        for j in range(size):
+            wj = 2 * j - (size - 1)
+            for b in range(nx):
+                cj = cs[b * size + j]
+                sb[b] += cj
+                sq[b] += cq[b * size + j]
+                sy[b] += cy[b * size + j]
+                sx[b] += wj * cj
         if use_valid:
             cb[:] = 0
             for i in range(size):
@@ -261,28 +281,17 @@ def _block_keys_int(band, valid, use_valid, oys, oxs, size, sig_res, eps, std_re
                 for x in range(w):
                     if not vrow[x]:
                         cb[x] += 1
-        # per block, its ``size`` contiguous columns (integer sums: the order is free)
-        for b in range(nx):
-            base = b * size
-            if use_valid:
-                bad = 0
-                for j in range(size):
-                    bad += cb[base + j]
-                if bad:
-                    continue
-            sb = np.int64(0)
-            sq = np.int64(0)
-            sy = np.int64(0)
-            sx = np.int64(0)
+            bad[:] = 0
             for j in range(size):
-                cj = cs[base + j]
-                sb += cj
-                sq += cq[base + j]
-                sy += cy[base + j]
-                sx += (2 * j - (size - 1)) * cj
-            rss = (n * sq - sb * sb) / n - (sy * sy + sx * sx) / sii4
-            rvar = max(rss, 0.0) / (n - 3)
-            keys[k] = _sig_std_key(sb / n, rvar, sig_res, eps, std_res, std_bits)
+                for b in range(nx):
+                    bad[b] += cb[b * size + j]
+        for b in range(nx):
+            rss = (n * sq[b] - sb[b] * sb[b]) / n - (sy[b] * sy[b] + sx[b] * sx[b]) / sii4
+            rvar[b] = max(rss, 0.0) / (n - 3)
+        for b in range(nx):
+            if use_valid and bad[b]:
+                continue
+            keys[k] = _sig_std_key(sb[b] / n, rvar[b], sig_res, eps, std_res, std_bits)
             k += 1
     return keys[:k]
 
