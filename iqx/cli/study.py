@@ -123,6 +123,7 @@ def run_check(args: argparse.Namespace) -> int:
         "valid": True,
         "settings": runs,
         "include_reference": cfg.include_reference,
+        "bit_depth": cfg.data.bit_depth,
         "sweeps": sweeps,
         "script": str(cfg.task.script) if cfg.task.script else None,
         "repetitions": cfg.task.repetitions,
@@ -131,6 +132,8 @@ def run_check(args: argparse.Namespace) -> int:
         print(dumps(info))
         return 0
     print(f"{cfg.path}: valid; {runs} settings x {cfg.task.repetitions} repetitions")
+    if cfg.data.bit_depth is not None:
+        print(f"  bit depth: {cfg.data.bit_depth} bits per sample (declared in [data])")
     if cfg.include_reference:
         print("  original: the unmodified baseline")
     for family, sweep in sweeps.items():

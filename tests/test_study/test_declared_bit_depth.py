@@ -122,6 +122,10 @@ def test_bad_values_are_named_with_file_line_and_key(folder, value, needle):
 def test_the_cli_check_reports_it(folder, capsys):
     from iqx.cli.main import main
 
+    assert main(["study", "check", str(folder / "STUDY.toml"), "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["bit_depth"] == 12
+    assert main(["study", "check", str(folder / "STUDY.toml")]) == 0
+    assert "  bit depth: 12 bits per sample (declared in [data])" in capsys.readouterr().out
     text = STUDY.replace("bit_depth = 12", "bit_depth = 40")
     (folder / "STUDY.toml").write_text(text)
     assert main(["study", "check", str(folder / "STUDY.toml")]) == 2
