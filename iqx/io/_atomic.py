@@ -168,7 +168,7 @@ def check_output_path(
             )
     if overwrite is False and (out.exists() or out.is_symlink()):
         raise OutputExistsError(
-            f"{out}: the {what} already exists (pass --overwrite / overwrite=True to replace it)"
+            f"{out}: the {what} already exists (pass overwrite=True to replace it)"
         )
     return out
 

@@ -33,8 +33,10 @@ from iqx.io._common import (
 __all__ = [
     "RasterWindowReader",
     "clear_handle_cache",
+    "expand_palette",
     "georef_profile",
     "open_raster",
+    "palette_table",
     "raster_meta",
     "raster_mask_flags",
     "rio_open",
@@ -54,6 +56,39 @@ TAG_BIT_DEPTH = "IQX_BIT_DEPTH"
 TAG_HISTORY = "IQX_HISTORY"
 #: an unsourced ``bit_depth`` attribute (a lower bound, see iqx.bitdepth), kept as such
 TAG_BIT_DEPTH_HINT = "IQX_BIT_DEPTH_HINT"
+
+
+def palette_table(ds: Any) -> np.ndarray | None:
+    """The colour table of a one-band palette raster as a lookup table, else None.
+
+    A palette (colour-mapped) image stores indices into a colour table, not intensities:
+    codecs, blur and quality metrics on the indices would be meaningless, and a written
+    result would lose the table. iqx reads such an image as the colours it shows, as
+    OpenCV's ``imread`` and Pillow's ``convert("RGB")`` do: ``(entries, 3)`` uint8 (RGB), or
+    ``(entries, 4)`` (RGBA) when an entry is not opaque. Indices beyond the table map to 0.
+    """
+    from rasterio.enums import ColorInterp
+
+    if ds.count != 1 or ds.colorinterp[0] != ColorInterp.palette:
+        return None
+    dtype = np.dtype(ds.dtypes[0])
+    if dtype.kind != "u" or dtype.itemsize > 2:
+        return None
+    try:
+        table = ds.colormap(1)
+    except ValueError:  # no table after all
+        return None
+    lut = np.zeros((1 << (8 * dtype.itemsize), 4), np.uint8)
+    for index, rgba in table.items():
+        lut[index] = rgba
+    opaque = all(rgba[3] == 255 for rgba in table.values())
+    return np.ascontiguousarray(lut[:, :3]) if opaque else lut
+
+
+def expand_palette(indices: np.ndarray, lut: np.ndarray) -> np.ndarray:
+    """``(1, y, x)`` palette indices as ``(bands, y, x)`` colours of ``lut`` (see above)."""
+    return np.ascontiguousarray(np.moveaxis(lut[indices[0]], -1, 0))
+
 
 #: beyond this many blocks per band only the last block row is checked for truncation
 _MAX_BLOCKS_CHECKED = 20_000
@@ -213,11 +248,19 @@ class RasterWindowReader:
 
     ndim = 3
 
-    def __init__(self, path: str, shape: tuple[int, int, int], dtype: Any, masks: bool = False):
+    def __init__(
+        self,
+        path: str,
+        shape: tuple[int, int, int],
+        dtype: Any,
+        masks: bool = False,
+        palette: np.ndarray | None = None,
+    ):
         self.path = str(path)
         self.shape = tuple(int(s) for s in shape)
         self.dtype = np.dtype(bool) if masks else np.dtype(dtype)
         self.masks = masks
+        self.palette = palette
 
     def __repr__(self) -> str:
         kind = "masks" if self.masks else "pixels"
@@ -253,13 +296,21 @@ class RasterWindowReader:
         else:
             r0, c0 = min(rows), min(cols)
             window = Window(c0, r0, max(cols) - c0 + 1, max(rows) - r0 + 1)
-            indexes = [b + 1 for b in bands]
+            # a palette file has one band of indices; its colour bands are looked up
+            indexes = [1] if self.palette is not None else [b + 1 for b in bands]
             try:
                 ds = _cached_handle(self.path)
                 if self.masks:
                     out = ds.read_masks(indexes, window=window) > 0
                 else:
                     out = ds.read(indexes, window=window)
+                if self.palette is not None:
+                    full = (
+                        np.repeat(out, self.shape[0], axis=0)
+                        if self.masks
+                        else expand_palette(out, self.palette)
+                    )
+                    out = full[bands[0] : bands[-1] + 1]
             except RasterReadError:
                 raise
             except (RasterioError, OSError) as exc:
@@ -318,11 +369,20 @@ def raster_meta(
         _check_png_trailer(p)
     shape = (ds.count, ds.height, ds.width)
     block = ds.block_shapes[0] if ds.block_shapes else None
+    nodata = clean_nodata(ds.nodata, dtype)
+    lut = palette_table(ds)
+    if lut is not None:  # read as the colours shown (see palette_table)
+        shape, dtype, nodata = (lut.shape[1], ds.height, ds.width), np.dtype(np.uint8), None
+        if bit_depth is not None and bit_depth > 8:
+            raise UnsupportedDtypeError(
+                f"{p}: a palette image reads as 8-bit colours; bit_depth={bit_depth} cannot apply"
+            )
     attrs = scene_attrs(
         crs=ds.crs.to_wkt() if ds.crs else None,
         transform=tuple(ds.transform)[:6],
-        nodata=clean_nodata(ds.nodata, dtype),
-        bit_depth=bit_depth if bit_depth is not None else _bit_depth(ds, dtype),
+        nodata=nodata,
+        # a palette's NBITS counts index bits, not colour bits
+        bit_depth=bit_depth if bit_depth is not None or lut is not None else _bit_depth(ds, dtype),
         bit_depth_source="user" if bit_depth is not None else "metadata",
         source=str(p),
         driver=ds.driver,
@@ -344,10 +404,11 @@ def open_raster(
         raise RasterReadError(f"{p}: is a folder, not a raster file (nor a zarr store)")
     with rio_open(p) as ds:
         shape, dtype, block, attrs = raster_meta(ds, p, bit_depth)
+        palette = palette_table(ds)
     transform = attrs["transform"]
     cb, cy, cx = normalize_chunks(chunks, shape, block, p)
     stat = p.stat()
-    reader = RasterWindowReader(str(p), shape, dtype)
+    reader = RasterWindowReader(str(p), shape, dtype, palette=palette)
     name = "iqx-read-" + tokenize(str(p.resolve()), stat.st_mtime_ns, stat.st_size, (cb, cy, cx))
     data = da.from_array(
         reader,

@@ -20,7 +20,7 @@ from iqx.errors import InvalidParameterError, RasterReadError, UnsupportedDtypeE
 from iqx.io._atomic import atomic_file
 from iqx.io._common import check_dtype, check_exists, pixel_coords, scene_attrs
 from iqx.io._png import plain_png_writable, read_plain_png, write_plain_png
-from iqx.io._rio import georef_profile, raster_meta, rio_open
+from iqx.io._rio import expand_palette, georef_profile, palette_table, raster_meta, rio_open
 from iqx.kernels.scratch import scratch
 from iqx.parallel.backend import replace_data
 
@@ -243,8 +243,9 @@ def read_image(path: str | os.PathLike[str]) -> np.ndarray:
         raise RasterReadError(f"{p}: is a folder, not an image file")
     with rio_open(p) as ds:
         check_dtype(ds.dtypes[0], p, "read")
+        lut = palette_table(ds)
         try:
-            return ds.read()
+            return ds.read() if lut is None else expand_palette(ds.read(), lut)
         except RasterioError as exc:
             raise RasterReadError(
                 f"{p}: failed to read pixels ({exc}); the file may be truncated or corrupt"
@@ -340,8 +341,12 @@ def _read_gdal(
         shape, dtype, _, attrs = raster_meta(ds, p, bit_depth)
         driver = _ALIASES.get(ds.driver.lower(), ds.driver)
         options = _profile_options(ds.profile) if ds.driver == "GTiff" else {}
+        lut = palette_table(ds)
         try:
-            if interleaved:
+            if lut is not None:  # the colours shown, not the indices (see palette_table)
+                arr = expand_palette(ds.read(), lut)
+                options = {}
+            elif interleaved:
                 buf = scratch("read", (shape[1], shape[2], shape[0]), dtype)
                 arr = ds.read(out=buf.transpose(2, 0, 1))
             else:

@@ -10,6 +10,7 @@ import dask
 import numpy as np
 import pytest
 import rasterio
+from rasterio.enums import ColorInterp
 from rasterio.transform import from_origin
 
 import iqx
@@ -31,10 +32,23 @@ def _rasters(root: Path) -> list[Path]:
 
 
 def _rio_read(path: Path) -> np.ndarray:
+    """rasterio's pixels; a palette raster's as the colours its table shows.
+
+    The lookup is done here independently of iqx (one table row per distinct index through
+    ``np.unique``), opaque tables as RGB, others as RGBA, as OpenCV and Pillow read them.
+    """
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         with rasterio.open(path) as ds:
-            return ds.read()
+            arr = ds.read()
+            if ds.count != 1 or ds.colorinterp[0] != ColorInterp.palette:
+                return arr
+            table = ds.colormap(1)
+    values, inverse = np.unique(arr[0], return_inverse=True)
+    colours = np.array([table.get(int(v), (0, 0, 0, 0)) for v in values], dtype=np.uint8)
+    if all(c[3] == 255 for c in table.values()):
+        colours = colours[:, :3]
+    return colours[inverse.reshape(arr.shape[1:])].transpose(2, 0, 1)
 
 
 def test_every_shared_raster_equals_rasterio(shared_data):
