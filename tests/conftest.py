@@ -50,6 +50,12 @@ def dask_client(local_cluster):
 
 
 @pytest.fixture(scope="session")
+def docs_pycache(tmp_path_factory) -> Path:
+    """The bytecode cache shared by the docs tests' interpreters (``docs_harness.bytecode_env``)."""
+    return tmp_path_factory.getbasetemp() / "docs_pycache"
+
+
+@pytest.fixture(scope="session")
 def docs_sandbox(tmp_path_factory) -> Path:
     """The docs sandbox (``tests.docs_harness.SANDBOX_README``), built once per session."""
     from tests.docs_harness import sandbox_fixture
@@ -58,7 +64,7 @@ def docs_sandbox(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def docs_server(tmp_path_factory):
+def docs_server(tmp_path_factory, docs_pycache):
     """The fork server the docs pages and examples run in (``tests.docs_forkserver``).
 
     None where :func:`os.fork` is missing: each page then starts its own interpreter.
@@ -69,6 +75,6 @@ def docs_server(tmp_path_factory):
     from tests.docs_forkserver import ForkServer
     from tests.docs_harness import page_env
 
-    server = ForkServer(page_env(), tmp_path_factory.mktemp("docs_server"))
+    server = ForkServer(page_env(docs_pycache), tmp_path_factory.mktemp("docs_server"))
     yield server
     server.close()

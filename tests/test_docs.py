@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from tests.docs_harness import bytecode_env
+
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 
 
 @pytest.mark.slow
-def test_docs_build_without_warnings(tmp_path):
+def test_docs_build_without_warnings(tmp_path, docs_pycache):
     pytest.importorskip("sphinx")
     pytest.importorskip("myst_parser")
     proc = subprocess.run(
@@ -28,6 +31,7 @@ def test_docs_build_without_warnings(tmp_path):
             str(DOCS),
             str(tmp_path),
         ],
+        env=bytecode_env(dict(os.environ), docs_pycache),
         capture_output=True,
         text=True,
     )

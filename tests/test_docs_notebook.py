@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.docs_harness import REPO
+from tests.docs_harness import REPO, bytecode_env
 
 NOTEBOOKS = sorted((REPO / "docs" / "notebooks").glob("*.ipynb"))
 
@@ -24,7 +24,7 @@ def test_notebook_is_stored_without_outputs(path):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
-def test_notebook_executes(path, docs_sandbox, tmp_path, monkeypatch):
+def test_notebook_executes(path, docs_sandbox, docs_pycache, tmp_path, monkeypatch):
     nbformat = pytest.importorskip("nbformat")
     nbclient = pytest.importorskip("nbclient")
     pytest.importorskip("ipykernel")
@@ -33,6 +33,12 @@ def test_notebook_executes(path, docs_sandbox, tmp_path, monkeypatch):
     monkeypatch.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]))
+    cached = bytecode_env(dict(os.environ), docs_pycache)  # for the kernel's imports
+    for name in set(os.environ) - set(cached):
+        monkeypatch.delenv(name)
+    for name, value in cached.items():
+        if os.environ.get(name) != value:
+            monkeypatch.setenv(name, value)
     nb = nbformat.read(path, as_version=4)
     client = nbclient.NotebookClient(
         nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(work)}}
