@@ -14,7 +14,8 @@ The input scene is treated as the object radiance sampled at its own (finer) GSD
    rounding.
 2. **GSD**: point sampling (``nearest`` by default) to ``gsd = p * altitude / f`` per axis.
 3. **Noise** (when ``max_n`` is given): the DN are converted to electrons with
-   ``g = max_well_fill * max_n / full_scale`` e-/DN, photon + dark shot noise is drawn
+   ``g = max_well_fill * max_n / full_scale`` e-/DN (``full_scale`` defaults to the top of
+   the data's bit depth: declared, else measured), photon + dark shot noise is drawn
    (Poisson, seeded per chunk with :func:`iqx.parallel.block_rng`), Gaussian read noise
    added, the mean dark signal subtracted, and the result converted back to DN. The DN
    variance is ``DN / g + (dark_current * int_time + read_noise**2) / g**2``.
@@ -31,11 +32,12 @@ from typing import Any, ClassVar
 import numpy as np
 import xarray as xr
 
+from iqx.bitdepth import lazy_bit_depth
 from iqx.errors import InvalidParameterError
 from iqx.kernels import otf as K
 from iqx.modifiers._base import Modifier, check_choice, check_float, check_numeric, int_range
 from iqx.modifiers.resampling import resample_to_shape
-from iqx.parallel import block_rng, map_blocks_xr, map_overlap_xr
+from iqx.parallel import block_rng, lazy_call, map_blocks_xr, map_overlap_xr
 from iqx.registry import register_modifier
 
 __all__ = ["Sensor", "sensor", "sensor_otf"]
@@ -99,6 +101,15 @@ def _r0(p: dict[str, Any], lam: float) -> float | None:
 
 def _psf_block(block: np.ndarray, *, kernel: np.ndarray) -> np.ndarray:
     return K.convolve_block(block, kernel)
+
+
+def _top_of(bits: Any) -> float:
+    return float((1 << int(bits)) - 1)
+
+
+def _gain(electrons: float, full_scale: Any) -> float:
+    """e-/DN of a sensor whose ``full_scale`` DN hold ``electrons``."""
+    return float(electrons) / float(full_scale)
 
 
 def _noise_block(
@@ -288,11 +299,19 @@ class Sensor(Modifier):
         if self._params["max_n"] is not None:
             self._full_scale(image)
 
-    def _full_scale(self, image: xr.DataArray) -> float:
+    def _full_scale(self, image: xr.DataArray) -> Any:
+        """The DN of a full well: ``full_scale=``, else the top of the data's depth.
+
+        The depth follows the bit-depth rule (declared, else measured, see
+        :mod:`iqx.bitdepth`): 11-bit data stored in uint16 without ``NBITS`` fills the well
+        at 2047, not at 65535 (that would put every pixel at 1/32 of the well and its
+        photon noise √32 too high relative to the signal). Lazy when measured lazily.
+        """
         if self._params["full_scale"] is not None:
             return self._params["full_scale"]
         if np.dtype(image.dtype).kind == "u":
-            return int_range(image)[1]
+            bits, _ = lazy_bit_depth(image)
+            return _top_of(bits) if isinstance(bits, int) else lazy_call(_top_of, bits)
         raise InvalidParameterError(
             f"sensor: {image.dtype} data needs full_scale= (the DN filling the well)"
         )
@@ -325,7 +344,13 @@ class Sensor(Modifier):
             out = resample_to_shape(out, shape, p["method"])
             attrs = {**attrs, **out.attrs}
         if p["max_n"] is not None:
-            gain = p["max_well_fill"] * p["max_n"] / self._full_scale(image)
+            full = self._full_scale(image)
+            electrons = p["max_well_fill"] * p["max_n"]
+            gain = (
+                lazy_call(_gain, electrons, full)
+                if hasattr(full, "__dask_graph__")
+                else _gain(electrons, full)
+            )
             out = map_blocks_xr(
                 _noise_block,
                 out,
