@@ -47,6 +47,17 @@ def _quantile_se(q: float, dof: int, n: int) -> float:
     return math.sqrt(q * (1 - q) / n) / _quantile_density(q, dof)
 
 
+def _runs(sorted_keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(sorted_keys, return_index=True)`` of an already sorted array: the first
+    index of each run of equal keys, without sorting again (a tenth of the cost; the
+    finalize step runs alone after every chunk, so it is on the critical path)."""
+    if sorted_keys.size == 0:
+        return sorted_keys[:0], np.empty(0, np.intp)
+    first = np.flatnonzero(sorted_keys[1:] != sorted_keys[:-1]) + 1
+    first = np.concatenate([np.zeros(1, first.dtype), first])
+    return sorted_keys[first], first
+
+
 def _finalize_blocks(part: dict[str, Any], p: SNROptions, ctx: dict) -> dict:
     keys, counts = part["blocks"]
     size = p.block_size
@@ -72,7 +83,7 @@ def _finalize_blocks(part: dict[str, Any], p: SNROptions, ctx: dict) -> dict:
     skeys = keys >> _STD_BITS
     tkeys = (keys & ((1 << _STD_BITS) - 1)) - 1
     # equal-count signal bins on the signal-key grid
-    uniq_s, first = np.unique(skeys, return_index=True)
+    uniq_s, first = _runs(skeys)
     per_s = np.add.reduceat(counts, first)
     nbins = int(max(1, min(p.max_bins, total // max(p.min_blocks, 1))))
     cum = np.cumsum(per_s)
@@ -93,7 +104,7 @@ def _finalize_blocks(part: dict[str, Any], p: SNROptions, ctx: dict) -> dict:
         tk, tc = tkeys[sel], counts[sel]
         order = np.argsort(tk, kind="stable")
         tk, tc = tk[order], tc[order]
-        uk, idx = np.unique(tk, return_index=True)
+        uk, idx = _runs(tk)
         uc = np.add.reduceat(tc, idx)
         ccum = np.cumsum(uc)
         target = q * n
