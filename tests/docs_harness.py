@@ -2,9 +2,11 @@
 
 Conventions (also in ``docs/writing-docs.md``)
 ------------------------------------------------
-* ```` ```python ```` blocks run, in order, in **one fresh interpreter per page** (blocks of a
+* ```` ```python ```` blocks run, in order, in **one fresh process per page** (blocks of a
   page share their names, like a doctest session), in a temporary working folder holding the
-  docs sandbox (:func:`write_sandbox`). A traceback names the page and its line.
+  docs sandbox (:func:`write_sandbox`). A traceback names the page and its line. The process
+  is forked from :mod:`tests.docs_forkserver`'s warmed-up interpreter (nothing of another
+  page is in it), or is a new interpreter where there is no fork.
 * ```` ```console ```` blocks: each ``$ `` line is a command, the other lines are its output
   (not compared). ```` ```bash ````/```` ```sh ````/```` ```shell ````: every line is a command
   (``\\`` continues a line, ``#`` starts a comment). Commands are split with :mod:`shlex` and
