@@ -15,9 +15,11 @@ DOCS = Path(__file__).resolve().parents[1] / "docs"
 
 
 @pytest.mark.slow
-def test_docs_build_without_warnings(tmp_path, docs_pycache, docs_server):
-    # docs_server: the fork server of the executed pages starts its imports now, on the other
-    # core, while this single-threaded build runs (both fill the shared bytecode cache)
+def test_docs_build_without_warnings(tmp_path, docs_pycache, request):
+    if any("docs_server" in item.fixturenames for item in request.session.items):
+        # the fork server of the executed pages starts its imports now, on the other core,
+        # while this single-threaded build runs (both fill the shared bytecode cache)
+        request.getfixturevalue("docs_server")
     pytest.importorskip("sphinx")
     pytest.importorskip("myst_parser")
     proc = subprocess.run(
