@@ -165,7 +165,16 @@ def _scene(image: Any) -> xr.DataArray:
         data = image[None] if image.ndim == 2 else image
         labels = tuple(range(1, data.shape[0] + 1))
         coords = _cached_band_coords(np.dtype(np.int64).str, labels)
-        return xr.DataArray(data, dims=("band", "y", "x"), coords=coords)
+        dims = ("band", "y", "x")
+        try:  # xarray's internal constructor: ~2 us instead of ~50 us (same DataArray)
+            return xr.DataArray(
+                xr.Variable(dims, data, fastpath=True),
+                coords=dict(coords.variables),
+                indexes=dict(coords.xindexes),
+                fastpath=True,
+            )
+        except (TypeError, AssertionError):  # pragma: no cover - a future xarray
+            return xr.DataArray(data, dims=dims, coords=coords)
     return as_scene(image)
 
 

@@ -151,6 +151,12 @@ def test_band_labels_and_dtype_kept(method):
         np.testing.assert_array_equal(ds["band"].values, expected)
         assert ds["band"].dtype == expected.dtype
         assert ds["snr"].dims == ("band",) and ds.sizes["band"] == expected.size
+    from iqx.metrics._snr_common import _scene
+    from iqx.parallel import as_scene
+
+    for arr in (a, pair):  # the fast NumPy scene is the DataArray as_scene builds
+        assert _scene(arr).identical(as_scene(arr))
+        assert _scene(arr).coords["band"].dtype == as_scene(arr).coords["band"].dtype
 
 
 def test_nodata_and_mask():
