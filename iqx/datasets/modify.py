@@ -84,14 +84,16 @@ def _volume_info(vol: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+#: every file written here lies in the copy's temporary folder, renamed once complete
+#: (:func:`iqx.datasets.derive_dataset`): files are written in place, not renamed one by one
+_IN_FOLDER = {"atomic": False}
+
+
 def _write_bytes(data: bytes, dst: Path) -> int:
-    tmp = dst.with_name(f".{dst.name}.iqx-tmp-{os.getpid()}")
-    try:
-        tmp.write_bytes(data)
-        os.replace(tmp, dst)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    from iqx.io._atomic import atomic_file
+
+    with atomic_file(dst, overwrite=True, gdal_sidecars=False, in_place=True) as path:
+        path.write_bytes(data)
     return len(data)
 
 
@@ -141,9 +143,9 @@ def _write_any(image: xr.DataArray, src: Path, dst: Path) -> dict[str, Any]:
                 f"{_JPEG_MAX_SIDE} px per side; convert the dataset to PNG/TIFF first or "
                 "choose a smaller size"
             )
-        write_image(image, dst, driver="JPEG", quality=100, subsampling=0)
+        write_image(image, dst, driver="JPEG", quality=100, subsampling=0, **_IN_FOLDER)
         return {"container": "jpeg_q100_444"}
-    write_image(image, dst, like=src)
+    write_image(image, dst, like=src, **_IN_FOLDER)
     return {}
 
 
@@ -156,7 +158,7 @@ def _write_like(
 
     if dst.suffix.lower() in _JPEG_SUFFIXES or driver.lower() not in _ALIASES:
         return _write_any(image, src, dst)
-    write_image(image, dst, driver=driver, **options)
+    write_image(image, dst, driver=driver, **options, **_IN_FOLDER)
     return {}
 
 
@@ -368,7 +370,7 @@ def _mask_transformer(source: Dataset, modifier: Modifier):
             ny, nx = _output_shape(modifier, image if image is not None else m, (0, 0))
             full = scene.copy(data=read_image(m))
             out = resample_to_shape(full, (ny, nx), method="nearest")
-            write_image(out, dst_dir / m.name, like=m)
+            write_image(out, dst_dir / m.name, like=m, **_IN_FOLDER)
 
     return transform
 

@@ -196,18 +196,34 @@ def _remove(path: Path) -> None:
 
 @contextlib.contextmanager
 def atomic_file(
-    path: str | os.PathLike[str], *, overwrite: bool = False, gdal_sidecars: bool = True
+    path: str | os.PathLike[str],
+    *,
+    overwrite: bool = False,
+    gdal_sidecars: bool = True,
+    in_place: bool = False,
 ) -> Iterator[Path]:
     """Yield a temporary sibling path to write; rename it onto ``path`` on success.
 
     On any exception the temporary file is removed and ``path`` is left untouched.
     ``gdal_sidecars=False`` says no GDAL writer touches the file, so the sidecars it may
     leave (``<tmp>.aux.xml`` ...) need not be looked for (six ``lstat`` per file saved).
+
+    ``in_place=True`` yields ``path`` itself (removed again if the write fails): for files
+    of a folder that is being built under a temporary name and renamed when complete (a
+    dataset copy), where that rename is the atomic step and a rename per file is a second
+    metadata operation per image for nothing.
     """
     path = Path(path)
     check_overwrite(path, overwrite)
     if not os.path.isdir(path.parent):  # one stat (mkdir(exist_ok=True) raises inside)
         path.parent.mkdir(parents=True, exist_ok=True)
+    if in_place:
+        try:
+            yield path
+        except BaseException:
+            _remove(path)
+            raise
+        return
     tmp = tmp_sibling(path)
     try:
         yield tmp

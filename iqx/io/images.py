@@ -178,6 +178,7 @@ def write_image(
     *,
     like: str | os.PathLike[str] | None = None,
     driver: str | None = None,
+    atomic: bool = True,
     **options: Any,
 ) -> int:
     """Write one image (computing it) atomically; return the number of bytes written.
@@ -199,6 +200,10 @@ def write_image(
         JPEG (Pillow, libjpeg-turbo): ``quality`` (default 75), ``subsampling``
         (0/1/2 or ``"4:4:4"``/``"4:2:2"``/``"4:2:0"``), ``optimize`` ... . Other formats:
         GDAL creation options (``compress``, ``zlevel``, ``quality``, ``reversible`` ...).
+    atomic : bool
+        Write a temporary sibling and rename it (default). ``False`` writes ``path`` itself
+        (removed if the write fails), for a file of a folder that is built under a
+        temporary name and renamed once complete, such as a dataset copy.
 
     Returns
     -------
@@ -216,10 +221,14 @@ def write_image(
     name = driver_for(path, like=like, driver=driver)
     if name == "PNG" and not options and plain_png_writable(arr):
         # libpng: the same pixels at a tenth of GDAL's per-file cost (see iqx.io._png)
-        with atomic_file(path, overwrite=overwrite, gdal_sidecars=False) as tmp:
+        with atomic_file(
+            path, overwrite=overwrite, gdal_sidecars=False, in_place=not atomic
+        ) as tmp:
             nbytes = write_plain_png(arr, tmp)
         return nbytes
-    with atomic_file(path, overwrite=overwrite, gdal_sidecars=name != "JPEG") as tmp:
+    with atomic_file(
+        path, overwrite=overwrite, gdal_sidecars=name != "JPEG", in_place=not atomic
+    ) as tmp:
         if name == "JPEG":
             _write_jpeg(arr, tmp, options)
         else:
