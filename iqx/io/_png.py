@@ -3,9 +3,8 @@
 GDAL opens a PNG in ~0.7 ms and writes one in ~2-3 ms, whatever its size: for a dataset of
 28×28 images (the MNIST case) that is 20-50× the cost of the pixels. ``imagecodecs``' libpng
 calls decode and encode such an image in ~15 and ~30 µs (Pillow: ~55 and ~60 µs, most of it
-its image objects). This module uses them only where libpng and GDAL are known to
-agree, and steps aside (returns ``None`` / ``False``) everywhere else, so the caller falls
-back to GDAL:
+its image objects). This module uses them only where libpng and GDAL are known to agree, and
+steps aside (returns ``None`` / ``False``) everywhere else, so the caller falls back to GDAL:
 
 - reading: 8 bits per sample, colour type grey, grey+alpha, RGB or RGBA (not palette, not
   1/2/4/16-bit, whose values or NBITS GDAL reports differently), no ``tRNS`` chunk (GDAL turns
@@ -136,12 +135,12 @@ def plain_png_writable(arr: np.ndarray) -> bool:
     return arr.dtype == np.uint8 and arr.ndim == 3 and 1 <= arr.shape[0] <= 4
 
 
-def write_plain_png(arr: np.ndarray, tmp: Path) -> int:
+def write_plain_png(arr: np.ndarray, path: Path) -> int:
     """Write ``(band, y, x)`` uint8 pixels (1-4 bands) as a PNG (libpng); return its size."""
     import imagecodecs
 
     nb = arr.shape[0]
     pixels = arr[0] if nb == 1 else np.moveaxis(arr, 0, -1)
     data = imagecodecs.png_encode(np.ascontiguousarray(pixels), level=_ZLEVEL)
-    with open(tmp, "wb") as fh:  # encoded in memory, written with one plain open
+    with open(path, "wb") as fh:  # encoded in memory, written with one plain open
         return fh.write(data)
