@@ -78,7 +78,6 @@ class ForkServerError(RuntimeError):
 
 
 def _preload() -> None:
-
     for name in PRELOAD:
         try:
             importlib.import_module(name)
@@ -140,6 +139,7 @@ def _child(req: dict, proto_fds: tuple[int, ...]) -> int:
         os.close(fd)
     null = os.open(os.devnull, os.O_RDONLY)
     os.dup2(null, 0)
+    os.close(null)
     for target, path in ((1, req["stdout"]), (2, req["stderr"])):
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
         os.dup2(fd, target)
@@ -151,6 +151,7 @@ def _child(req: dict, proto_fds: tuple[int, ...]) -> int:
         from tests.docs_harness import _drive
 
         sys.argv = [str(Path(__file__).with_name("docs_harness.py")), req["page"]]
+        sys.path[0] = os.getcwd()  # as `python -m tests.docs_harness` started there does
         return _drive(req["page"])
     import runpy
 

@@ -211,6 +211,7 @@ assert "IQX_DOC_LEAK" not in os.environ, "a page sees another page's environment
 assert "iqx_doc_leak" not in sys.modules, "a page sees another page's imports"
 assert not Path("leak.txt").exists(), "a page sees another page's files"
 assert Path.cwd().name == "second"
+assert sys.path[0] == os.getcwd(), "the page's folder comes first on sys.path (python -m)"
 print("second draw", np.random.random())
 ```
 """
