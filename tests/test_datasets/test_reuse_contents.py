@@ -83,3 +83,14 @@ def test_manifest_without_hashes_is_checked_by_size(geo):
     del manifest["digests"]
     path.write_text(json.dumps(manifest))
     assert verify_manifest_files(out.data_path, manifest) == []
+
+
+@pytest.mark.parametrize("size", [0, 731, (1 << 20), (1 << 20) + 1, 3_000_001])
+def test_file_digest_is_sha256_of_the_bytes_at_every_size(tmp_path, size):
+    import hashlib
+    import os
+
+    data = os.urandom(size)
+    path = tmp_path / "f.bin"
+    path.write_bytes(data)
+    assert file_digest(path) == hashlib.sha256(data).hexdigest()
