@@ -11,9 +11,10 @@ them once, never runs any page code itself, and forks one child per page or exam
   files, and exits like an interpreter does (non-daemon threads joined, ``atexit`` handlers
   run, streams flushed);
 * what is shared is only what a fresh interpreter would load identically: the preloaded
-  modules (:data:`PRELOAD`), which a page that needs them imports as usual, and the machine
-  code numba already cached on disk for iqx's kernels (:func:`_load_cached_kernels`; the
-  worker processes iqx forks for a page inherit it, as iqx intends). NumPy's legacy
+  modules (:data:`PRELOAD`), which a page that needs them imports as usual. numba kernels
+  are not preloaded: loading cached overloads behind the dispatchers' backs (tried) left
+  callers compiled later unable to call them on a cold cache ("No definition for lowering"),
+  so every page loads or compiles its kernels as a fresh interpreter does. NumPy's legacy
   global RNG is reseeded from the OS in every child, as a fresh interpreter's is (Python's
   :mod:`random` reseeds itself after a fork).
 
@@ -84,8 +85,6 @@ def _preload() -> None:
         except Exception:  # the page that needs it imports it and fails there, naming itself
             pass
         _check_no_threads(f"importing {name}")
-    _load_cached_kernels()
-    _check_no_threads("loading the cached numba kernels")
 
 
 def _check_no_threads(what: str) -> None:
@@ -98,38 +97,6 @@ def _check_no_threads(what: str) -> None:
             f"{what} started threads ({threading.enumerate()}, numba threading layer: "
             f"{getattr(parallel, '_is_initialized', False)}): the docs fork server cannot fork"
         )
-
-
-def _load_cached_kernels() -> None:
-    """Load the on-disk cache of every compiled signature of iqx's numba kernels.
-
-    A fresh interpreter loads a kernel's cached machine code on its first call (~10 ms per
-    signature); pages, and the worker processes iqx forks for them, would each do it again.
-    Only signatures already in numba's cache (``cache=True``) for this machine and this
-    source are loaded, never compiled; the dispatchers still compile any other signature on
-    demand, exactly as in a fresh interpreter. Parallel kernels are left alone (loading them
-    could start numba's threading layer, which must not cross a fork).
-    """
-    try:
-        from numba.core.dispatcher import Dispatcher
-    except ImportError:
-        return
-    kernels = {
-        id(v): v
-        for name, mod in list(sys.modules.items())
-        if name == "iqx" or name.startswith("iqx.")
-        for v in list(vars(mod).values())
-        if isinstance(v, Dispatcher) and not v.targetoptions.get("parallel")
-    }
-    for kernel in kernels.values():
-        try:
-            cache = kernel._cache
-            for key in cache._cache_file._load_index():
-                cres = cache.load_overload(key[0], kernel.targetctx)
-                if cres is not None:
-                    kernel.add_overload(cres)
-        except Exception:  # numba internals changed: the page loads its kernels itself
-            continue
 
 
 def _child(req: dict, proto_fds: tuple[int, ...]) -> int:

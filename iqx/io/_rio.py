@@ -124,9 +124,6 @@ def georef_profile(attrs: Any) -> dict[str, Any]:
     return profile
 
 
-_FILTER_INSTALLED = threading.Event()
-
-
 def rio_open(path: str | Path) -> Any:
     """``rasterio.open(path)`` with GDAL errors turned into :class:`RasterReadError`."""
     import rasterio
@@ -135,10 +132,10 @@ def rio_open(path: str | Path) -> Any:
     # iqx gives plain images the identity transform on purpose (and says so in ``attrs``).
     # ``warnings.catch_warnings`` is not thread-safe (chunks are read from several threads at
     # once: one thread leaving the block restores the filters another one relies on), so a
-    # filter is also installed once for the whole process.
-    if not _FILTER_INSTALLED.is_set():
+    # filter is also installed for the whole process, and installed again whenever someone
+    # else's ``catch_warnings`` block (a test runner's, a notebook's) has taken it away.
+    if not any(f[0] == "ignore" and f[2] is NotGeoreferencedWarning for f in warnings.filters):
         warnings.filterwarnings("ignore", category=NotGeoreferencedWarning)
-        _FILTER_INSTALLED.set()
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", NotGeoreferencedWarning)
