@@ -23,6 +23,7 @@ import errno
 import os
 import shutil
 import stat
+import time
 import warnings
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -57,6 +58,9 @@ from iqx.io._atomic import (
 from iqx.io._sched import auto_batch_size, compute_kwargs
 
 __all__ = ["check_name_length", "copy_dataset", "copy_file", "derive_dataset", "derived_name"]
+
+#: how long an abandoned copy's removal is retried while its batches wind down
+_ABANDON_SECONDS = 30.0
 
 #: errors of the destination (not of the source): reported with the destination's name
 _WRITE_ERRNOS = frozenset({errno.ENOSPC, errno.EROFS, errno.EDQUOT, errno.EFBIG})
@@ -124,11 +128,35 @@ def _run_one(pair: tuple[str, str], process_file: ProcessFile) -> dict[str, Any]
 
 
 def _run_batch(pairs: list[tuple[str, str]], process_file: ProcessFile) -> list[dict[str, Any]]:
-    """:func:`_run_one` over a batch; same-size buffers are reused from image to image."""
+    """:func:`_run_one` over a batch; same-size buffers are reused from image to image.
+
+    A batch whose output folder is gone (another batch failed and the copy was abandoned)
+    stops instead of writing into a folder nobody will rename.
+    """
     from iqx.kernels.scratch import scratch_buffers
 
+    out = []
     with scratch_buffers():
-        return [_run_one(pair, process_file) for pair in pairs]
+        for pair in pairs:
+            if not os.path.isdir(os.path.dirname(pair[1])):
+                raise DatasetLayoutError(f"{pair[1]}: the copy being built was abandoned")
+            out.append(_run_one(pair, process_file))
+    return out
+
+
+def _abandon(tmp: Path) -> None:
+    """Remove the unfinished copy ``tmp``, also when batches still running add files to it.
+
+    After a failure the scheduler returns while other batches may still be writing: a file
+    created while ``rmtree`` walks the folder makes its last ``rmdir`` fail. Once the folder
+    is gone nothing re-creates it (batches stop, in-place writes never create folders), so
+    removal is retried until it holds.
+    """
+    deadline = time.monotonic() + _ABANDON_SECONDS
+    _remove(tmp)
+    while tmp.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+        _remove(tmp)
 
 
 def _check_existing(out: Path, config: dict[str, Any], overwrite: bool) -> Dataset | None:
@@ -310,12 +338,12 @@ def derive_dataset(
             _remove(tmp)
             return done
     except OSError as exc:
-        _remove(tmp)
+        _abandon(tmp)
         if getattr(exc, "errno", None) in _WRITE_ERRNOS and not isinstance(exc, IqxError):
             raise write_error(out, exc, "write the modified dataset") from exc
         raise
     except BaseException:
-        _remove(tmp)
+        _abandon(tmp)
         raise
     return open_dataset(out, images="." if source.flat else source.data_input.name)
 

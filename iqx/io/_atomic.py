@@ -215,15 +215,18 @@ def atomic_file(
     """
     path = Path(path)
     check_overwrite(path, overwrite)
-    if not os.path.isdir(path.parent):  # one stat (mkdir(exist_ok=True) raises inside)
-        path.parent.mkdir(parents=True, exist_ok=True)
     if in_place:
+        # the folder being built must exist: never re-create one its builder has abandoned
+        if not os.path.isdir(path.parent):
+            raise FileNotFoundError(errno.ENOENT, "the output folder is gone", str(path.parent))
         try:
             yield path
         except BaseException:
             _remove(path)
             raise
         return
+    if not os.path.isdir(path.parent):  # one stat (mkdir(exist_ok=True) raises inside)
+        path.parent.mkdir(parents=True, exist_ok=True)
     tmp = tmp_sibling(path)
     try:
         yield tmp

@@ -18,7 +18,7 @@ from iqx.io.images import write_image
 
 
 def test_in_place_yields_the_path_and_removes_it_on_failure(tmp_path):
-    target = tmp_path / "sub" / "a.bin"
+    target = tmp_path / "a.bin"
     with atomic_file(target, in_place=True) as path:
         assert path == target
         path.write_bytes(b"1234")
@@ -26,7 +26,36 @@ def test_in_place_yields_the_path_and_removes_it_on_failure(tmp_path):
     with pytest.raises(RuntimeError), atomic_file(tmp_path / "b.bin", in_place=True) as path:
         path.write_bytes(b"half")
         raise RuntimeError("killed mid-write")
-    assert sorted(os.listdir(tmp_path)) == ["sub"]
+    assert sorted(os.listdir(tmp_path)) == ["a.bin"]
+    # the folder being built must exist: an abandoned one is never re-created
+    with pytest.raises(FileNotFoundError), atomic_file(tmp_path / "gone" / "c.bin", in_place=True):
+        pass
+    assert not (tmp_path / "gone").exists()
+
+
+def test_batches_still_running_after_a_failure_leave_nothing(tmp_path):
+    import shutil
+    import time
+
+    from iqx.datasets import derive_dataset, open_dataset
+
+    (tmp_path / "ds" / "images").mkdir(parents=True)
+    for k in range(6):
+        write_image(np.full((1, 8, 8), k, np.uint8), tmp_path / "ds" / "images" / f"{k}.png")
+    src = open_dataset(tmp_path / "ds")
+
+    def slow_or_fail(s, d):
+        if s.name == "0.png":
+            raise ValueError("boom")
+        time.sleep(0.3)  # still writing when the failed copy is removed
+        write_image(np.zeros((1, 8, 8), np.uint8), d, atomic=False)
+        shutil.copyfile(s, d)
+        return {}
+
+    with pytest.raises(ValueError, match="boom"):
+        derive_dataset(src, "race", {"id": "race"}, slow_or_fail, batch_size=1)
+    time.sleep(0.8)  # every batch has finished (or given up) by now
+    assert sorted(os.listdir(tmp_path)) == ["ds"]
 
 
 @pytest.mark.parametrize("suffix", [".png", ".tif", ".jpg"])
