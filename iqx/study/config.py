@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from iqx.errors import InvalidParameterError
+from iqx.study._data_depth import study_bit_depth
 from iqx.study._lines import key_lines, line_of
 
 __all__ = [
@@ -442,7 +443,7 @@ def parse_study(text: str, path: str | Path = "STUDY.toml") -> StudyConfig:
             c.bad(("data", role), f"dataset folder {paths[role]} does not exist")
     if "train" not in data:
         c.bad(("data",), "[data] train = <dataset folder> is required")
-    bit_depth = _bit_depth(c, data, paths)
+    bit_depth = study_bit_depth(c, data, paths)
 
     mods = doc.get("modifiers", {})
     sweeps, include = _sweeps(c, mods) if isinstance(mods, Mapping) else ([], True)
@@ -504,57 +505,6 @@ def parse_study(text: str, path: str | Path = "STUDY.toml") -> StudyConfig:
         max_parallel=max_parallel,
         report=_path(folder, study.get("report", "report")),
     )
-
-
-#: widest sample a declared bit depth may describe (uint32)
-_MAX_BITS = 32
-
-
-def _bit_depth(c: _Checker, data: Mapping[str, Any], paths: Mapping[str, Path | None]):
-    """``[data] bit_depth``: an integer in 1..32, at most the width of the images' dtype
-    (read from the header of each dataset's first image when its folder exists)."""
-    if "bit_depth" not in data:
-        return None
-    value = data["bit_depth"]
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= _MAX_BITS:
-        c.bad(
-            ("data", "bit_depth"),
-            f"must be an integer number of bits in 1..{_MAX_BITS} (the sensor's bits per "
-            f"sample, e.g. 11), got {value!r}",
-        )
-        return None
-    for role, folder in paths.items():
-        found = _first_image_dtype(folder)
-        if found is None:
-            continue
-        image, dtype = found
-        width = dtype.itemsize * 8
-        if dtype.kind in "ui" and value > width:
-            c.bad(
-                ("data", "bit_depth"),
-                f"{value} bits do not fit the {dtype} samples of {image} ([data] {role}: "
-                f"at most {width})",
-            )
-            return None
-    return value
-
-
-def _first_image_dtype(folder: Path | None):
-    """``(path, dtype)`` of a dataset's first image (its header only), or None."""
-    if folder is None or not folder.is_dir():
-        return None
-    from iqx.datasets import open_dataset
-    from iqx.errors import IqxError
-    from iqx.io import open_scene
-
-    try:
-        ds = open_dataset(folder)
-        if not ds.image_files:
-            return None
-        path = ds.image_files[0]
-        return path, open_scene(path).dtype
-    except (IqxError, OSError):  # a broken dataset is reported when it is used
-        return None
 
 
 def _target(c: _Checker, doc: Mapping[str, Any], sweeps: list[Sweep], hp: Any, reps: int):
