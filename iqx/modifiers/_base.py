@@ -20,9 +20,9 @@ from typing import Any, ClassVar
 import numpy as np
 import xarray as xr
 
-from iqx.bitdepth import resolve_bit_depth
+from iqx.bitdepth import lazy_bit_depth, resolve_bit_depth
 from iqx.errors import InvalidParameterError, UnsupportedDtypeError
-from iqx.parallel import as_scene
+from iqx.parallel import as_scene, lazy_call
 from iqx.registry import modifiers as _registry
 
 __all__ = [
@@ -38,6 +38,7 @@ __all__ = [
     "check_int",
     "check_numeric",
     "check_unsigned",
+    "clip_range",
     "int_range",
     "scene_bit_depth",
 ]
@@ -563,6 +564,28 @@ def check_numeric(owner: str, image: xr.DataArray) -> None:
     kind = np.dtype(image.dtype).kind
     if kind not in "uif":
         raise UnsupportedDtypeError(f"{owner} needs numeric (int/float) data, got {image.dtype}")
+
+
+def _top_of(bits: Any) -> float:
+    return float((1 << int(bits)) - 1)
+
+
+def clip_range(image: xr.DataArray) -> tuple[float, Any]:
+    """``(lo, hi)`` for outputs that can leave the data's range (overshooting kernels, noise).
+
+    Unsigned data follow the bit-depth rule in full (declared, else **measured**), so 11-bit
+    values stored in uint16 without ``NBITS`` are clipped at 2047, not 65535; ``hi`` is then
+    a lazy value for dask input (computed with the graph that uses it, once, cached), a
+    float for NumPy input. Signed and float data: :func:`int_range`. Kernels that cannot
+    leave ``[min, max]`` of their input (a normalised non-negative blur) need only
+    :func:`int_range`, which never measures.
+    """
+    if np.dtype(image.dtype).kind != "u":
+        return int_range(image)
+    bits, _ = lazy_bit_depth(image)
+    if isinstance(bits, int):
+        return 0.0, _top_of(bits)
+    return 0.0, lazy_call(_top_of, bits)
 
 
 def int_range(image: xr.DataArray) -> tuple[float, float]:

@@ -17,10 +17,16 @@ from typing import Any, ClassVar
 import numpy as np
 import xarray as xr
 
-from iqx.bitdepth import lazy_bit_depth
 from iqx.kernels.noise import add_noise_block
-from iqx.modifiers._base import Modifier, check_float, check_int, check_numeric, int_range
-from iqx.parallel import block_rng, lazy_array, lazy_call, map_blocks_xr, recompute_independently
+from iqx.modifiers._base import (
+    Modifier,
+    check_float,
+    check_int,
+    check_numeric,
+    clip_range,
+    int_range,
+)
+from iqx.parallel import block_rng, lazy_array, map_blocks_xr, recompute_independently
 from iqx.registry import register_modifier
 
 __all__ = ["GaussianNoise", "SNRNoise", "gaussian_noise", "snr_noise"]
@@ -37,20 +43,6 @@ def _noise_block(
 ) -> np.ndarray:
     hi = float(hi)
     return add_noise_block(block, _draw(block, block_id, seed), sigma=sigma, lo=lo, hi=hi)
-
-
-def _top_of(bits: Any) -> float:
-    return float((1 << int(bits)) - 1)
-
-
-def _clip_range(image: xr.DataArray) -> tuple[float, Any]:
-    """``(lo, hi)`` of integer outputs; ``hi`` is lazy when the depth is measured lazily."""
-    if np.dtype(image.dtype).kind != "u":
-        return int_range(image)
-    bits, _ = lazy_bit_depth(image)
-    if isinstance(bits, int):
-        return 0.0, _top_of(bits)
-    return 0.0, lazy_call(_top_of, bits)
 
 
 def _std_normal_block(
@@ -83,7 +75,7 @@ class GaussianNoise(Modifier):
         int_range(image)
 
     def apply(self, image: xr.DataArray) -> xr.DataArray:
-        lo, hi = _clip_range(image)
+        lo, hi = clip_range(image)
         return map_blocks_xr(
             _noise_block,
             image,
@@ -140,7 +132,7 @@ class SNRNoise(Modifier):
         int_range(image)
 
     def apply(self, image: xr.DataArray) -> xr.DataArray:
-        lo, hi = _clip_range(image)
+        lo, hi = clip_range(image)
         if not isinstance(hi, float):
             hi = xr.DataArray(lazy_array(hi, (), np.float64))
         p = self._params

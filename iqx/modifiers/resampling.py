@@ -29,6 +29,7 @@ from iqx.modifiers._base import (
     check_choice,
     check_float,
     check_numeric,
+    clip_range,
     int_range,
 )
 from iqx.parallel import map_regrid_xr
@@ -84,7 +85,10 @@ def resample_to_shape(
     check_output_shape(shape, (ny, nx))
     ny_out, nx_out = (int(v) for v in shape)
     tables = {"y": _tables(ny, ny_out, method), "x": _tables(nx, nx_out, method)}
-    lo, hi = int_range(image)
+    # negative taps (cubic, lanczos) overshoot: clip integers at the data's depth, measured
+    # when undeclared (11-bit in uint16 stays <= 2047); convex taps cannot leave the range
+    overshoots = any(bool((t[1] < 0).any()) for t in tables.values())
+    lo, hi = clip_range(image) if overshoots else int_range(image)
     # one task per output chunk, on the input window its taps read (chunk-invariant)
     res = map_regrid_xr(
         resample_window, image, y=tables["y"], x=tables["x"], kwargs={"lo": lo, "hi": hi}

@@ -32,10 +32,16 @@ from typing import Any, ClassVar
 import numpy as np
 import xarray as xr
 
-from iqx.bitdepth import lazy_bit_depth
 from iqx.errors import InvalidParameterError
 from iqx.kernels import otf as K
-from iqx.modifiers._base import Modifier, check_choice, check_float, check_numeric, int_range
+from iqx.modifiers._base import (
+    Modifier,
+    check_choice,
+    check_float,
+    check_numeric,
+    clip_range,
+    int_range,
+)
 from iqx.modifiers.resampling import resample_to_shape
 from iqx.parallel import block_rng, lazy_call, map_blocks_xr, map_overlap_xr
 from iqx.registry import register_modifier
@@ -103,8 +109,9 @@ def _psf_block(block: np.ndarray, *, kernel: np.ndarray) -> np.ndarray:
     return K.convolve_block(block, kernel)
 
 
-def _top_of(bits: Any) -> float:
-    return float((1 << int(bits)) - 1)
+def _round_clip(block: np.ndarray, *, lo: float, hi: Any) -> np.ndarray:
+    """Round half to even, then clip to ``[lo, hi]`` (``hi`` computed by dask if lazy)."""
+    return np.clip(np.round(block), lo, float(hi))
 
 
 def _gain(electrons: float, full_scale: Any) -> float:
@@ -310,8 +317,7 @@ class Sensor(Modifier):
         if self._params["full_scale"] is not None:
             return self._params["full_scale"]
         if np.dtype(image.dtype).kind == "u":
-            bits, _ = lazy_bit_depth(image)
-            return _top_of(bits) if isinstance(bits, int) else lazy_call(_top_of, bits)
+            return clip_range(image)[1]
         raise InvalidParameterError(
             f"sensor: {image.dtype} data needs full_scale= (the DN filling the well)"
         )
@@ -335,6 +341,9 @@ class Sensor(Modifier):
         )
         gy, gx = self.source_gsd(image)
         attrs = dict(image.attrs)
+        integer = np.issubdtype(image.dtype, np.integer)
+        # one (lazy, for undeclared unsigned data: measured) range for the well and the clip
+        lo, hi = clip_range(image) if integer else (0.0, None)
         if p["resample"]:
             oy, ox = self.gsd
             ny, nx = image.sizes["y"], image.sizes["x"]
@@ -344,7 +353,8 @@ class Sensor(Modifier):
             out = resample_to_shape(out, shape, p["method"])
             attrs = {**attrs, **out.attrs}
         if p["max_n"] is not None:
-            full = self._full_scale(image)
+            unsigned = np.dtype(image.dtype).kind == "u"
+            full = hi if p["full_scale"] is None and unsigned else self._full_scale(image)
             electrons = p["max_well_fill"] * p["max_n"]
             gain = (
                 lazy_call(_gain, electrons, full)
@@ -363,9 +373,10 @@ class Sensor(Modifier):
                     "photon": p["photon_noise"],
                 },
             )
-        if np.issubdtype(image.dtype, np.integer):
-            lo, hi = int_range(image)
-            out = out.round().clip(lo, hi)
+        if integer:
+            # noise and the PSF's ringing can leave the data's range: clip at its depth
+            # (measured when undeclared: 11-bit data in uint16 stays <= 2047)
+            out = map_blocks_xr(_round_clip, out, kwargs={"lo": lo, "hi": hi})
         out = out.astype(image.dtype)
         out.attrs = attrs
         return out

@@ -104,7 +104,9 @@ def map_overlap_xr(
     dtype : dtype, optional
         Output dtype (default: the input's).
     kwargs : dict, optional
-        Extra keyword arguments for the kernel.
+        Extra keyword arguments for the kernel. Lazy values among them (a ``lazy_call``
+        result, e.g. a clipping bound from a measured bit depth) are computed once, before
+        the kernel runs, and passed as concrete values.
     rechunk : bool
         If the halo is larger than a chunk, rechunk explicitly instead of raising.
     attrs : dict, optional
@@ -146,12 +148,18 @@ def map_overlap_xr(
             )
         out = _overlap_graph(kernel, data, halo, boundary, out_dtype, kwargs)
     else:
+        kwargs = {k: _concrete(v) for k, v in kwargs.items()}
         block = np.pad(
             np.asarray(image.data), ((0, 0), (halo.y, halo.y), (halo.x, halo.x)), mode=np_mode
         )
         res = np.asarray(kernel(block, **kwargs), dtype=out_dtype)
         out = res[:, halo.y : halo.y + ny, halo.x : halo.x + nx]
     return with_data(image, out, attrs=attrs)
+
+
+def _concrete(value: Any) -> Any:
+    """A lazy keyword value computed (NumPy input runs at once), else the value itself."""
+    return value.compute() if hasattr(value, "__dask_graph__") else value
 
 
 def _side(offset: int, depth: int) -> slice:
@@ -177,6 +185,7 @@ def _strips(block: np.ndarray, depth: tuple[int, int]) -> dict[tuple[int, int], 
 
 def _extended_block(
     grid: list[list[Any]],
+    lazy_values: list[Any] = (),
     *,
     kernel: Callable[..., np.ndarray],
     pads: tuple[tuple[int, int], tuple[int, int]],
@@ -184,10 +193,14 @@ def _extended_block(
     halo: Halo,
     dtype: np.dtype,
     kwargs: dict[str, Any],
+    lazy_names: tuple[str, ...] = (),
 ) -> np.ndarray:
     """Assemble a core chunk and its neighbours' strips (3 x 3 grid of the core, ``[strips
     of a neighbour, offset]`` pairs and None where absent), pad the image exterior, run
-    ``kernel`` and return a contiguous copy of the core."""
+    ``kernel`` and return a contiguous copy of the core. ``lazy_values`` are the computed
+    values of the lazy keyword arguments named ``lazy_names`` (dask substitutes them)."""
+    if lazy_names:
+        kwargs = {**kwargs, **dict(zip(lazy_names, lazy_values, strict=True))}
     grid = [[p if p is None or isinstance(p, np.ndarray) else p[0][p[1]] for p in r] for r in grid]
     rows = [[p for p in row if p is not None] for row in grid]
     rows = [r for r in rows if r]
@@ -213,6 +226,19 @@ def _extended_block(
     return np.array(out, dtype=dtype, copy=True, order="C")
 
 
+def _single_key(name: str, value: Any) -> Any:
+    """The one task key of a lazy keyword value (a delayed value or a one-chunk array)."""
+    from dask.core import flatten
+
+    keys = list(flatten(value.__dask_keys__()))
+    if len(keys) != 1:
+        raise InvalidParameterError(
+            f"map_overlap_xr: lazy keyword {name!r} must be one value (a delayed value or a "
+            f"one-chunk array), got {len(keys)} chunks"
+        )
+    return keys[0]
+
+
 def _overlap_graph(
     kernel: Callable[..., np.ndarray],
     data: da.Array,
@@ -229,7 +255,10 @@ def _overlap_graph(
     """
     np_mode = BOUNDARY_MODES[boundary][0]
     wrap = boundary == "wrap"
-    token = tokenize(data.name, kernel, halo, boundary, dtype, kwargs)
+    lazy = {k: v for k, v in kwargs.items() if hasattr(v, "__dask_graph__")}
+    eager = {k: v for k, v in kwargs.items() if k not in lazy}
+    lazy_keys = [_single_key(k, v) for k, v in lazy.items()]
+    token = tokenize(data.name, kernel, halo, boundary, dtype, eager, lazy_keys)
     name = f"iqx-overlap-{token}"
     strips = f"{name}-halo"
     nb, niy, nix = data.numblocks
@@ -273,8 +302,10 @@ def _overlap_graph(
                     np_mode=np_mode,
                     halo=halo,
                     dtype=dtype,
-                    kwargs=kwargs,
+                    kwargs=eager,
+                    lazy_names=tuple(lazy),
                 )
-                dsk[(name, b, i, j)] = (run, grid)
-    graph = HighLevelGraph.from_collections(name, dsk, dependencies=[data])
+                # the lazy values' keys in a list: dask computes them once and passes them
+                dsk[(name, b, i, j)] = (run, grid, list(lazy_keys)) if lazy else (run, grid)
+    graph = HighLevelGraph.from_collections(name, dsk, dependencies=[data, *lazy.values()])
     return da.Array(graph, name, chunks=data.chunks, dtype=dtype, meta=np.empty((0, 0, 0), dtype))

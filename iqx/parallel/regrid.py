@@ -75,6 +75,9 @@ def _regrid_dask(
 ) -> da.Array:
     idx_y, *rest_y = y
     idx_x, *rest_x = x
+    # lazy kwargs go through dask (computed once, before the kernels run)
+    lazy = {k: v for k, v in kwargs.items() if hasattr(v, "__dask_graph__")}
+    kwargs = {k: v for k, v in kwargs.items() if k not in lazy}
     ny_o, nx_o = idx_y.shape[0], idx_x.shape[0]
     yb = regrid_bounds(data.chunks[1], data.shape[1], ny_o)
     xb = regrid_bounds(data.chunks[2], data.shape[2], nx_o)
@@ -101,6 +104,7 @@ def _regrid_dask(
                         chunks=(cb, y1 - y0, x1 - x0),
                         dtype=dtype,
                         meta=np.array((), dtype=dtype),
+                        **lazy,
                     )
                 )
             rows.append(row)
@@ -115,9 +119,11 @@ def _call_on_window(
     kernel: Callable[..., np.ndarray],
     args: tuple[np.ndarray, ...],
     kwargs: dict[str, Any],
+    **computed: Any,
 ) -> np.ndarray:
-    """``kernel(window, *args, **kwargs)``: the window first, then its sliced tables."""
-    return kernel(window, *args, **kwargs)
+    """``kernel(window, *args, **kwargs)``: the window first, then its sliced tables
+    (``computed``: the lazy keyword values, computed by dask)."""
+    return kernel(window, *args, **kwargs, **computed)
 
 
 def map_regrid_xr(
@@ -158,7 +164,9 @@ def map_regrid_xr(
     dtype : dtype, optional
         Output dtype (default: the input's).
     kwargs : dict, optional
-        Extra keyword arguments for the kernel.
+        Extra keyword arguments for the kernel. Lazy values among them (a ``lazy_call``
+        result, e.g. a clipping bound from a measured bit depth) are computed once, before
+        the kernel runs, and passed as concrete values.
     attrs : dict, optional
         Attributes of the result (default: the input's).
 
@@ -184,6 +192,7 @@ def map_regrid_xr(
     if is_dask(image):
         out = _regrid_dask(kernel, image.data, y, x, out_dtype, kwargs)
     else:
+        kwargs = {k: v.compute() if hasattr(v, "__dask_graph__") else v for k, v in kwargs.items()}
         out = np.asarray(kernel(np.asarray(image.data), *y, *x, **kwargs), dtype=out_dtype)
     coords = {"band": image.coords["band"]} if "band" in image.coords else {}
     return xr.DataArray(
