@@ -353,8 +353,8 @@ def _read_gdal(
         lut = palette_table(ds)
         try:
             if lut is not None:  # the colours shown, not the indices (see palette_table)
+                # (the copy is RGB/RGBA; the lossless compression and tiling carry over)
                 arr = expand_palette(ds.read(), lut)
-                options = {}
             elif interleaved:
                 buf = scratch("read", (shape[1], shape[2], shape[0]), dtype)
                 arr = ds.read(out=buf.transpose(2, 0, 1))

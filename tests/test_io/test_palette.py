@@ -50,7 +50,7 @@ def test_real_palette_png_reads_as_its_colours(terrain2):
     assert scene.attrs["nodata"] is None and scene.attrs["bit_depth"] is None
 
 
-def _palette_tif(path, table, nbits=None):
+def _palette_tif(path, table, nbits=None, **options):
     rng = np.random.default_rng(3)
     idx = rng.integers(0, len(table), (1, 40, 50), dtype=np.uint8)
     profile = dict(driver="GTiff", width=50, height=40, count=1, dtype="uint8",
@@ -58,7 +58,7 @@ def _palette_tif(path, table, nbits=None):
                    photometric="palette")  # fmt: skip
     if nbits:
         profile["nbits"] = nbits
-    with rasterio.open(path, "w", **profile) as ds:
+    with rasterio.open(path, "w", **profile, **options) as ds:
         ds.write(idx)
         ds.write_colormap(1, table)
     return idx[0]
@@ -100,4 +100,19 @@ def test_a_dataset_with_a_palette_png_is_modified_in_colour(terrain2, tmp_path):
             assert ds.count == 3 and ds.colorinterp[0] != rasterio.enums.ColorInterp.palette
             got = ds.read()
     expected = iqx.modifiers.gaussian_blur(sigma=1.5)(_pillow_rgb(terrain2)).values
+    np.testing.assert_array_equal(got, expected)
+
+
+def test_a_palette_geotiff_copy_keeps_its_lossless_compression_and_tiling(tmp_path):
+    table = {0: (0, 0, 0, 255), 1: (255, 0, 0, 255), 2: (10, 200, 30, 255)}
+    (tmp_path / "ds" / "images").mkdir(parents=True)
+    src = tmp_path / "ds" / "images" / "p.tif"
+    _palette_tif(src, table, compress="deflate", tiled=True, blockxsize=16, blockysize=16)
+    out = iqx.modify(tmp_path / "ds", iqx.modifiers.gaussian_blur(sigma=1.0))
+    with rasterio.open(out.data_path / "images" / "p.tif") as ds:
+        assert ds.count == 3 and ds.crs == "EPSG:32630"
+        assert ds.compression == rasterio.enums.Compression.deflate
+        assert ds.profile["tiled"] and ds.block_shapes[0] == (16, 16)
+        got = ds.read()
+    expected = iqx.modifiers.gaussian_blur(sigma=1.0)(iqx.open_scene(src)).values
     np.testing.assert_array_equal(got, expected)
