@@ -20,40 +20,31 @@ call, back to back (``track_*``):
 from __future__ import annotations
 
 import json
-import math
 import os
-import shutil
-import statistics
-import subprocess
-import sys
-import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
 
-from benchmarks.common import SMALL, cache_dir
+from benchmarks.common import (
+    JPEG_QUALITY,
+    SMALL,
+    Samples,
+    _DatasetBench,
+    _JpegFolderBench,
+    cached_folder,
+    driver_parser,
+    iquaflow_jpeg_seconds,
+    iqx_jpeg_seconds,
+    pool_loop_seconds,
+    process_cluster,
+    started_pool,
+)
 
 N_TILES = 12 if SMALL else 48
 TILE = 128 if SMALL else 1024
 N_MEASURE = 4 if SMALL else 8
-QUALITY = 70
-
-IQUAFLOW_DRIVER = """\
-import json, os, shutil, sys, time, warnings
-warnings.filterwarnings("ignore")
-t0 = time.perf_counter()
-from iquaflow.datasets import DSModifier_jpg
-imp = time.perf_counter() - t0
-src = sys.argv[1]
-out = src + "#jpg%d_modifier" % int(sys.argv[2])
-shutil.rmtree(out, ignore_errors=True)
-t0 = time.perf_counter()
-DSModifier_jpg(params={"quality": int(sys.argv[2])}).modify(data_path=src)
-print(json.dumps({"import_s": imp, "modify_s": time.perf_counter() - t0}))
-shutil.rmtree(out, ignore_errors=True)
-"""
 
 
 def _tile(k: int, n: int) -> np.ndarray:
@@ -74,21 +65,16 @@ def tiles_dataset(n_tiles: int = N_TILES, side: int = TILE) -> Path:
     import rasterio
     from affine import Affine
 
-    root = cache_dir() / f"tiles_{n_tiles}_{side}"
-    if (root / "images").is_dir():
-        return root
-    tmp = root.with_name(root.name + ".partial")
-    shutil.rmtree(tmp, ignore_errors=True)
-    (tmp / "images").mkdir(parents=True)
-    for k in range(n_tiles):
-        with rasterio.open(
-            tmp / "images" / f"tile_{k:05d}.tif", "w", driver="GTiff", width=side,
-            height=side, count=3, dtype="uint8", crs="EPSG:32630",
-            transform=Affine(0.3, 0, 400000 + k * side * 0.3, 0, -0.3, 4500000),
-        ) as dst:  # fmt: skip
-            dst.write(_tile(k, side))
-    tmp.rename(root)
-    return root
+    def write(images: Path) -> None:
+        for k in range(n_tiles):
+            with rasterio.open(
+                images / f"tile_{k:05d}.tif", "w", driver="GTiff", width=side,
+                height=side, count=3, dtype="uint8", crs="EPSG:32630",
+                transform=Affine(0.3, 0, 400000 + k * side * 0.3, 0, -0.3, 4500000),
+            ) as dst:  # fmt: skip
+                dst.write(_tile(k, side))
+
+    return cached_folder(f"tiles_{n_tiles}_{side}", write)
 
 
 def _plain_one(pair: tuple[str, str]) -> int:
@@ -99,7 +85,7 @@ def _plain_one(pair: tuple[str, str]) -> int:
         profile = src.profile
         arr = src.read()
     rgb = np.ascontiguousarray(np.moveaxis(arr, 0, -1))
-    dec = imagecodecs.jpeg8_decode(imagecodecs.jpeg8_encode(rgb, level=QUALITY))
+    dec = imagecodecs.jpeg8_decode(imagecodecs.jpeg8_encode(rgb, level=JPEG_QUALITY))
     with rasterio.open(pair[1], "w", **profile) as dst:
         dst.write(np.moveaxis(dec, -1, 0))
     return dec.size
@@ -114,53 +100,7 @@ def _warm(_: int) -> int:
 
 def plain_loop_seconds(ds: Path, pool: ProcessPoolExecutor) -> float:
     """rasterio read + libjpeg-turbo round trip + rasterio write of every tile on the pool."""
-    out = Path(tempfile.mkdtemp(prefix="iqx-plain-"))
-    try:
-        pairs = [(str(p), str(out / p.name)) for p in sorted((ds / "images").iterdir())]
-        t0 = time.perf_counter()
-        list(pool.map(_plain_one, pairs))
-        return time.perf_counter() - t0
-    finally:
-        shutil.rmtree(out, ignore_errors=True)
-
-
-def iqx_modify_seconds(ds: Path, spec: str = f"jpeg:quality={QUALITY}") -> float:
-    """``iqx.modify`` in this process (imports done), output removed before and after."""
-    import iqx
-
-    out = ds.with_name(f"{ds.name}#jpeg_q{QUALITY}")
-    shutil.rmtree(out, ignore_errors=True)
-    t0 = time.perf_counter()
-    iqx.modify(ds, spec)
-    seconds = time.perf_counter() - t0
-    shutil.rmtree(out, ignore_errors=True)
-    return seconds
-
-
-def iquaflow_python() -> str | None:
-    """The IQUAFLOW 1.0.1 side venv's interpreter, or None (with a message) when absent."""
-    path = os.environ.get("IQX_IQUAFLOW_PYTHON", "/work/iquaflow-venv/bin/python")
-    if Path(path).is_file():
-        return path
-    print(f"IQUAFLOW side venv not found at {path}: IQUAFLOW anchors skipped", file=sys.stderr)
-    return None
-
-
-def iquaflow_seconds(ds: Path) -> dict[str, float]:
-    """``DSModifier_jpg(quality).modify`` in the side venv: import and modify seconds."""
-    python = None if SMALL else iquaflow_python()  # the smoke run stays fast
-    if python is None:
-        return {"import_s": math.nan, "modify_s": math.nan, "process_s": math.nan}
-    t0 = time.perf_counter()
-    proc = subprocess.run(
-        [python, "-c", IQUAFLOW_DRIVER, str(ds), str(QUALITY)],
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    res = json.loads(proc.stdout.strip().splitlines()[-1])
-    res["process_s"] = time.perf_counter() - t0
-    return res
+    return pool_loop_seconds(ds, pool, _plain_one, prefix="iqx-plain-")
 
 
 def measure_seconds(ds: Path, workers: int) -> float:
@@ -200,15 +140,11 @@ def measure_cpu_bound(ds: Path) -> dict[str, float]:
 def cluster_measure_seconds(ds: Path, n_workers: int) -> float:
     """``measure_images`` of the first ``N_MEASURE`` images on a LocalCluster of
     ``n_workers`` single-threaded process workers (given by address, as ``--scheduler``)."""
-    import distributed
-
     from iqx.datasets import open_dataset
     from iqx.datasets.measure import measure_images
 
     files = open_dataset(ds).image_files[:N_MEASURE]
-    with distributed.LocalCluster(
-        n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=":0"
-    ) as cluster:
+    with process_cluster(n_workers) as cluster:
         address = cluster.scheduler_address
         list(measure_images(files[:n_workers], ["snr", "sharpness"], scheduler=address))
         t0 = time.perf_counter()
@@ -220,62 +156,26 @@ def cluster_modify_seconds(ds: Path, n_workers: int) -> float:
     """``iqx.modify`` on a LocalCluster of ``n_workers`` single-threaded process workers."""
     import distributed
 
-    with (
-        distributed.LocalCluster(
-            n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=":0"
-        ) as cluster,
-        distributed.Client(cluster),
-    ):
-        iqx_modify_seconds(ds)  # warm the workers (imports)
-        return iqx_modify_seconds(ds)
+    with process_cluster(n_workers) as cluster, distributed.Client(cluster):
+        iqx_jpeg_seconds(ds)  # warm the workers (imports)
+        return iqx_jpeg_seconds(ds)
 
 
-class ModifyTiles:
+class ModifyTiles(_JpegFolderBench):
     """JPEG q70 over the tiles: iqx, IQUAFLOW's DSModifier_jpg, the plain 2-process loop."""
 
-    timeout = 1800
-    number = 1
-    repeat = 3
-
-    def setup(self):
-        self.ds = tiles_dataset()
-        self.pool = ProcessPoolExecutor(2)
-        list(self.pool.map(_warm, range(2)))
-        iqx_modify_seconds(self.ds)  # numba/imports warm
-
-    def teardown(self):
-        self.pool.shutdown()
-
-    def time_iqx_modify(self):
-        iqx_modify_seconds(self.ds)
-
-    def time_plain_loop_2_processes(self):
-        plain_loop_seconds(self.ds, self.pool)
-
-    def track_speedup_vs_iquaflow(self):
-        """IQUAFLOW DSModifier_jpg modify seconds / iqx.modify seconds (same run)."""
-        iqf = iquaflow_seconds(self.ds)["modify_s"]
-        return iqf / iqx_modify_seconds(self.ds)
-
-    track_speedup_vs_iquaflow.unit = "ratio"
-
-    def track_iqx_over_plain_loop(self):
-        """iqx.modify seconds / plain loop seconds (target <= 2)."""
-        plain = plain_loop_seconds(self.ds, self.pool)
-        return iqx_modify_seconds(self.ds) / plain
-
-    track_iqx_over_plain_loop.unit = "ratio"
+    dataset = staticmethod(tiles_dataset)
+    warm = staticmethod(_warm)
+    plain_loop = staticmethod(plain_loop_seconds)
 
 
-class MeasureWorkers:
+class MeasureWorkers(_DatasetBench):
     """``iqx measure`` over a dataset: 1 worker process / 2 worker processes."""
 
-    timeout = 1800
-    number = 1
-    repeat = 1
+    dataset = staticmethod(tiles_dataset)
 
     def setup(self):
-        self.ds = tiles_dataset()
+        super().setup()
         measure_seconds(self.ds, 1)  # numba compiled/cached before timing
 
     def track_measure_speedup_2_workers(self):
@@ -290,15 +190,10 @@ class MeasureWorkers:
     track_measure_speedup_bound_2_cores.unit = "ratio"
 
 
-class ClusterScaling:
+class ClusterScaling(_DatasetBench):
     """``iqx.modify`` on a distributed LocalCluster: 1 process worker / 2 process workers."""
 
-    timeout = 1800
-    number = 1
-    repeat = 1
-
-    def setup(self):
-        self.ds = tiles_dataset()
+    dataset = staticmethod(tiles_dataset)
 
     def track_modify_speedup_1_to_2_workers(self):
         return cluster_modify_seconds(self.ds, 1) / cluster_modify_seconds(self.ds, 2)
@@ -314,59 +209,41 @@ class ClusterScaling:
 
 def main(argv: list[str] | None = None) -> None:  # pragma: no cover - manual measurement
     """Interleaved repeats of every measurement; medians and per-repeat ratios as JSON."""
-    import argparse
-
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=5)
+    parser = driver_parser(__doc__, repeat=5)
     parser.add_argument("--what", default="modify,measure,cluster")
     args = parser.parse_args(argv)
     what = set(args.what.split(","))
     ds = tiles_dataset()
-    samples: dict[str, list[float]] = {}
-
-    def add(key: str, value: float) -> None:
-        samples.setdefault(key, []).append(value)
-        print(f"{key}: {value:.3f}", file=sys.stderr, flush=True)
-
-    with ProcessPoolExecutor(2) as pool:
-        list(pool.map(_warm, range(2)))
-        iqx_modify_seconds(ds)
+    s = Samples()
+    with started_pool(_warm) as pool:
+        iqx_jpeg_seconds(ds)
         if "measure" in what:
             measure_seconds(ds, 1)  # numba compiled/loaded before the first sample
         for _ in range(args.repeat):
             if "modify" in what:
-                iqf = iquaflow_seconds(ds)
-                add("iquaflow_modify_s", iqf["modify_s"])
-                add("iquaflow_process_s", iqf["process_s"])
-                add("iqx_modify_s", iqx_modify_seconds(ds))
-                add("plain_loop_2proc_s", plain_loop_seconds(ds, pool))
-                add(
-                    "speedup_vs_iquaflow",
-                    samples["iquaflow_modify_s"][-1] / samples["iqx_modify_s"][-1],
-                )
-                add(
-                    "iqx_over_plain",
-                    samples["iqx_modify_s"][-1] / samples["plain_loop_2proc_s"][-1],
-                )
+                iqf = iquaflow_jpeg_seconds(ds)
+                s.add("iquaflow_modify_s", iqf["modify_s"])
+                s.add("iquaflow_process_s", iqf["process_s"])
+                s.add("iqx_modify_s", iqx_jpeg_seconds(ds))
+                s.add("plain_loop_2proc_s", plain_loop_seconds(ds, pool))
+                s.ratio("speedup_vs_iquaflow", "iquaflow_modify_s", "iqx_modify_s")
+                s.ratio("iqx_over_plain", "iqx_modify_s", "plain_loop_2proc_s")
             if "measure" in what:
-                add("measure_1_s", measure_seconds(ds, 1))
-                add("measure_2_s", measure_seconds(ds, 2))
-                add("measure_speedup", samples["measure_1_s"][-1] / samples["measure_2_s"][-1])
+                s.add("measure_1_s", measure_seconds(ds, 1))
+                s.add("measure_2_s", measure_seconds(ds, 2))
+                s.ratio("measure_speedup", "measure_1_s", "measure_2_s")
                 bound = measure_cpu_bound(ds)
-                add("measure_cpu_total_s", bound["cpu_total_s"])
-                add("measure_speedup_bound_2_cores", bound["bound"])
+                s.add("measure_cpu_total_s", bound["cpu_total_s"])
+                s.add("measure_speedup_bound_2_cores", bound["bound"])
             if "cluster" in what:
-                add("cluster_1_s", cluster_modify_seconds(ds, 1))
-                add("cluster_2_s", cluster_modify_seconds(ds, 2))
-                add("cluster_speedup", samples["cluster_1_s"][-1] / samples["cluster_2_s"][-1])
-                add("cluster_measure_1_s", cluster_measure_seconds(ds, 1))
-                add("cluster_measure_2_s", cluster_measure_seconds(ds, 2))
-                add(
-                    "cluster_measure_speedup",
-                    samples["cluster_measure_1_s"][-1] / samples["cluster_measure_2_s"][-1],
-                )
-    medians = {k: statistics.median(v) for k, v in samples.items()}
-    print(json.dumps({"medians": medians, "samples": samples, "load": os.getloadavg(), **_sched()}))
+                s.add("cluster_1_s", cluster_modify_seconds(ds, 1))
+                s.add("cluster_2_s", cluster_modify_seconds(ds, 2))
+                s.ratio("cluster_speedup", "cluster_1_s", "cluster_2_s")
+                s.add("cluster_measure_1_s", cluster_measure_seconds(ds, 1))
+                s.add("cluster_measure_2_s", cluster_measure_seconds(ds, 2))
+                s.ratio("cluster_measure_speedup", "cluster_measure_1_s", "cluster_measure_2_s")
+    summary = {"medians": s.medians(), "samples": s.values, "load": os.getloadavg()}
+    print(json.dumps({**summary, **_sched()}))
 
 
 def _sched() -> dict[str, str]:

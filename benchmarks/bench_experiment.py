@@ -31,7 +31,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.common import SMALL, cache_dir
+from benchmarks.common import SMALL, cache_dir, iquaflow_python
 
 #: runs of the overhead experiment
 OVERHEAD_RUNS = 2 if SMALL else 16
@@ -315,12 +315,6 @@ class ExperimentSpeedup(_ParallelBase):
         """Serial seconds / parallel seconds (target >= 1.8 for 16 runs of 5 s)."""
         serial = self._run(inputs, seconds, "serial")
         return serial / self._run(inputs, seconds, mode)
-
-
-def iquaflow_python() -> str | None:
-    """The side venv's interpreter (``$IQX_IQUAFLOW_PYTHON``), or None when it is absent."""
-    path = os.environ.get("IQX_IQUAFLOW_PYTHON", "/work/iquaflow-venv/bin/python")
-    return path if Path(path).is_file() else None
 
 
 class IquaflowSideBySide:

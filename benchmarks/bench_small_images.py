@@ -19,11 +19,8 @@ back in one run, JPEG q70 on every image:
 from __future__ import annotations
 
 import json
-import math
 import os
 import shutil
-import statistics
-import sys
 import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -31,12 +28,24 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.bench_datasets import IQUAFLOW_DRIVER, iquaflow_python
-from benchmarks.common import SMALL, cache_dir
+from benchmarks.common import (
+    JPEG_QUALITY,
+    SMALL,
+    Samples,
+    _DatasetBench,
+    _JpegFolderBench,
+    cache_dir,
+    cached_folder,
+    driver_parser,
+    iquaflow_jpeg_seconds,
+    iqx_jpeg_seconds,
+    pool_loop_seconds,
+    process_cluster,
+    started_pool,
+)
 
 N_IMAGES = 200 if SMALL else 10_000
 SIDE = 28
-QUALITY = 70
 
 
 def _digit(k: int) -> np.ndarray:
@@ -53,16 +62,11 @@ def mnist_dataset(n: int = N_IMAGES) -> Path:
     """``<cache>/mnist_<n>/images/<k>.png`` (generated once)."""
     from PIL import Image
 
-    root = cache_dir() / f"mnist_{n}"
-    if (root / "images").is_dir():
-        return root
-    tmp = root.with_name(root.name + ".partial")
-    shutil.rmtree(tmp, ignore_errors=True)
-    (tmp / "images").mkdir(parents=True)
-    for k in range(n):
-        Image.fromarray(_digit(k)).save(tmp / "images" / f"{k:05d}.png")
-    tmp.rename(root)
-    return root
+    def write(images: Path) -> None:
+        for k in range(n):
+            Image.fromarray(_digit(k)).save(images / f"{k:05d}.png")
+
+    return cached_folder(f"mnist_{n}", write)
 
 
 def mnist_store(n: int = N_IMAGES) -> Path:
@@ -81,7 +85,7 @@ def _plain_one(pair: tuple[str, str]) -> int:
     from PIL import Image
 
     arr = np.asarray(Image.open(pair[0]))
-    dec = imagecodecs.jpeg8_decode(imagecodecs.jpeg8_encode(arr, level=QUALITY))
+    dec = imagecodecs.jpeg8_decode(imagecodecs.jpeg8_encode(arr, level=JPEG_QUALITY))
     Image.fromarray(dec).save(pair[1])
     return dec.size
 
@@ -95,70 +99,24 @@ def _warm(_: int) -> int:
 
 def plain_loop_seconds(ds: Path, pool: ProcessPoolExecutor) -> float:
     """Pillow read + libjpeg-turbo round trip + Pillow write of every image on the pool."""
-    out = Path(tempfile.mkdtemp(prefix="iqx-plain-small-"))
-    try:
-        pairs = [(str(p), str(out / p.name)) for p in sorted((ds / "images").iterdir())]
-        t0 = time.perf_counter()
-        list(pool.map(_plain_one, pairs, chunksize=256))
-        return time.perf_counter() - t0
-    finally:
-        shutil.rmtree(out, ignore_errors=True)
+    return pool_loop_seconds(ds, pool, _plain_one, prefix="iqx-plain-small-", chunksize=256)
 
 
-def iqx_modify_seconds(ds: Path) -> float:
-    """``iqx.modify`` of the folder in this process (imports done), output removed."""
-    import iqx
-
-    out = ds.with_name(f"{ds.name}#jpeg_q{QUALITY}")
-    shutil.rmtree(out, ignore_errors=True)
-    t0 = time.perf_counter()
-    iqx.modify(ds, f"jpeg:quality={QUALITY}")
-    seconds = time.perf_counter() - t0
-    shutil.rmtree(out, ignore_errors=True)
-    return seconds
-
-
-def iqx_modify_cluster_seconds(ds: Path, client) -> float:
-    """``iqx.modify`` of the folder on a ``distributed`` client (its workers warmed first).
+def _process_cluster():
+    """A LocalCluster of 2 single-threaded process workers and its client.
 
     Per-file work on a 28×28 image is mostly Python holding the GIL, so two threads of one
     process share one core; two single-threaded process workers use both.
     """
-    import iqx
-
-    out = ds.with_name(f"{ds.name}#jpeg_q{QUALITY}")
-    shutil.rmtree(out, ignore_errors=True)
-    t0 = time.perf_counter()
-    iqx.modify(ds, f"jpeg:quality={QUALITY}", scheduler=client)
-    seconds = time.perf_counter() - t0
-    shutil.rmtree(out, ignore_errors=True)
-    return seconds
-
-
-def _process_cluster():
-    """A LocalCluster of 2 single-threaded process workers and its client."""
     import distributed
 
-    cluster = distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
-    )
+    cluster = process_cluster(2)
     return cluster, distributed.Client(cluster, set_as_default=False)
 
 
 def iquaflow_seconds(ds: Path) -> float:
     """``DSModifier_jpg(quality).modify`` seconds in the side venv (NaN when absent)."""
-    import subprocess
-
-    python = None if SMALL else iquaflow_python()
-    if python is None:
-        return math.nan
-    proc = subprocess.run(
-        [python, "-c", IQUAFLOW_DRIVER, str(ds), str(QUALITY)],
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    return json.loads(proc.stdout.strip().splitlines()[-1])["modify_s"]
+    return iquaflow_jpeg_seconds(ds)["modify_s"]
 
 
 def cube_seconds(store: Path) -> float:
@@ -170,7 +128,7 @@ def cube_seconds(store: Path) -> float:
     try:
         t0 = time.perf_counter()
         cube = iqx.open_dataset(store)
-        iqx.to_zarr(modify_cube(cube, f"jpeg:quality={QUALITY}"), out)
+        iqx.to_zarr(modify_cube(cube, f"jpeg:quality={JPEG_QUALITY}"), out)
         return time.perf_counter() - t0
     finally:
         shutil.rmtree(out.parent, ignore_errors=True)
@@ -185,77 +143,46 @@ def raw_codec_seconds(store: Path) -> float:
     pixels = iqx.open_dataset(store).values
     t0 = time.perf_counter()
     for img in pixels:
-        imagecodecs.jpeg8_decode(imagecodecs.jpeg8_encode(img[0], level=QUALITY))
+        imagecodecs.jpeg8_decode(imagecodecs.jpeg8_encode(img[0], level=JPEG_QUALITY))
     return time.perf_counter() - t0
 
 
-class SmallImagesFolder:
+class SmallImagesFolder(_JpegFolderBench):
     """JPEG q70 over 10 000 28×28 PNGs: iqx, IQUAFLOW's DSModifier_jpg, the plain loop."""
 
-    timeout = 1800
-    number = 1
-    repeat = 3
-
-    def setup(self):
-        self.ds = mnist_dataset()
-        self.pool = ProcessPoolExecutor(2)
-        list(self.pool.map(_warm, range(2)))
-        iqx_modify_seconds(self.ds)  # imports and numba code loaded
-
-    def teardown(self):
-        self.pool.shutdown()
-
-    def time_iqx_modify(self):
-        iqx_modify_seconds(self.ds)
-
-    def time_plain_loop_2_processes(self):
-        plain_loop_seconds(self.ds, self.pool)
-
-    def track_speedup_vs_iquaflow(self):
-        """IQUAFLOW DSModifier_jpg seconds / iqx.modify seconds (same run)."""
-        return iquaflow_seconds(self.ds) / iqx_modify_seconds(self.ds)
-
-    track_speedup_vs_iquaflow.unit = "ratio"
-
-    def track_iqx_over_plain_loop(self):
-        """iqx.modify seconds / plain 2-process loop seconds."""
-        plain = plain_loop_seconds(self.ds, self.pool)
-        return iqx_modify_seconds(self.ds) / plain
-
-    track_iqx_over_plain_loop.unit = "ratio"
+    dataset = staticmethod(mnist_dataset)
+    warm = staticmethod(_warm)
+    plain_loop = staticmethod(plain_loop_seconds)
 
 
-class SmallImagesCluster:
+class SmallImagesCluster(_DatasetBench):
     """The same folder on a LocalCluster of 2 process workers vs IQUAFLOW (one process)."""
 
-    timeout = 1800
-    number = 1
     repeat = 3
+    dataset = staticmethod(mnist_dataset)
 
     def setup(self):
-        self.ds = mnist_dataset()
+        super().setup()
         self.cluster, self.client = _process_cluster()
-        iqx_modify_cluster_seconds(self.ds, self.client)  # workers import and compile
+        iqx_jpeg_seconds(self.ds, self.client)  # workers import and compile
 
     def teardown(self):
         self.client.close()
         self.cluster.close()
 
     def time_iqx_modify_2_process_workers(self):
-        iqx_modify_cluster_seconds(self.ds, self.client)
+        iqx_jpeg_seconds(self.ds, self.client)
 
     def track_speedup_vs_iquaflow(self):
         """IQUAFLOW DSModifier_jpg seconds / iqx.modify on 2 process workers (same run)."""
-        return iquaflow_seconds(self.ds) / iqx_modify_cluster_seconds(self.ds, self.client)
+        return iquaflow_seconds(self.ds) / iqx_jpeg_seconds(self.ds, self.client)
 
     track_speedup_vs_iquaflow.unit = "ratio"
 
 
-class SmallImagesCube:
+class SmallImagesCube(_DatasetBench):
     """The same images as one zarr cube: modify_cube → to_zarr vs the raw codec."""
 
-    timeout = 1800
-    number = 1
     repeat = 3
 
     def setup(self):
@@ -277,47 +204,30 @@ class SmallImagesCube:
 
 def main(argv: list[str] | None = None) -> None:  # pragma: no cover - manual measurement
     """Interleaved repeats; medians, per-image microseconds and ratios as JSON."""
-    import argparse
-
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=3)
-    args = parser.parse_args(argv)
+    args = driver_parser(__doc__, repeat=3).parse_args(argv)
     ds, store = mnist_dataset(), mnist_store()
-    samples: dict[str, list[float]] = {}
-
-    def add(key: str, value: float) -> None:
-        samples.setdefault(key, []).append(value)
-        print(f"{key}: {value:.3f}", file=sys.stderr, flush=True)
-
+    s = Samples()
     cluster, client = _process_cluster()
-    with ProcessPoolExecutor(2) as pool, cluster, client:
-        list(pool.map(_warm, range(2)))
-        iqx_modify_seconds(ds)
-        iqx_modify_cluster_seconds(ds, client)
+    with started_pool(_warm) as pool, cluster, client:
+        iqx_jpeg_seconds(ds)
+        iqx_jpeg_seconds(ds, client)
         cube_seconds(store)
         for _ in range(args.repeat):
-            add("iquaflow_modify_s", iquaflow_seconds(ds))
+            s.add("iquaflow_modify_s", iquaflow_seconds(ds))
             c0 = time.process_time()
-            add("iqx_modify_s", iqx_modify_seconds(ds))
-            add("iqx_modify_cpu_s", time.process_time() - c0)
-            add("iqx_modify_cluster_2proc_s", iqx_modify_cluster_seconds(ds, client))
-            add("plain_loop_2proc_s", plain_loop_seconds(ds, pool))
-            add("iqx_cube_s", cube_seconds(store))
-            add("raw_codec_s", raw_codec_seconds(store))
-            add(
-                "speedup_vs_iquaflow",
-                samples["iquaflow_modify_s"][-1] / samples["iqx_modify_s"][-1],
+            s.add("iqx_modify_s", iqx_jpeg_seconds(ds))
+            s.add("iqx_modify_cpu_s", time.process_time() - c0)
+            s.add("iqx_modify_cluster_2proc_s", iqx_jpeg_seconds(ds, client))
+            s.add("plain_loop_2proc_s", plain_loop_seconds(ds, pool))
+            s.add("iqx_cube_s", cube_seconds(store))
+            s.add("raw_codec_s", raw_codec_seconds(store))
+            s.ratio("speedup_vs_iquaflow", "iquaflow_modify_s", "iqx_modify_s")
+            s.ratio(
+                "cluster_speedup_vs_iquaflow", "iquaflow_modify_s", "iqx_modify_cluster_2proc_s"
             )
-            add(
-                "cluster_speedup_vs_iquaflow",
-                samples["iquaflow_modify_s"][-1] / samples["iqx_modify_cluster_2proc_s"][-1],
-            )
-            add("iqx_over_plain", samples["iqx_modify_s"][-1] / samples["plain_loop_2proc_s"][-1])
-            add(
-                "cube_speedup_vs_iquaflow",
-                samples["iquaflow_modify_s"][-1] / samples["iqx_cube_s"][-1],
-            )
-    medians = {k: statistics.median(v) for k, v in samples.items()}
+            s.ratio("iqx_over_plain", "iqx_modify_s", "plain_loop_2proc_s")
+            s.ratio("cube_speedup_vs_iquaflow", "iquaflow_modify_s", "iqx_cube_s")
+    medians = s.medians()
     per_image_us = {
         k.removesuffix("_s") + "_us_per_image": 1e6 * v / N_IMAGES
         for k, v in medians.items()
@@ -326,7 +236,7 @@ def main(argv: list[str] | None = None) -> None:  # pragma: no cover - manual me
     print(
         json.dumps(
             {"n_images": N_IMAGES, "medians": medians, "per_image": per_image_us,
-             "samples": samples, "load": os.getloadavg()}
+             "samples": s.values, "load": os.getloadavg()}
         )
     )  # fmt: skip
 
