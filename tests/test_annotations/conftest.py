@@ -14,6 +14,23 @@ from PIL import Image
 IMAGES = (("a.png", 40, 30), ("b.jpg", 50, 20), ("c.tif", 16, 16))
 
 
+def _box(ann_id: int, image_id: int, category_id: int, bbox: list[int], polygon: bool = True):
+    """A COCO box annotation; ``area`` is the box's and ``polygon`` adds the box's outline
+    as its segmentation."""
+    x, y, w, h = bbox
+    ann = {
+        "id": ann_id,
+        "image_id": image_id,
+        "category_id": category_id,
+        "bbox": bbox,
+        "area": w * h,
+        "iscrowd": 0,
+    }
+    if polygon:
+        ann["segmentation"] = [[x, y, x + w, y, x + w, y + h, x, y + h]]
+    return ann
+
+
 def base_coco() -> dict:
     """A valid COCO dataset over :data:`IMAGES` (2 categories, 4 annotations)."""
     return {
@@ -24,41 +41,10 @@ def base_coco() -> dict:
         ],
         "categories": [{"id": 1, "name": "car"}, {"id": 2, "name": "house"}],
         "annotations": [
-            {
-                "id": 1,
-                "image_id": 1,
-                "category_id": 1,
-                "bbox": [1, 2, 10, 5],
-                "area": 50,
-                "iscrowd": 0,
-                "segmentation": [[1, 2, 11, 2, 11, 7, 1, 7]],
-            },
-            {
-                "id": 2,
-                "image_id": 1,
-                "category_id": 2,
-                "bbox": [20, 10, 4, 8],
-                "area": 32,
-                "iscrowd": 0,
-                "segmentation": [[20, 10, 24, 10, 24, 18, 20, 18]],
-            },
-            {
-                "id": 3,
-                "image_id": 2,
-                "category_id": 1,
-                "bbox": [0, 0, 6, 3],
-                "area": 18,
-                "iscrowd": 0,
-                "segmentation": [[0, 0, 6, 0, 6, 3, 0, 3]],
-            },
-            {
-                "id": 4,
-                "image_id": 3,
-                "category_id": 2,
-                "bbox": [2, 2, 3, 3],
-                "area": 9,
-                "iscrowd": 0,
-            },
+            _box(1, 1, 1, [1, 2, 10, 5]),  # area 50, segmentation [[1, 2, 11, 2, 11, 7, 1, 7]]
+            _box(2, 1, 2, [20, 10, 4, 8]),
+            _box(3, 2, 1, [0, 0, 6, 3]),
+            _box(4, 3, 2, [2, 2, 3, 3], polygon=False),
         ],
     }
 

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from iqx.cli.main import main
+from tests.headless_chromium import chromium_or_skip, dump_dom
 
 pytest.importorskip("mlflow")
 
@@ -107,17 +108,6 @@ def test_sensor_jpeg_niirs_study_end_to_end(study_dir, tmp_path, capsys, monkeyp
     assert "<th>series</th>" in html and "sensor.D=0.35" in html
     assert "<th>niirs_rer_x</th>" in html and "<th>niirs_snr</th>" in html
 
-    from tests.test_study.test_study_run import _chromium, _chromium_exe
-
-    exe = _chromium_exe()
-    if exe is None:
-        import os
-
-        msg = "headless Chromium not found (apt-get install chromium)"
-        if os.environ.get("IQX_REQUIRE_CHROMIUM") == "1":
-            pytest.fail(msg + " and IQX_REQUIRE_CHROMIUM=1")
-        pytest.skip(msg)
-    dom = _chromium(exe, tmp_path, "--dump-dom", (report / "report.html").as_uri())
-    assert 'data-status="ok"' in dom.stdout, dom.stdout[:300] + dom.stderr[-2000:]
-    assert "Uncaught" not in dom.stderr
-    assert dom.stdout.count("<img ") == 3 and "niirs_vs_bpp.png" in dom.stdout
+    exe = chromium_or_skip()
+    dom = dump_dom(exe, report / "report.html", tmp_path)
+    assert dom.count("<img ") == 3 and "niirs_vs_bpp.png" in dom

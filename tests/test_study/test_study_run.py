@@ -11,37 +11,14 @@ import json
 import os
 import re
 import shutil
-import subprocess
 
 import pytest
 from PIL import Image
 
 from iqx.cli.main import main
+from tests.headless_chromium import chromium_or_skip, dump_dom, screenshot
 
 pytest.importorskip("mlflow")
-
-
-def _chromium_exe():
-    exe = shutil.which("chromium") or shutil.which("chromium-browser")
-    if exe is None and os.path.exists("/usr/bin/chromium"):
-        exe = "/usr/bin/chromium"
-    return exe
-
-
-def _chromium(exe, tmp_path, *args):
-    cmd = [
-        exe,
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--no-first-run",
-        f"--user-data-dir={tmp_path / 'profile'}",
-        "--enable-logging=stderr",
-        "--v=0",
-        *args,
-    ]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=180)
 
 
 STUDY = """\
@@ -136,23 +113,11 @@ def test_run_resume_and_report(study, tmp_path, capsys):
     assert base64.b64decode(embedded[0])[:8] == b"\x89PNG\r\n\x1a\n"
     assert "jpeg_q90" in html and "[modifiers]" in html  # table and STUDY.toml
 
-    exe = _chromium_exe()
-    if exe is None:
-        msg = "headless Chromium not found (apt-get install chromium)"
-        if os.environ.get("IQX_REQUIRE_CHROMIUM") == "1":
-            pytest.fail(msg + " and IQX_REQUIRE_CHROMIUM=1")
-        pytest.skip(msg)
+    exe = chromium_or_skip()
     page = report_dir / "report.html"
-    dom = _chromium(exe, tmp_path, "--dump-dom", page.as_uri())
-    assert 'data-status="ok"' in dom.stdout, dom.stdout[:300] + dom.stderr[-2000:]
-    assert "Uncaught" not in dom.stderr
-    assert dom.stdout.count("<img ") == 3 and "jpeg_q10" in dom.stdout
-    shot = tmp_path / "shot.png"
-    run = _chromium(exe, tmp_path, f"--screenshot={shot}", "--window-size=1280,900", page.as_uri())
-    assert "Uncaught" not in run.stderr
-    with Image.open(shot) as im:
-        assert im.size == (1280, 900)
-        assert len(im.convert("L").getcolors(1 << 16) or []) > 20  # not a blank page
+    dom = dump_dom(exe, page, tmp_path)
+    assert dom.count("<img ") == 3 and "jpeg_q10" in dom
+    screenshot(exe, page, tmp_path)
 
 
 def test_check_reports_problems_with_lines(tmp_path, capsys):
