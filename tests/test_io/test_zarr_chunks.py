@@ -23,14 +23,31 @@ from iqx.io.zarr import CODECS
 from iqx.parallel import as_scene
 
 
-def _chunk_files(root: Path) -> dict[str, bytes]:
-    base = root / "data"
+def _chunk_files(base: Path) -> dict[str, bytes]:
+    """The chunk files below ``base`` (an array's folder): relative path -> bytes."""
     return {
         os.path.relpath(os.path.join(d, f), base): Path(d, f).read_bytes()
         for d, _, files in os.walk(base)
         for f in files
         if f != "zarr.json"
     }
+
+
+def _zarrs_own_chunk_files(ours, values: np.ndarray, where: Path) -> dict[str, bytes]:
+    """The chunk files zarr's own writer makes at ``where`` for ``values``, given the array
+    metadata of ``ours``'s ``data`` (shape, chunks, dtype, compressors, fill value)."""
+    ref = zarr.open_array(ours, path="data", mode="r")
+    theirs = zarr.create_array(
+        where,
+        shape=ref.shape,
+        chunks=ref.chunks,
+        dtype=ref.dtype,
+        compressors=ref.compressors,
+        fill_value=ref.fill_value,
+        config={"write_empty_chunks": True},
+    )
+    theirs[...] = values
+    return _chunk_files(where)
 
 
 @pytest.mark.parametrize("codec", CODECS)
@@ -41,26 +58,10 @@ def test_chunk_files_are_byte_identical_to_zarrs_own(tmp_path, codec, dtype):
     s = as_scene(da.from_array(a, chunks=(1, 64, 64)))  # ragged edge chunks on y and x
     ours = to_zarr(s, tmp_path / "ours.zarr", chunks=(1, 64, 64), codec=codec)
     # the same array metadata, filled by zarr's own writer
-    ref = zarr.open_array(ours, path="data", mode="r")
-    theirs = zarr.create_array(
-        tmp_path / "theirs.zarr",
-        shape=ref.shape,
-        chunks=ref.chunks,
-        dtype=ref.dtype,
-        compressors=ref.compressors,
-        fill_value=ref.fill_value,
-        config={"write_empty_chunks": True},
-    )
-    theirs[...] = a
-    files = _chunk_files(Path(ours))
+    files = _chunk_files(Path(ours) / "data")
     assert len(files) == 2 * 2 * 3
-    assert files == {
-        os.path.relpath(os.path.join(d, f), tmp_path / "theirs.zarr"): Path(d, f).read_bytes()
-        for d, _, fs in os.walk(tmp_path / "theirs.zarr")
-        for f in fs
-        if f != "zarr.json"
-    }
-    np.testing.assert_array_equal(ref[...], a)
+    assert files == _zarrs_own_chunk_files(ours, a, tmp_path / "theirs.zarr")
+    np.testing.assert_array_equal(zarr.open_array(ours, path="data", mode="r")[...], a)
 
 
 @pytest.mark.parametrize("chunks", [(2, 64, 64), (1, 40, 96), (2, 100, 130), (1, 33, 17)])
@@ -191,21 +192,6 @@ def test_blockwise_chain_is_read_modified_and_written_in_one_task_per_block(tmp_
         ours = to_zarr(lazy, tmp_path / "ours.zarr", codec=codec)
     blocks = [k for k in tasks if "finalize" not in str(k)]
     assert len(blocks) == 2 * 2 * 3, tasks  # one task per block: read, divide, write
-    ref = zarr.open_array(ours, path="data", mode="r")
-    theirs = zarr.create_array(
-        tmp_path / "theirs.zarr",
-        shape=ref.shape,
-        chunks=ref.chunks,
-        dtype=ref.dtype,
-        compressors=ref.compressors,
-        fill_value=ref.fill_value,
-        config={"write_empty_chunks": True},
-    )
-    theirs[...] = a // 3
-    assert _chunk_files(Path(ours)) == {
-        os.path.relpath(os.path.join(d, f), tmp_path / "theirs.zarr"): Path(d, f).read_bytes()
-        for d, _, fs in os.walk(tmp_path / "theirs.zarr")
-        for f in fs
-        if f != "zarr.json"
-    }
-    np.testing.assert_array_equal(ref[...], a // 3)
+    theirs = _zarrs_own_chunk_files(ours, a // 3, tmp_path / "theirs.zarr")
+    assert _chunk_files(Path(ours) / "data") == theirs
+    np.testing.assert_array_equal(zarr.open_array(ours, path="data", mode="r")[...], a // 3)
