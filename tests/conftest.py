@@ -1,4 +1,5 @@
-"""Shared fixtures: the real-data folder, a real dask LocalCluster, the docs sandbox and runner."""
+"""Shared fixtures: the real-data folder (and its WorldView-2 chips), the bit-depth cache, a real
+dask LocalCluster, the docs sandbox and runner."""
 
 from __future__ import annotations
 
@@ -28,6 +29,28 @@ def shared_data() -> Path:
             pytest.fail(msg + " and IQX_REQUIRE_SHARED_DATA=1")
         pytest.skip(msg)
     return path
+
+
+@pytest.fixture
+def pan(shared_data) -> Path:
+    """``solaris_spacenet/pan1.tif``: a WorldView-2 pan chip, uint16 without NBITS, 1..1848."""
+    return shared_data / "solaris_spacenet" / "pan1.tif"
+
+
+@pytest.fixture
+def atlanta(shared_data) -> Path:
+    """``solaris_spacenet/sample_geotiff.tif``: uint16 without NBITS, 54..6615 (13 bits)."""
+    return shared_data / "solaris_spacenet" / "sample_geotiff.tif"
+
+
+@pytest.fixture
+def fresh_bit_depth_cache():
+    """The measured-bit-depth cache emptied before and after the test."""
+    from iqx.bitdepth import clear_measurements
+
+    clear_measurements()
+    yield
+    clear_measurements()
 
 
 @pytest.fixture(scope="session")

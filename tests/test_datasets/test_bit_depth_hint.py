@@ -16,7 +16,6 @@ import xarray as xr
 import iqx
 from iqx.bitdepth import (
     BitDepth,
-    clear_measurements,
     lazy_bit_depth,
     resolve_bit_depth,
     with_bit_depth,
@@ -24,12 +23,7 @@ from iqx.bitdepth import (
 from iqx.errors import UnsupportedDtypeError
 from iqx.modifiers import as_modifier
 
-
-@pytest.fixture(autouse=True)
-def _fresh_cache():
-    clear_measurements()
-    yield
-    clear_measurements()
+pytestmark = pytest.mark.usefixtures("fresh_bit_depth_cache")
 
 
 @pytest.fixture

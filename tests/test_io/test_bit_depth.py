@@ -17,7 +17,6 @@ from iqx.bitdepth import (
     BitDepth,
     cached_max,
     check_bit_depth,
-    clear_measurements,
     lazy_bit_depth,
     pair_bit_depth,
     resolve_bit_depth,
@@ -26,22 +25,7 @@ from iqx.bitdepth import (
 from iqx.errors import InvalidParameterError
 from iqx.testing import raise_if_dask_computes
 
-
-@pytest.fixture(autouse=True)
-def _fresh_cache():
-    clear_measurements()
-    yield
-    clear_measurements()
-
-
-@pytest.fixture
-def pan(shared_data):
-    return shared_data / "solaris_spacenet" / "pan1.tif"
-
-
-@pytest.fixture
-def atlanta(shared_data):
-    return shared_data / "solaris_spacenet" / "sample_geotiff.tif"
+pytestmark = pytest.mark.usefixtures("fresh_bit_depth_cache")
 
 
 def _rio_max(path):

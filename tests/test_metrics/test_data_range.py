@@ -26,11 +26,6 @@ GAUSS = {"gaussian_weights": True, "sigma": 1.5, "use_sample_covariance": False}
 
 
 @pytest.fixture
-def pan(shared_data):
-    return shared_data / "solaris_spacenet" / "pan1.tif"
-
-
-@pytest.fixture
 def pair(pan):
     """The chip and its 12-bit JPEG at quality 70 (both NumPy, from rasterio/imagecodecs)."""
     ic = pytest.importorskip("imagecodecs")

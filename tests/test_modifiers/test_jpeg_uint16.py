@@ -23,16 +23,6 @@ from iqx.testing import raise_if_dask_computes
 ic = pytest.importorskip("imagecodecs")
 
 
-@pytest.fixture
-def pan(shared_data):
-    return shared_data / "solaris_spacenet" / "pan1.tif"
-
-
-@pytest.fixture
-def atlanta(shared_data):
-    return shared_data / "solaris_spacenet" / "sample_geotiff.tif"
-
-
 def _read(path):
     with rasterio.open(path) as src:
         return src.read()
