@@ -20,29 +20,21 @@ import iqx
 from iqx.cli.main import main
 from iqx.experiment.volume import dataset_bit_depth, dataset_volume
 
+from .conftest import study_toml
+
 pytest.importorskip("mlflow")
 
-STUDY = """\
-[study]
-name = "bpp-chips"
-tracking_uri = "mlflow.db"
-max_parallel = 1
-
-[data]
-train = "chips"
-
-[modifiers]
+STUDY = study_toml(
+    "bpp-chips",
+    train="chips",
+    modifiers="""\
 gaussian_blur.sigma = [0.7, 2.0]
 quantize.bits = [8]
-
-[metrics]
-blind = []
-reference = ["psnr"]
-
-[target]
-metric = "psnr"
-requirement = ">= 36"
-"""
+""",
+    blind=[],
+    reference=["psnr"],
+    target=("psnr", ">= 36"),
+)
 
 
 @pytest.fixture

@@ -13,14 +13,14 @@ from iqx.cli.main import main
 from iqx.study.config import family_of, parse_study
 from iqx.study.results import _family_and_params
 
-STUDY = """\
-[study]
-name = "chains"
+from .conftest import study_toml
 
-[data]
-train = "data"
-
-[modifiers]
+STUDY = study_toml(
+    "chains",
+    tracking_uri=None,
+    max_parallel=None,
+    train="data",
+    modifiers="""\
 jpeg.quality = [30, 60]
 chains = [
     ["gaussian_blur:sigma=1.0", "jpeg:quality=50"],
@@ -32,7 +32,8 @@ chains = [
 [modifiers.grid]
 gaussian_blur.sigma = [0.7, 1.5]
 quantize.bits = [6, 8]
-"""
+""",
+)
 
 
 @pytest.fixture

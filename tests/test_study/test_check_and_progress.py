@@ -14,29 +14,24 @@ import pytest
 
 from iqx.cli.main import main
 
+from .conftest import study_toml
+
 pytest.importorskip("mlflow")
 
-STUDY = """\
-[study]
-name = "check-and-progress"
-tracking_uri = "mlflow.db"
-max_parallel = 1
-
-[data]
-train = "chips"
-
-[modifiers]
+STUDY = study_toml(
+    "check-and-progress",
+    train="chips",
+    modifiers="""\
 jpeg2000.ratio = [10, 40]
 chains = [["gaussian_blur:sigma=1.0", "jpeg2000:ratio=20"]]
 
 [modifiers.grid]
 gaussian_blur.sigma = [0.7, 1.5]
 quantize.bits = [6, 8]
-
-[metrics]
-blind = []
-reference = ["psnr"]
-"""
+""",
+    blind=[],
+    reference=["psnr"],
+)
 
 GRID = [
     "gaussian_blur_s0.7#quantize_b6",

@@ -18,30 +18,20 @@ from PIL import Image
 from iqx.cli.main import main
 from tests.headless_chromium import chromium_or_skip, dump_dom, screenshot
 
+from .conftest import study_toml
+
 pytest.importorskip("mlflow")
 
 
-STUDY = """\
-[study]
-name = "tiny-jpeg"
-description = "JPEG on one small generated scene"
-tracking_uri = "mlflow.db"
-max_parallel = 1
-
-[data]
-train = "sample"
-
-[modifiers]
-jpeg.quality = [10, 90]
-
-[metrics]
-blind = ["snr"]
-reference = ["ssim"]
-
-[target]
-metric = "ssim"
-requirement = "within 5% of baseline"
-"""
+STUDY = study_toml(
+    "tiny-jpeg",
+    description="JPEG on one small generated scene",
+    train="sample",
+    modifiers="jpeg.quality = [10, 90]",
+    blind=["snr"],
+    reference=["ssim"],
+    target=("ssim", "within 5% of baseline"),
+)
 
 
 @pytest.fixture(scope="module")
