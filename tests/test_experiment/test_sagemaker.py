@@ -27,6 +27,16 @@ SCRIPTS = Path(__file__).parent / "scripts"
 
 
 # ---------------------------------------------------------------------- factory, arguments
+#: the hyperparameters of :func:`_request` as a SageMaker job gets them (strings)
+REQUEST_HP = {"lr": "0.25", "layers": "[64, 32]", "note": "; touch PWNED"}
+#: the channel paths added for the script (SageMaker's container conventions)
+CHANNEL_HP = {
+    "trainds": "/opt/ml/input/data/trainds",
+    "outputpath": "/opt/ml/output/data",
+    "valds": "/opt/ml/input/data/valds",
+}
+
+
 def _request(tmp_path, **kw) -> RunRequest:
     out = tmp_path / "run" / "output"
     out.mkdir(parents=True, exist_ok=True)
@@ -46,21 +56,9 @@ def test_hyperparameters_follow_the_channel_conventions(tmp_path):
     task = SageMakerTaskExecution(lambda hp, out: None)
     mlf = {"mlfuri": "http://h", "mlfexpid": "1", "mlfrunid": "r"}
     hp = task.hyperparameters(_request(tmp_path, mlflow=mlf))
-    assert hp == {
-        "trainds": "/opt/ml/input/data/trainds",
-        "outputpath": "/opt/ml/output/data",
-        "valds": "/opt/ml/input/data/valds",
-        **mlf,
-        "lr": "0.25",
-        "layers": "[64, 32]",
-        "note": "; touch PWNED",
-    }
+    assert hp == {**CHANNEL_HP, **mlf, **REQUEST_HP}
     bare = SageMakerTaskExecution(lambda hp, out: None, channel_paths=False)
-    assert bare.hyperparameters(_request(tmp_path)) == {
-        "lr": "0.25",
-        "layers": "[64, 32]",
-        "note": "; touch PWNED",
-    }
+    assert bare.hyperparameters(_request(tmp_path)) == REQUEST_HP
 
 
 def test_factory_builds_v3_and_v2_trainers():
@@ -319,14 +317,7 @@ def test_real_v3_model_trainer_job_spec(tmp_path, moto_s3, monkeypatch):
     assert _sdk_class(trainer, "InputData") is InputData
     inputs = [InputData(channel_name=c, data_source=u) for c, u in channels.items()]
     job = trainer._create_training_job_args(input_data_config=inputs, boto3=True)
-    assert job["HyperParameters"] == {
-        "trainds": "/opt/ml/input/data/trainds",
-        "outputpath": "/opt/ml/output/data",
-        "valds": "/opt/ml/input/data/valds",
-        "lr": "0.25",
-        "layers": "[64, 32]",
-        "note": "; touch PWNED",
-    }
+    assert job["HyperParameters"] == {**CHANNEL_HP, **REQUEST_HP}
     got = {
         c["ChannelName"]: c["DataSource"]["S3DataSource"]["S3Uri"] for c in job["InputDataConfig"]
     }

@@ -170,11 +170,16 @@ def test_random_bytes_named_tif(tmp_path):
         open_scene(p)
 
 
+def _cut_in_half(path):
+    """Keep the first half of the file's bytes (a download or copy cut short)."""
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+
+
 def test_truncated_tiff_fails_on_open(tmp_path):
     p = tmp_path / "trunc.tif"
     _write_tif(p)
-    data = p.read_bytes()
-    p.write_bytes(data[: len(data) // 2])
+    _cut_in_half(p)
     with pytest.raises(RasterReadError, match=r"trunc\.tif.*truncated"):
         open_scene(p)
 
@@ -182,8 +187,7 @@ def test_truncated_tiff_fails_on_open(tmp_path):
 def test_truncated_png_fails_on_open(tmp_path):
     p = tmp_path / "late.png"
     iqx.io.write_image(np.random.default_rng(2).integers(0, 255, (1, 300, 300)).astype("uint8"), p)
-    data = p.read_bytes()
-    p.write_bytes(data[: len(data) // 2])
+    _cut_in_half(p)
     with pytest.raises(RasterReadError, match=r"late\.png.*truncated"):
         open_scene(p)
 
@@ -192,8 +196,7 @@ def test_corrupt_chunk_read_names_file(tmp_path):
     p = tmp_path / "late.jpg"
     a = np.random.default_rng(2).integers(0, 255, (3, 400, 400)).astype("uint8")
     iqx.io.write_image(a, p)
-    data = p.read_bytes()
-    p.write_bytes(data[: len(data) // 2])
+    _cut_in_half(p)
     scene = open_scene(p)  # JPEG has no block table: the failure comes with the pixels
     with pytest.raises(RasterReadError, match=r"late\.jpg.*failed to read"):
         with dask.config.set(scheduler="sync"):

@@ -634,27 +634,27 @@ def test_error_sums_kernel_on_views_and_broadcast_masks():
     assert empty.shape == (3, 3) and not empty.any()
 
 
+def _error_metrics(r, t, mask, other_mask):
+    """The five error metrics of ``r`` against ``t``: ``mask`` for mse, psnr and ergas,
+    ``other_mask`` for rmse and sam (a lazy mask and a NumPy one can be mixed)."""
+    return {
+        "mse": mse(r, t, mask=mask),
+        "rmse": rmse(r, t, mask=other_mask),
+        "psnr": psnr(r, t, data_range=20.0, mask=mask),
+        "ergas": ergas(r, t, ratio=0.25, mask=mask),
+        "sam": sam(r, t, mask=other_mask),
+    }
+
+
 def test_error_metrics_are_lazy_and_run_under_distributed(dask_client):
     r, t, mask, _ = _holey_pair()
     a = r.chunk({"band": -1, "y": 30, "x": 40})
     lazy_mask = xr.DataArray(da.from_array(mask, chunks=25), dims=("y", "x"))
     with raise_if_dask_computes():
-        results = {
-            "mse": mse(a, t, mask=lazy_mask),
-            "rmse": rmse(a, t, mask=mask),
-            "psnr": psnr(a, t, data_range=20.0, mask=lazy_mask),
-            "ergas": ergas(a, t, ratio=0.25, mask=lazy_mask),
-            "sam": sam(a, t, mask=mask),
-        }
+        results = _error_metrics(a, t, lazy_mask, mask)
     for name, ds in results.items():
         assert isinstance(ds[name].data, da.Array), name
-    eager = {
-        "mse": mse(r, t, mask=mask),
-        "rmse": rmse(r, t, mask=mask),
-        "psnr": psnr(r, t, data_range=20.0, mask=mask),
-        "ergas": ergas(r, t, ratio=0.25, mask=mask),
-        "sam": sam(r, t, mask=mask),
-    }
+    eager = _error_metrics(r, t, mask, mask)
     for name, ds in results.items():
         computed = ds.compute()
         for var in eager[name].data_vars:
