@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -16,6 +15,10 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+
+# moto_s3, s3_options: the S3 fixtures (a local moto server and a fresh bucket on it) for the
+# cloud/SageMaker tests
+from tests.test_experiment.s3_support import free_port, moto_s3, s3_options  # noqa: F401
 
 SCRIPTS = Path(__file__).parent / "scripts"
 
@@ -32,6 +35,15 @@ def _tiny_source(tmp_path_factory):
     root = tmp_path_factory.mktemp("tiny_source")
     write_sample_dataset(root / "tiny", n_images=2, size=96, seed=1)
     return root / "tiny"
+
+
+def tiny_copy_and_store(tmp_path_factory, tiny_source: Path, name: str) -> tuple[Path, str]:
+    """For a module-scoped experiment: a copy of the tiny dataset (``<tmp>/<name>N/data/tiny``)
+    and the URI of a new SQLite tracking store beside it."""
+    root = tmp_path_factory.mktemp(name)
+    data = root / "data" / "tiny"
+    shutil.copytree(tiny_source, data)
+    return data, f"sqlite:///{(root / 'mlflow.db').as_posix()}"
 
 
 @pytest.fixture
@@ -67,17 +79,11 @@ def sqlite_uri(tmp_path, _migrated_store) -> str:
     return f"sqlite:///{db.as_posix()}"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def mlflow_server(tmp_path_factory):
     """URI of a real MLflow tracking server on 127.0.0.1 (SQLite backend, artifacts proxied)."""
     root = tmp_path_factory.mktemp("mlflow_server")
-    port = _free_port()
+    port = free_port()
     exe = Path(sys.executable).with_name("mlflow")
     cmd = [
         str(exe),
@@ -117,7 +123,3 @@ def mlflow_server(tmp_path_factory):
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, 9)
     log.close()
-
-
-# S3 fixtures (a local moto server and a fresh bucket on it) for the cloud/SageMaker tests
-from tests.test_experiment.s3_support import moto_s3, s3_options  # noqa: E402, F401

@@ -43,7 +43,8 @@ TEST_KEY_ID = "AKIAIQXTESTKEYID0001"
 TEST_SECRET = "iqx-test-secret-do-not-log-7f3a"
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 now (for a local test server)."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
@@ -55,7 +56,7 @@ def moto_s3(tmp_path_factory):
     exe = Path(sys.executable).with_name("moto_server")
     if not exe.exists():
         pytest.skip("moto_server not installed (pip install 'moto[server]')")
-    port = _free_port()
+    port = free_port()
     log_path = tmp_path_factory.mktemp("moto") / "moto.log"
     log = open(log_path, "wb")
     proc = subprocess.Popen(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +15,8 @@ from iqx.errors import ExperimentError, InvalidParameterError
 from iqx.experiment import ExperimentInfo, ExperimentSetup, PythonScriptTaskExecution
 from iqx.metrics.detection import BBDetectionMetrics
 
-SCRIPTS = Path(__file__).parent / "scripts"
+from .conftest import SCRIPTS, tiny_copy_and_store
+
 LRS = (0.1, 0.3)
 
 
@@ -28,10 +28,7 @@ def _accuracy(modifier: str, lr: float) -> float:
 @pytest.fixture(scope="module")
 def study(tmp_path_factory, _tiny_source):
     """2 datasets x 2 learning rates x 2 repetitions (FINISHED) + 1 FAILED run."""
-    root = tmp_path_factory.mktemp("info")
-    data = root / "data" / "tiny"
-    shutil.copytree(_tiny_source, data)
-    uri = f"sqlite:///{(root / 'mlflow.db').as_posix()}"
+    data, uri = tiny_copy_and_store(tmp_path_factory, _tiny_source, "info")
     common = dict(cloud_options={"tracking_uri": uri}, max_parallel=1, log_interval=0)
     task = PythonScriptTaskExecution(SCRIPTS / "train_probe.py")
     ExperimentSetup(

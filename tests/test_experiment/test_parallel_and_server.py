@@ -7,6 +7,20 @@ import pytest
 from iqx.experiment import ExperimentSetup, PythonScriptTaskExecution, Tracker
 
 
+def _two_probe_runs(name, probe_script, dataset, tracking_uri, **options) -> ExperimentSetup:
+    """train_probe.py on JPEG q40 with lr 0.1 and 0.2 (two runs), tracked at ``tracking_uri``."""
+    return ExperimentSetup(
+        name,
+        PythonScriptTaskExecution(probe_script),
+        dataset,
+        ["jpeg:quality=40"],
+        extra_train_params={"lr": [0.1, 0.2]},
+        cloud_options={"tracking_uri": tracking_uri},
+        log_interval=0,
+        **options,
+    )
+
+
 @pytest.mark.distributed
 def test_runs_on_a_local_cluster_with_process_workers(
     tiny_dataset, probe_script, sqlite_uri, dask_client
@@ -37,41 +51,22 @@ def test_runs_on_a_local_cluster_with_process_workers(
 def test_scheduler_address_and_default_local_cluster(
     tiny_dataset, probe_script, sqlite_uri, local_cluster
 ):
-    by_address = ExperimentSetup(
+    by_address = _two_probe_runs(
         "by-address",
-        PythonScriptTaskExecution(probe_script),
+        probe_script,
         tiny_dataset,
-        ["jpeg:quality=40"],
-        extra_train_params={"lr": [0.1, 0.2]},
-        cloud_options={"tracking_uri": sqlite_uri},
+        sqlite_uri,
         scheduler=local_cluster.scheduler_address,
-        log_interval=0,
     )
     assert len(by_address.execute().finished) == 2
-    default = ExperimentSetup(
-        "default-cluster",
-        PythonScriptTaskExecution(probe_script),
-        tiny_dataset,
-        ["jpeg:quality=40"],
-        extra_train_params={"lr": [0.1, 0.2]},
-        cloud_options={"tracking_uri": sqlite_uri},
-        max_parallel=2,
-        log_interval=0,
+    default = _two_probe_runs(
+        "default-cluster", probe_script, tiny_dataset, sqlite_uri, max_parallel=2
     )
     assert len(default.execute().finished) == 2
 
 
 def test_experiment_against_a_real_mlflow_server(tiny_dataset, probe_script, mlflow_server):
-    setup = ExperimentSetup(
-        "over-http",
-        PythonScriptTaskExecution(probe_script),
-        tiny_dataset,
-        ["jpeg:quality=40"],
-        extra_train_params={"lr": [0.1, 0.2]},
-        cloud_options={"tracking_uri": mlflow_server},
-        max_parallel=2,
-        log_interval=0,
-    )
+    setup = _two_probe_runs("over-http", probe_script, tiny_dataset, mlflow_server, max_parallel=2)
     summary = setup.execute()
     assert len(summary.finished) == 2
     tracker = Tracker(mlflow_server)

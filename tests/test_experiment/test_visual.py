@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -18,19 +17,18 @@ from iqx.experiment import (
     PythonScriptTaskExecution,
 )
 
+from .conftest import SCRIPTS, tiny_copy_and_store
+
 LRS = (0.1, 0.2)
 
 
 @pytest.fixture(scope="module")
 def info(tmp_path_factory, _tiny_source):
     """train_probe.py on the reference, JPEG q30 and q90, for two learning rates."""
-    root = tmp_path_factory.mktemp("visual")
-    data = root / "data" / "tiny"
-    shutil.copytree(_tiny_source, data)
-    uri = f"sqlite:///{(root / 'mlflow.db').as_posix()}"
+    data, uri = tiny_copy_and_store(tmp_path_factory, _tiny_source, "visual")
     ExperimentSetup(
         "visual",
-        PythonScriptTaskExecution(Path(__file__).parent / "scripts" / "train_probe.py"),
+        PythonScriptTaskExecution(SCRIPTS / "train_probe.py"),
         data,
         ["jpeg:quality=30", "jpeg:quality=90"],
         extra_train_params={"lr": list(LRS)},
