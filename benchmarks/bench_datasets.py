@@ -35,6 +35,7 @@ from benchmarks.common import (
     _JpegFolderBench,
     cached_folder,
     driver_parser,
+    empty_trash,
     iquaflow_jpeg_seconds,
     iqx_jpeg_seconds,
     pool_loop_seconds,
@@ -242,6 +243,7 @@ def main(argv: list[str] | None = None) -> None:  # pragma: no cover - manual me
                 s.add("cluster_measure_1_s", cluster_measure_seconds(ds, 1))
                 s.add("cluster_measure_2_s", cluster_measure_seconds(ds, 2))
                 s.ratio("cluster_measure_speedup", "cluster_measure_1_s", "cluster_measure_2_s")
+    empty_trash()
     summary = {"medians": s.medians(), "samples": s.values, "load": os.getloadavg()}
     print(json.dumps({**summary, **_sched()}))
 

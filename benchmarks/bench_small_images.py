@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -36,7 +35,9 @@ from benchmarks.common import (
     _JpegFolderBench,
     cache_dir,
     cached_folder,
+    discard,
     driver_parser,
+    empty_trash,
     iquaflow_jpeg_seconds,
     iqx_jpeg_seconds,
     pool_loop_seconds,
@@ -124,14 +125,14 @@ def cube_seconds(store: Path) -> float:
     import iqx
     from iqx.datasets import modify_cube
 
-    out = Path(tempfile.mkdtemp(prefix="iqx-cube-small-")) / "out.zarr"
+    out = Path(tempfile.mkdtemp(prefix="iqx-cube-small-", dir=store.parent)) / "out.zarr"
     try:
         t0 = time.perf_counter()
         cube = iqx.open_dataset(store)
         iqx.to_zarr(modify_cube(cube, f"jpeg:quality={JPEG_QUALITY}"), out)
         return time.perf_counter() - t0
     finally:
-        shutil.rmtree(out.parent, ignore_errors=True)
+        discard(out.parent)
 
 
 def raw_codec_seconds(store: Path) -> float:
@@ -227,6 +228,7 @@ def main(argv: list[str] | None = None) -> None:  # pragma: no cover - manual me
             )
             s.ratio("iqx_over_plain", "iqx_modify_s", "plain_loop_2proc_s")
             s.ratio("cube_speedup_vs_iquaflow", "iquaflow_modify_s", "iqx_cube_s")
+    empty_trash()
     medians = s.medians()
     per_image_us = {
         k.removesuffix("_s") + "_us_per_image": 1e6 * v / N_IMAGES
