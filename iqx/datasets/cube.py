@@ -288,11 +288,15 @@ def map_cube(
     cube: xr.DataArray,
     *,
     dtype: Any = None,
+    stack: Any = None,
 ) -> xr.DataArray:
     """Apply ``func(scene) -> (band, y, x) array`` to every image, one task per chunk.
 
     ``scene`` is a NumPy-backed ``(band, y, x)`` DataArray carrying the image's attrs
     (georeferencing, nodata, bit depth). The result keeps the cube's shape and coords.
+    ``stack`` (optional) has ``stack_keys`` and ``stack_kernel(scene)`` (see
+    :meth:`iqx.modifiers.BlockCodec.stack_kernel`): images that agree on those attrs go
+    through one NumPy kernel built for the first of them, the others through ``func``.
     """
     cube = _image_chunks(_check_cube(cube))
     out_dtype = np.dtype(dtype if dtype is not None else cube.dtype)
@@ -301,8 +305,19 @@ def map_cube(
     def run(block: np.ndarray, block_info: Any = None) -> np.ndarray:
         i0 = block_info[0]["array-location"][0][0] if block_info else 0
         out = np.empty(block.shape, dtype=out_dtype)
+        kernels: dict[str, Any] = {}
         for k in range(block.shape[0]):
-            out[k] = np.asarray(func(_scene(block[k], metas[i0 + k])))
+            meta = metas[i0 + k]
+            fast = None
+            if stack is not None:
+                key = repr([meta.get(name) for name in stack.stack_keys])
+                if key not in kernels:
+                    kernels[key] = stack.stack_kernel(_scene(block[k], meta))
+                fast = kernels[key]
+            if fast is not None:
+                out[k] = fast(block[k], meta["source"])
+            else:
+                out[k] = np.asarray(func(_scene(block[k], meta)))
         return out
 
     if cube.chunks is None:
@@ -340,7 +355,7 @@ def modify_cube(cube: xr.DataArray, modifier: Any) -> xr.DataArray:
     def one(scene: xr.DataArray) -> np.ndarray:
         return mod(scene).values
 
-    out = map_cube(one, cube)
+    out = map_cube(one, cube, stack=mod if hasattr(mod, "stack_kernel") else None)
     out.attrs["iqx_history"] = [*list(cube.attrs.get("iqx_history") or []), repr(mod)]
     return out
 

@@ -67,6 +67,13 @@ def _identity(x: Any) -> Any:
     return x
 
 
+def lazy_bit_depth_source(image: xr.DataArray) -> str:
+    """Where ``image``'s bit depth comes from (``"measured"``: from its own pixels)."""
+    from iqx.bitdepth import lazy_bit_depth
+
+    return lazy_bit_depth(image)[1]
+
+
 def is_lazy(value: Any) -> bool:
     """True for a dask object (a bit depth still to be measured from the data)."""
     return hasattr(value, "__dask_graph__")
@@ -105,6 +112,35 @@ class BlockCodec(Modifier):
 
     def check(self, image: xr.DataArray) -> None:
         self._settings(image)
+
+    #: the attrs a block codec's settings read (besides dtype and band count): images of a
+    #: cube that agree on them share one :meth:`stack_kernel`
+    stack_keys: tuple[str, ...] = ("nodata", "bit_depth", "bit_depth_source")
+
+    def stack_kernel(self, image: xr.DataArray) -> Callable[[np.ndarray, Any], np.ndarray] | None:
+        """``f(pixels, source)`` equal to ``self(scene).values`` for every NumPy scene of
+        ``image``'s dtype and band count that agrees with it on :attr:`stack_keys`, or None.
+
+        Lets :func:`iqx.datasets.modify_cube` settle the codec settings once per group of
+        images instead of once per image (an xarray scene, two settings passes: ~60 µs of
+        Python per 28×28 image against ~25 µs of codec). None when the settings depend on
+        the pixels (a bit depth measured per image) or nodata must be put back; the caller
+        then modifies image by image. ``source`` names the image in the kernel's errors.
+        """
+        if image.attrs.get("nodata") is not None or not isinstance(image.data, np.ndarray):
+            return None
+        self.check(image)
+        _, kw = self._prepared(image)
+        if lazy_bit_depth_source(image) == "measured" or any(is_lazy(v) for v in kw.values()):
+            return None
+        kernel = type(self)._kernel
+        dtype = image.dtype
+
+        def run(pixels: np.ndarray, source: Any) -> np.ndarray:
+            named = {**kw, "source": source} if "source" in kw else kw
+            return np.asarray(kernel(pixels, **named), dtype=dtype)
+
+        return run
 
     def apply(self, image: xr.DataArray) -> xr.DataArray:
         prepared, kw = self._prepared(image)
