@@ -70,6 +70,11 @@ def _doc_entries(doc: str | None) -> dict[str, tuple[str, str]]:
     return out
 
 
+def _jsonable(value: Any) -> Any:
+    """A tuple default as a list (``iqx list --format json`` and the generated table)."""
+    return list(value) if isinstance(value, tuple) else value
+
+
 def _first_sentence(text: str) -> str:
     """Up to the first full stop or semicolon that ends a sentence (not "e.g.", "i.e.")."""
     m = re.match(r"(.+?(?<!\be\.g)(?<!\bi\.e)[.;])(\s|$)", text)
@@ -140,7 +145,9 @@ def describe_parameters(target: Any, op_id: str, explicit: Any = None) -> list[d
             required = p.default is inspect.Parameter.empty
             params[p.name] = {
                 "name": p.name,
-                "default": None if required else p.default,
+                # JSON-friendly, as the metric options give theirs (a tuple default reads
+                # back from the generated table as a list)
+                "default": None if required else _jsonable(p.default),
                 "required": required,
                 "type": typ,
                 "range": _range(typ, doc),

@@ -10,7 +10,7 @@ from iqx import _op_table, registry
 def test_static_table_matches_live_registrations():
     """Regenerate with ``python -m iqx._op_table`` when this fails."""
     assert _op_table.static_table() == _op_table.live_table(), (
-        "iqx/_op_table_*.py are stale: run `python -m iqx._op_table`"
+        "iqx/data/op_table_*.json are stale: run `python -m iqx._op_table`"
     )
 
 
@@ -25,7 +25,7 @@ def test_generated_files_are_what_generate_writes():
 
 def test_a_value_that_is_not_a_literal_is_refused():
     table = {"modifier": [{"id": "x", "default": float("inf")}], "metric": []}
-    with pytest.raises(ValueError, match="not Python literals"):
+    with pytest.raises(ValueError, match="not JSON values"):
         _op_table.generate(table)
 
 
