@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from iqx.bitdepth import lazy_bit_depth
 from iqx.modifiers._base import Modifier
 from iqx.parallel import lazy_call, map_blocks_xr, reduce_blocks
 
@@ -65,13 +66,6 @@ def record(codec: str, streams: list[bytes]) -> None:
 
 def _identity(x: Any) -> Any:
     return x
-
-
-def lazy_bit_depth_source(image: xr.DataArray) -> str:
-    """Where ``image``'s bit depth comes from (``"measured"``: from its own pixels)."""
-    from iqx.bitdepth import lazy_bit_depth
-
-    return lazy_bit_depth(image)[1]
 
 
 def is_lazy(value: Any) -> bool:
@@ -131,7 +125,8 @@ class BlockCodec(Modifier):
             return None
         self.check(image)
         _, kw = self._prepared(image)
-        if lazy_bit_depth_source(image) == "measured" or any(is_lazy(v) for v in kw.values()):
+        measured = lazy_bit_depth(image)[1] == "measured"  # each image its own depth
+        if measured or any(is_lazy(v) for v in kw.values()):
             return None
         kernel = type(self)._kernel
         dtype = image.dtype
