@@ -23,6 +23,7 @@ __all__ = [
     "read_manifest",
     "summarize_files",
     "verify_manifest_files",
+    "volume_file_info",
     "write_manifest",
 ]
 
@@ -63,6 +64,29 @@ def canonical_config(config: Mapping[str, Any], *, what: str = "config") -> dict
         return json.loads(json.dumps(to_jsonable(config, strict=True), sort_keys=True))
     except TypeError as exc:
         raise InvalidParameterError(f"{what} must be JSON-serialisable: {exc}") from exc
+
+
+def volume_file_info(vol: Mapping[str, Any]) -> dict[str, Any]:
+    """A codec's per-file manifest record from its :func:`iqx.modifiers.data_volume` dict.
+
+    ``compressed_bytes``, ``raw_bits`` and ``pixels`` sit at the top level (summed into the
+    manifest's totals, read back by :func:`iqx.datasets.dataset_data_volume`); the rest of
+    the data volume goes under ``data_volume``.
+    """
+    return {
+        "compressed_bytes": int(vol["compressed_bytes"]),
+        "raw_bits": int(vol["raw_bits"]),
+        "pixels": int(vol["pixels"]),
+        "data_volume": {
+            "codec": vol["codec"],
+            "streams": vol["streams"],
+            "bit_depth": vol["bit_depth"],
+            "bands": vol["bands"],
+            "bits_per_pixel": vol["bits_per_pixel"],
+            "bits_per_sample": vol["bits_per_sample"],
+            "compression_ratio": vol["compression_ratio"],
+        },
+    }
 
 
 def manifest_bit_depth(manifest: Mapping[str, Any] | None) -> int | None:

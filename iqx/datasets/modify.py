@@ -34,9 +34,10 @@ import numpy as np
 import xarray as xr
 
 from iqx.bitdepth import check_bit_depth
-from iqx.datasets.derive import check_name_length, derive_dataset
+from iqx.datasets._png_codec import PngCodecPath
+from iqx.datasets.derive import FileRecord, check_name_length, derive_dataset
 from iqx.datasets.layout import Dataset, open_dataset
-from iqx.datasets.manifest import manifest_bit_depth
+from iqx.datasets.manifest import manifest_bit_depth, volume_file_info
 from iqx.errors import AnnotationError, InvalidParameterError, IqxError
 from iqx.modifiers import (
     JPEG,
@@ -65,23 +66,6 @@ def _read_scene(path: Path, bit_depth: int | None = None) -> xr.DataArray:
 
     lazy = open_scene(path, bit_depth=bit_depth)
     return lazy.copy(data=read_image(path))
-
-
-def _volume_info(vol: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "compressed_bytes": int(vol["compressed_bytes"]),
-        "raw_bits": int(vol["raw_bits"]),
-        "pixels": int(vol["pixels"]),
-        "data_volume": {
-            "codec": vol["codec"],
-            "streams": vol["streams"],
-            "bit_depth": vol["bit_depth"],
-            "bands": vol["bands"],
-            "bits_per_pixel": vol["bits_per_pixel"],
-            "bits_per_sample": vol["bits_per_sample"],
-            "compression_ratio": vol["compression_ratio"],
-        },
-    }
 
 
 #: every file written here lies in the copy's temporary folder, renamed once complete
@@ -173,8 +157,8 @@ def _codec_volume(
     codecs = [s for s in steps if s.is_codec]
     if len(log) == len(codecs) and log and log[-1][0] == codecs[-1].id:
         codec, nbytes, nstreams = log[-1]
-        return _volume_info(volume_record(scene, nbytes, nstreams, codec=codec))
-    return _volume_info(data_volume(scene, modifier))
+        return volume_file_info(volume_record(scene, nbytes, nstreams, codec=codec))
+    return volume_file_info(data_volume(scene, modifier))
 
 
 def _process_file(
@@ -203,7 +187,7 @@ def _process_file(
         pre = Chain(steps[:-1])(scene) if len(steps) > 1 else scene
         streams = last.encode(pre.values)
         _write_bytes(streams[0], dst)
-        info.update(_volume_info(volume_record(scene, len(streams[0]), 1, codec="jpeg")))
+        info.update(volume_file_info(volume_record(scene, len(streams[0]), 1, codec="jpeg")))
         info["container"] = "jpeg_bitstream"
         return info
     with record_streams() as log:
@@ -213,6 +197,22 @@ def _process_file(
         info.update(_codec_volume(scene, modifier, steps, log))
     info["shape"] = [int(v) for v in out.shape]
     return info
+
+
+class _FileModifier:
+    """``process_file`` of :func:`modify`: plain PNGs through a codec take the lean path
+    (:class:`iqx.datasets._png_codec.PngCodecPath`), every other file :func:`_process_file`."""
+
+    def __init__(self, modifier: Modifier, bit_depth: int | None) -> None:
+        self.modifier = modifier
+        self.bit_depth = bit_depth
+        self.png_codec = PngCodecPath(modifier, bit_depth)
+
+    def __call__(self, src: Path, dst: Path) -> dict[str, Any] | FileRecord:
+        record = self.png_codec(src, dst)
+        if record is not None:
+            return record
+        return _process_file(src, dst, self.modifier, self.bit_depth)
 
 
 # -- annotations and masks for grid-changing steps -----------------------------------------
@@ -473,7 +473,7 @@ def modify(
         source,
         mod.folder_name,
         config,
-        lambda src, dst: _process_file(src, dst, mod, bit_depth),
+        _FileModifier(mod, bit_depth),
         transform_annotations=_annotation_transformer(source, mod) if resamples else None,
         transform_masks=_mask_transformer(source, mod) if resamples else None,
         batch_size=batch_size,

@@ -28,7 +28,15 @@ import numpy as np
 
 from iqx.errors import RasterReadError
 
-__all__ = ["plain_png_shape", "plain_png_writable", "read_plain_png", "write_plain_png"]
+__all__ = [
+    "decode_plain_png",
+    "encode_plain_png",
+    "plain_png_bytes",
+    "plain_png_shape",
+    "plain_png_writable",
+    "read_plain_png",
+    "write_plain_png",
+]
 
 _SIGNATURE = b"\x89PNG\r\n\x1a\n"
 #: PNG colour type -> bands, for the 8-bit types both libraries read alike
@@ -73,7 +81,7 @@ def _has_sidecar(path: Path) -> bool:
 _PLAIN_CHUNKS = {b"IHDR", b"IDAT", b"IEND", b"pHYs", b"gAMA", b"sRGB", b"cHRM", b"iCCP", b"tIME"}
 
 
-def _plain_bytes(path: Path) -> tuple[bytes, int, int, int] | None:
+def plain_png_bytes(path: Path) -> tuple[bytes, int, int, int] | None:
     """``(file bytes, height, width, bands)`` of a plain PNG, None when GDAL must read it.
 
     Walks the chunk headers (no pixel decoded): only the chunks of ``_PLAIN_CHUNKS`` may
@@ -101,7 +109,7 @@ def _plain_bytes(path: Path) -> tuple[bytes, int, int, int] | None:
 
 def plain_png_shape(path: Path) -> tuple[int, int, int] | None:
     """``(bands, y, x)`` of a plain uint8 PNG from its chunk headers, or None (see above)."""
-    plain = _plain_bytes(path)
+    plain = plain_png_bytes(path)
     return None if plain is None else (plain[3], plain[1], plain[2])
 
 
@@ -113,10 +121,22 @@ def read_plain_png(path: Path) -> np.ndarray | None:
     RasterReadError
         A truncated or corrupt file (no ``IEND`` at the end, or libpng fails to decode it).
     """
-    plain = _plain_bytes(path)
+    plain = plain_png_bytes(path)
     if plain is None:
         return None
-    data, height, width, bands = plain
+    return decode_plain_png(*plain, path)
+
+
+def decode_plain_png(
+    data: bytes, height: int, width: int, bands: int, path: Path
+) -> np.ndarray | None:
+    """The ``(y, x, band)`` uint8 pixels of :func:`plain_png_bytes`' result, or None.
+
+    Raises
+    ------
+    RasterReadError
+        libpng fails to decode the bytes (a corrupt file, named by ``path``).
+    """
     import imagecodecs
 
     try:
@@ -135,12 +155,16 @@ def plain_png_writable(arr: np.ndarray) -> bool:
     return arr.dtype == np.uint8 and arr.ndim == 3 and 1 <= arr.shape[0] <= 4
 
 
-def write_plain_png(arr: np.ndarray, path: Path) -> int:
-    """Write ``(band, y, x)`` uint8 pixels (1-4 bands) as a PNG (libpng); return its size."""
+def encode_plain_png(arr: np.ndarray) -> bytes:
+    """The PNG file (libpng, GDAL's zlib level) of ``(band, y, x)`` uint8 pixels, 1-4 bands."""
     import imagecodecs
 
-    nb = arr.shape[0]
-    pixels = arr[0] if nb == 1 else np.moveaxis(arr, 0, -1)
-    data = imagecodecs.png_encode(np.ascontiguousarray(pixels), level=_ZLEVEL)
+    pixels = arr[0] if arr.shape[0] == 1 else np.moveaxis(arr, 0, -1)
+    return imagecodecs.png_encode(np.ascontiguousarray(pixels), level=_ZLEVEL)
+
+
+def write_plain_png(arr: np.ndarray, path: Path) -> int:
+    """Write ``(band, y, x)`` uint8 pixels (1-4 bands) as a PNG (libpng); return its size."""
+    data = encode_plain_png(arr)
     with open(path, "wb") as fh:  # encoded in memory, written with one plain open
         return fh.write(data)

@@ -28,6 +28,7 @@ __all__ = [
     "jpeg",
     "jpeg2000",
     "record_streams",
+    "volume_dict",
     "volume_record",
 ]
 
@@ -80,7 +81,7 @@ def data_volume(image: Any, modifier: Any, *, compute: bool = True) -> Any:
 def _volume_of(
     pair: tuple[int, int], bits: int, shape: tuple[int, int, int], **kw: Any
 ) -> dict[str, Any]:
-    return _volume_dict(int(pair[0]), int(pair[1]), int(bits), shape, **kw)
+    return volume_dict(int(pair[0]), int(pair[1]), int(bits), shape, **kw)
 
 
 def volume_record(
@@ -103,12 +104,14 @@ def volume_record(
     if bits is None:
         bits = scene_bit_depth(scene)
     shape = tuple(int(scene.sizes[d]) for d in ("band", "y", "x"))
-    return _volume_dict(int(nbytes), int(streams), int(bits), shape, codec=codec, modifier=modifier)
+    return volume_dict(int(nbytes), int(streams), int(bits), shape, codec=codec, modifier=modifier)
 
 
-def _volume_dict(
+def volume_dict(
     nbytes: int, streams: int, bit_depth: int, shape: tuple[int, ...], *, codec: str, modifier: str
 ) -> dict[str, Any]:
+    """The :func:`data_volume` dict of ``nbytes`` in ``streams`` for a ``(band, y, x)`` shape
+    of ``bit_depth``-bit samples (what :func:`volume_record` returns, with no scene)."""
     nb, ny, nx = shape
     raw_bits = nb * ny * nx * bit_depth
     bits = 8 * nbytes

@@ -215,7 +215,7 @@ def test_cube_of_plain_pngs_equals_the_gdal_path(tmp_path, monkeypatch):
         PLAIN["grey"]().save(src / f"{k}.png")
     fast = open_cube(tmp_path / "mnist", images_per_chunk=4)
     fast_values = fast.values
-    monkeypatch.setattr(_png, "_plain_bytes", lambda path: None)
+    monkeypatch.setattr(_png, "plain_png_bytes", lambda path: None)
     slow = open_cube(tmp_path / "mnist", images_per_chunk=4)
     np.testing.assert_array_equal(fast_values, slow.values)
     assert fast.attrs == slow.attrs
