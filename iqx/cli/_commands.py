@@ -152,7 +152,8 @@ def add_scheduler_option(parser: argparse.ArgumentParser) -> None:
         default=None,
         metavar="ADDRESS",
         help="run on the dask.distributed cluster at ADDRESS (e.g. tcp://10.0.0.5:8786) "
-        "instead of this machine's cores; default: $IQX_SCHEDULER if set",
+        "instead of this machine's cores, or on this machine's 'threads' or 'processes' "
+        "(default: $IQX_SCHEDULER if set, else threads, processes for many small images)",
     )
 
 

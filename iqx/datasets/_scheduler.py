@@ -2,12 +2,17 @@
 
 Every dataset path (:func:`iqx.modify`, :func:`iqx.datasets.measure.measure_images`,
 :func:`iqx.datasets.compare.compare_datasets`, :func:`iqx.datasets.cube.measure_cube`) and
-the CLI's ``--scheduler`` take the same values as :class:`iqx.experiment.ExperimentSetup`'s
-``scheduler``:
+the CLI's ``--scheduler`` take the values of :class:`iqx.experiment.ExperimentSetup`'s
+``scheduler``, plus ``"threads"`` and ``"processes"`` (which only dataset work can use):
 
 ``None``
     The active ``dask.distributed`` client if one is (``Client(...)`` made it the default, or
     ``client.as_current()``), else this machine's cores.
+``"threads"`` or ``"processes"``
+    This machine's cores, in threads or in worker processes (a pool kept for the life of
+    the interpreter, :mod:`iqx.io._process_pool`). By default dataset work runs in threads,
+    except :func:`iqx.modify` on many small images (files of at most 64 KiB), where the
+    Python around each image holds the GIL and processes are several times faster.
 ``"tcp://host:8786"`` (any scheduler address)
     A client connected to that scheduler for the duration of the call, closed afterwards.
 a ``distributed.Client`` (or a ``LocalCluster``)
@@ -21,6 +26,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from iqx.errors import InvalidParameterError, IqxError
+from iqx.io._sched import LOCAL_MODES, active_client, local_mode
 
 __all__ = ["SchedulerError", "use_scheduler"]
 
@@ -55,13 +61,13 @@ def use_scheduler(scheduler: Any = None) -> Iterator[Any]:
     Parameters
     ----------
     scheduler : None, str, distributed.Client or distributed.LocalCluster
-        See the module. A string is a scheduler address (``tcp://...``, ``tls://...``,
-        ``inproc://...`` or ``host:port``).
+        See the module. A string is ``"threads"``, ``"processes"`` or a scheduler address
+        (``tcp://...``, ``tls://...``, ``inproc://...`` or ``host:port``).
 
     Yields
     ------
     distributed.Client or None
-        The client the work goes to (None: local cores, unless a client is active).
+        The client the work goes to (None: this machine's cores).
 
     Raises
     ------
@@ -71,9 +77,11 @@ def use_scheduler(scheduler: Any = None) -> Iterator[Any]:
         Anything else than the values above.
     """
     if scheduler is None:
-        from iqx.io._sched import active_client
-
         yield active_client()
+        return
+    if isinstance(scheduler, str) and scheduler.strip() in LOCAL_MODES:
+        with local_mode(scheduler.strip()):
+            yield None
         return
     if isinstance(scheduler, str):
         if not scheduler.strip():
@@ -95,6 +103,6 @@ def use_scheduler(scheduler: Any = None) -> Iterator[Any]:
             yield scheduler
         return
     raise InvalidParameterError(
-        "scheduler must be None, a scheduler address ('tcp://host:8786'), a "
-        f"distributed.Client or a cluster, got {type(scheduler).__name__}"
+        "scheduler must be None, 'threads', 'processes', a scheduler address "
+        f"('tcp://host:8786'), a distributed.Client or a cluster, got {type(scheduler).__name__}"
     )

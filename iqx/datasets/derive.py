@@ -187,6 +187,44 @@ def _run_batch(pairs: list[tuple[str, str]], process_file: ProcessFile) -> list[
     return out
 
 
+#: files whose sizes decide whether a dataset's images are small (spread over the list)
+_SIZE_SAMPLE = 64
+
+
+def _small_files(paths: list[Path], process_file: ProcessFile) -> int:
+    """How many small images ``process_file`` would handle in worker processes (0: none).
+
+    Only a ``process_file`` that says it may run in another process (``process_safe``,
+    e.g. :func:`iqx.modify`'s) is sent there; the images are small when the median size of
+    a sample of their files is at most :data:`iqx.io._process_pool.FILE_BYTES_SMALL`.
+    """
+    if not getattr(process_file, "process_safe", False) or len(paths) < 2:
+        return 0
+    from iqx.io._process_pool import FILE_BYTES_SMALL
+
+    step = max(1, len(paths) // _SIZE_SAMPLE)
+    sizes = sorted(os.stat(p).st_size for p in paths[::step])
+    return len(paths) if sizes[len(sizes) // 2] <= FILE_BYTES_SMALL else 0
+
+
+def _compute(bag: Any, progress: Any, kwargs: dict[str, Any]) -> list[dict[str, Any]]:
+    """The bag's per-file records; a worker process's error is raised as itself."""
+    from concurrent.futures import BrokenExecutor
+
+    try:
+        return list(compute_batches(bag, progress, **kwargs))
+    except BrokenExecutor as exc:
+        from iqx.io._process_pool import drop_process_pool
+
+        drop_process_pool()  # the next call starts a fresh pool
+        raise IqxError(f"a worker process died while modifying the images ({exc})") from exc
+    except Exception as exc:
+        original = getattr(exc, "exception", None)  # dask's RemoteException without tblib
+        if type(exc).__name__.startswith("Remote") and isinstance(original, BaseException):
+            raise original from None
+        raise
+
+
 def _abandon(tmp: Path) -> None:
     """Remove the unfinished copy ``tmp``, also when batches still running add files to it.
 
@@ -326,14 +364,16 @@ def derive_dataset(
         tmp.mkdir(parents=True)
         images_out = tmp if source.flat else tmp / source.data_input.name
         images_out.mkdir(exist_ok=True)
-        pairs = [(str(p), str(images_out / p.name)) for p in source.image_files]
+        out_dir = os.fspath(images_out)
+        pairs = [(str(p), os.path.join(out_dir, p.name)) for p in source.image_files]
         files: list[dict[str, Any]] = []
         if pairs:
             size = auto_batch_size(len(pairs), batch_size)
             bag = db.from_sequence(pairs, partition_size=size).map_partitions(
                 _run_batch, process_file
             )
-            files = list(compute_batches(bag, progress, **compute_kwargs()))
+            small = _small_files(source.image_files, process_file)
+            files = _compute(bag, progress, compute_kwargs(small_files=small))
         copied = []
         for p in source.other_files:
             shutil.copyfile(p, images_out / p.name)

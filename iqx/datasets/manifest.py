@@ -219,8 +219,16 @@ def verify_manifest_files(folder: str | os.PathLike[str], manifest: Mapping[str,
 def write_manifest(folder: str | os.PathLike[str], manifest: Mapping[str, Any]) -> Path:
     """Write ``manifest`` as ``<folder>/iqx_manifest.json`` atomically; return its path."""
     path = Path(folder) / MANIFEST_NAME
+    files = manifest.get("files")
     try:
-        text = _manifest_text(to_jsonable(manifest, strict=True))
+        if not isinstance(files, list) or not files:
+            text = json.dumps(to_jsonable(manifest, strict=True), indent=2, allow_nan=False)
+        else:
+            head = to_jsonable({**manifest, "files": []}, strict=True)
+            try:  # records of derive_dataset are canonical already: encoded as they are
+                text = _manifest_text(head, files)
+            except (TypeError, ValueError):
+                text = _manifest_text(head, to_jsonable(files, strict=True))
     except TypeError as exc:
         raise InvalidParameterError(f"{path}: manifest is not JSON-serialisable: {exc}") from exc
     with atomic_file(path, overwrite=True, gdal_sidecars=False) as tmp:
@@ -228,23 +236,21 @@ def write_manifest(folder: str | os.PathLike[str], manifest: Mapping[str, Any]) 
     return path
 
 
-def _manifest_text(manifest: dict[str, Any]) -> str:
-    """Indented JSON with one line per file record.
+def _manifest_text(head: dict[str, Any], files: list[Any]) -> str:
+    """Indented JSON with one line per file record (``head`` holds ``"files": []``).
 
     ``json.dumps(indent=...)`` runs Python's pure-Python encoder: for a dataset of 60 000
     images the per-file records took seconds. Records are written compactly, one per line,
-    by the C encoder; the rest stays indented.
+    by the C encoder; the rest stays indented. Raises ``TypeError``/``ValueError`` for
+    records that are not strict JSON (the caller converts them and tries again).
     """
-    files = manifest.get("files")
-    if not isinstance(files, list) or not files:
-        return json.dumps(manifest, indent=2, allow_nan=False)
-    head = json.dumps({**manifest, "files": []}, indent=2, allow_nan=False)
+    text = json.dumps(head, indent=2, allow_nan=False)
     marker = '"files": []'
-    if head.count(marker) != 1:  # pragma: no cover - a key named like the marker
-        return json.dumps(manifest, indent=2, allow_nan=False)
+    if text.count(marker) != 1:  # pragma: no cover - a key named like the marker
+        return json.dumps({**head, "files": files}, indent=2, allow_nan=False)
     encode = json.JSONEncoder(allow_nan=False).encode  # one encoder for every record
     rows = ",\n".join("    " + encode(f) for f in files)
-    return head.replace(marker, '"files": [\n' + rows + "\n  ]")
+    return text.replace(marker, '"files": [\n' + rows + "\n  ]")
 
 
 def summarize_files(files: Sequence[Mapping[str, Any]]) -> dict[str, Any]:

@@ -203,6 +203,10 @@ class _FileModifier:
     """``process_file`` of :func:`modify`: plain PNGs through a codec take the lean path
     (:class:`iqx.datasets._png_codec.PngCodecPath`), every other file :func:`_process_file`."""
 
+    #: may run in a worker process (:func:`iqx.datasets.derive_dataset` sends many small
+    #: images there): it holds no state a process would need back
+    process_safe = True
+
     def __init__(self, modifier: Modifier, bit_depth: int | None) -> None:
         self.modifier = modifier
         self.bit_depth = bit_depth

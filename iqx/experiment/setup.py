@@ -195,6 +195,12 @@ class ExperimentSetup:
     ) -> None:
         if not isinstance(experiment_name, str) or not experiment_name.strip():
             raise InvalidParameterError("experiment_name must be a non-empty string")
+        if isinstance(scheduler, str) and scheduler.strip() in ("threads", "processes"):
+            raise InvalidParameterError(
+                f"scheduler={scheduler!r} chooses how dataset functions use this machine; "
+                "runs go to a dask.distributed cluster: omit scheduler (a LocalCluster sized "
+                "to max_parallel) or give a scheduler address or client"
+            )
         if not isinstance(task_instance, TaskExecution):
             raise InvalidParameterError(
                 f"task_instance must be a TaskExecution, got {type(task_instance).__name__}"

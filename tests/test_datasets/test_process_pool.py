@@ -1,0 +1,133 @@
+"""Dataset work in this machine's worker processes (``scheduler="processes"``, and the
+automatic choice for many small images): same results as threads, errors that say what
+failed, a pool that survives a dead worker, and no automatic start where it is unsafe.
+
+The pool is a real ``ProcessPoolExecutor`` (forkserver inside the test process, which runs
+threads; fork in the fresh single-threaded subprocess of the automatic-choice test).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import iqx
+from iqx.datasets import derive_dataset
+from iqx.datasets.manifest import MANIFEST_NAME
+from iqx.errors import InvalidParameterError, IqxError
+from iqx.io import _process_pool
+
+
+def _pngs(root, n=6, side=28):
+    images = root / "images"
+    images.mkdir(parents=True)
+    rng = np.random.default_rng(3)
+    for k in range(n):
+        Image.fromarray(rng.integers(0, 256, (side, side), dtype=np.uint8)).save(
+            images / f"im{k:03d}.png"
+        )
+    return root
+
+
+def _result(ds):
+    files = {p.name: p.read_bytes() for p in sorted(ds.data_input.iterdir())}
+    return files, json.loads((ds.data_path / MANIFEST_NAME).read_text())["files"]
+
+
+def test_processes_give_what_threads_give(tmp_path):
+    a = iqx.modify(iqx.open_dataset(_pngs(tmp_path / "a" / "ds")), "jpeg:quality=70",
+                   scheduler="processes")  # fmt: skip
+    b = iqx.modify(iqx.open_dataset(_pngs(tmp_path / "b" / "ds")), "jpeg:quality=70",
+                   scheduler="threads")  # fmt: skip
+    assert _result(a) == _result(b)
+    assert _process_pool._POOL is not None  # the work went to the pool
+
+
+def test_the_pool_is_kept_between_calls(tmp_path):
+    root = _pngs(tmp_path / "ds")
+    iqx.modify(iqx.open_dataset(root), "jpeg:quality=60", scheduler="processes")
+    pool = _process_pool._POOL
+    iqx.modify(iqx.open_dataset(root), "jpeg:quality=50", scheduler="processes")
+    assert _process_pool._POOL is pool
+
+
+def test_a_worker_error_is_the_error_itself_naming_the_file(tmp_path):
+    root = _pngs(tmp_path / "ds")
+    bad = root / "images" / "im002.png"
+    data = bad.read_bytes()
+    bad.write_bytes(data[:40] + b"\x00" * 20 + data[60:])  # pixels damaged, chunks intact
+    with pytest.raises(IqxError, match=r"im002\.png") as info:
+        iqx.modify(iqx.open_dataset(root), "jpeg:quality=70", scheduler="processes")
+    assert "Traceback" not in str(info.value)  # one line for the CLI, not a remote dump
+    assert not list(tmp_path.glob("ds#*"))
+
+
+class _DieOn:
+    """A process_file that kills its worker process on one file (a segfaulting codec)."""
+
+    process_safe = True
+
+    def __init__(self, name):
+        self.name = name
+
+    def __call__(self, src, dst):
+        if src.name == self.name:
+            os._exit(3)
+        dst.write_bytes(src.read_bytes())
+        return {}
+
+
+def test_a_dead_worker_is_reported_and_the_next_call_gets_a_fresh_pool(tmp_path):
+    from iqx.io._sched import local_mode
+
+    root = _pngs(tmp_path / "ds")
+    source = iqx.open_dataset(root)
+    with local_mode("processes"), pytest.raises(IqxError, match="worker process died"):
+        derive_dataset(source, "die", {"id": "die"}, _DieOn("im001.png"))
+    assert _process_pool._POOL is None
+    assert not list(tmp_path.glob("ds#*"))
+    out = iqx.modify(source, "jpeg:quality=70", scheduler="processes")
+    assert len(out.image_files) == 6
+
+
+def test_the_automatic_choice_stays_with_threads_where_it_does_not_pay():
+    assert not _process_pool.processes_pay_off(100_000, workers=1)
+    assert not _process_pool.processes_pay_off(1, workers=2)
+    # this test process runs threads and its main module is a script: no automatic start
+    # (a forkserver would import the script again)
+    if _process_pool._POOL is None:
+        assert not _process_pool.processes_pay_off(100_000, workers=2)
+
+
+def test_experiments_refuse_local_modes():
+    from iqx.experiment import ExperimentSetup
+
+    with pytest.raises(InvalidParameterError, match="dataset functions"):
+        ExperimentSetup("x", None, "nowhere", scheduler="processes")
+
+
+def test_many_small_images_go_to_processes_in_a_fresh_script(tmp_path):
+    """A script that has run no dask computation forks its pool (~20 ms) for 1000 images."""
+    root = _pngs(tmp_path / "ds", n=1000, side=8)
+    script = textwrap.dedent(
+        f"""
+        import iqx
+        from iqx.io import _process_pool
+        out = iqx.modify(iqx.open_dataset({str(root)!r}), "jpeg:quality=70")
+        assert _process_pool._POOL is not None, "no pool"
+        assert _process_pool._POOL._mp_context.get_start_method() == "fork"
+        print(len(out.image_files))
+        """
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=300
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "1000"
