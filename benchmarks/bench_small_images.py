@@ -7,6 +7,10 @@ back in one run, JPEG q70 on every image:
 - ``iqx.modify`` on the folder (threads) vs IQUAFLOW 1.0.1's ``DSModifier_jpg`` (its side
   venv, the modify call alone, imports excluded) and vs a plain loop (Pillow read +
   libjpeg-turbo round trip + Pillow write) over 2 processes of a pool started beforehand;
+- the same ``iqx.modify`` in this machine's worker processes (``scheduler="processes"``,
+  the pool started and warmed beforehand, like the plain loop's);
+- ``iqx modify`` on the command line, the whole process (imports, pool start-up, a fork:
+  what a user's first run costs) vs IQUAFLOW's whole side process (imports included);
 - the same ``iqx.modify`` on a ``distributed`` LocalCluster of 2 single-threaded process
   workers (started and warmed beforehand, like the pool);
 - the same images as one ``(image, band, y, x)`` cube in a zarr store: ``open_dataset`` →
@@ -20,6 +24,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -120,6 +126,31 @@ def iquaflow_seconds(ds: Path) -> float:
     return iquaflow_jpeg_seconds(ds)["modify_s"]
 
 
+def iquaflow_process_seconds(ds: Path) -> float:
+    """IQUAFLOW's whole side process: its imports and the modify call (NaN when absent)."""
+    return iquaflow_jpeg_seconds(ds)["process_s"]
+
+
+#: ``iqx modify`` as the console script runs it (a fresh interpreter, nothing imported)
+CLI = "import sys; from iqx.cli.main import main; sys.exit(main())"
+
+
+def cli_seconds(ds: Path) -> float:
+    """``iqx modify <ds> -m jpeg:quality=70 --quiet``: the whole process, imports included."""
+    out = ds.with_name(f"{ds.name}#jpeg_q{JPEG_QUALITY}")
+    discard(out)
+    t0 = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "-c", CLI, "modify", str(ds), "-m", f"jpeg:quality={JPEG_QUALITY}",
+         "--quiet"],
+        check=True,
+        capture_output=True,
+    )  # fmt: skip
+    seconds = time.perf_counter() - t0
+    discard(out)
+    return seconds
+
+
 def cube_seconds(store: Path) -> float:
     """zarr cube → ``modify_cube`` (JPEG q70) → a new zarr store, in this process."""
     import iqx
@@ -181,6 +212,32 @@ class SmallImagesCluster(_DatasetBench):
     track_speedup_vs_iquaflow.unit = "ratio"
 
 
+class SmallImagesProcesses(_DatasetBench):
+    """The same folder in this machine's worker processes (pool warm) and from the CLI."""
+
+    repeat = 3
+    dataset = staticmethod(mnist_dataset)
+
+    def setup(self):
+        super().setup()
+        iqx_jpeg_seconds(self.ds, "processes")  # the pool starts and its workers import
+
+    def time_iqx_modify_processes(self):
+        iqx_jpeg_seconds(self.ds, "processes")
+
+    def track_speedup_vs_iquaflow(self):
+        """IQUAFLOW DSModifier_jpg seconds / iqx.modify in 2 worker processes (same run)."""
+        return iquaflow_seconds(self.ds) / iqx_jpeg_seconds(self.ds, "processes")
+
+    track_speedup_vs_iquaflow.unit = "ratio"
+
+    def track_cli_speedup_vs_iquaflow_process(self):
+        """Whole processes, imports included: IQUAFLOW's side process / ``iqx modify``."""
+        return iquaflow_process_seconds(self.ds) / cli_seconds(self.ds)
+
+    track_cli_speedup_vs_iquaflow_process.unit = "ratio"
+
+
 class SmallImagesCube(_DatasetBench):
     """The same images as one zarr cube: modify_cube → to_zarr vs the raw codec."""
 
@@ -211,22 +268,31 @@ def main(argv: list[str] | None = None) -> None:  # pragma: no cover - manual me
     cluster, client = _process_cluster()
     with started_pool(_warm) as pool, cluster, client:
         iqx_jpeg_seconds(ds)
+        iqx_jpeg_seconds(ds, "processes")
         iqx_jpeg_seconds(ds, client)
         cube_seconds(store)
         for _ in range(args.repeat):
-            s.add("iquaflow_modify_s", iquaflow_seconds(ds))
+            iquaflow = iquaflow_jpeg_seconds(ds)
+            s.add("iquaflow_modify_s", iquaflow["modify_s"])
+            s.add("iquaflow_process_s", iquaflow["process_s"])
+            s.add("iqx_cli_process_s", cli_seconds(ds))
             c0 = time.process_time()
-            s.add("iqx_modify_s", iqx_jpeg_seconds(ds))
-            s.add("iqx_modify_cpu_s", time.process_time() - c0)
+            s.add("iqx_modify_threads_s", iqx_jpeg_seconds(ds, "threads"))
+            s.add("iqx_modify_threads_cpu_s", time.process_time() - c0)
+            s.add("iqx_modify_processes_s", iqx_jpeg_seconds(ds, "processes"))
             s.add("iqx_modify_cluster_2proc_s", iqx_jpeg_seconds(ds, client))
             s.add("plain_loop_2proc_s", plain_loop_seconds(ds, pool))
             s.add("iqx_cube_s", cube_seconds(store))
             s.add("raw_codec_s", raw_codec_seconds(store))
-            s.ratio("speedup_vs_iquaflow", "iquaflow_modify_s", "iqx_modify_s")
+            s.ratio("threads_speedup_vs_iquaflow", "iquaflow_modify_s", "iqx_modify_threads_s")
+            s.ratio(
+                "processes_speedup_vs_iquaflow", "iquaflow_modify_s", "iqx_modify_processes_s"
+            )
+            s.ratio("cli_speedup_vs_iquaflow_process", "iquaflow_process_s", "iqx_cli_process_s")
             s.ratio(
                 "cluster_speedup_vs_iquaflow", "iquaflow_modify_s", "iqx_modify_cluster_2proc_s"
             )
-            s.ratio("iqx_over_plain", "iqx_modify_s", "plain_loop_2proc_s")
+            s.ratio("iqx_processes_over_plain", "iqx_modify_processes_s", "plain_loop_2proc_s")
             s.ratio("cube_speedup_vs_iquaflow", "iquaflow_modify_s", "iqx_cube_s")
     empty_trash()
     medians = s.medians()

@@ -26,7 +26,6 @@ import stat
 import time
 import warnings
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -59,7 +58,6 @@ from iqx.io._atomic import (
 from iqx.io._sched import auto_batch_size, compute_kwargs
 
 __all__ = [
-    "FileRecord",
     "check_name_length",
     "copy_dataset",
     "copy_file",
@@ -76,33 +74,7 @@ _WRITE_ERRNOS = frozenset({errno.ENOSPC, errno.EROFS, errno.EDQUOT, errno.EFBIG}
 _TMP_SUFFIX_BYTES = 48
 
 
-@dataclass(frozen=True, slots=True)
-class FileRecord:
-    """What a ``process_file`` that wrote its file from bytes in memory knows about it.
-
-    Returning one instead of a dict spares :func:`derive_dataset` the checks it makes of an
-    arbitrary ``process_file``: a ``stat`` of both files, a re-read of the output for its
-    digest and the JSON round trip of the info (~100 µs per file, more than the pixels of a
-    28×28 image).
-
-    Parameters
-    ----------
-    info : dict
-        Per-file info, already canonical (plain JSON types, keys sorted at every level, as
-        :func:`iqx.datasets.manifest.canonical_config` returns it).
-    input_bytes, output_bytes : int
-        Sizes of the source file and of the file written.
-    digest : str
-        Hex SHA-256 of the bytes written.
-    """
-
-    info: dict[str, Any]
-    input_bytes: int
-    output_bytes: int
-    digest: str
-
-
-ProcessFile = Callable[[Path, Path], Mapping[str, Any] | FileRecord | None]
+ProcessFile = Callable[[Path, Path], Mapping[str, Any] | None]
 
 
 def derived_name(source: Dataset, step: str) -> str:
@@ -144,14 +116,6 @@ def _run_one(pair: tuple[str, str], process_file: ProcessFile) -> dict[str, Any]
         if hasattr(exc, "add_note") and str(src) not in str(exc):
             exc.add_note(f"while processing {src}")
         raise
-    if isinstance(info, FileRecord):
-        return {
-            **info.info,
-            "file": src.name,
-            "input_bytes": info.input_bytes,
-            "output_bytes": info.output_bytes,
-            DIGEST_KEY: info.digest,
-        }
     if info is None:
         info = {}
     if not isinstance(info, Mapping):
@@ -173,17 +137,26 @@ def _run_one(pair: tuple[str, str], process_file: ProcessFile) -> dict[str, Any]
 def _run_batch(pairs: list[tuple[str, str]], process_file: ProcessFile) -> list[dict[str, Any]]:
     """:func:`_run_one` over a batch; same-size buffers are reused from image to image.
 
-    A batch whose output folder is gone (another batch failed and the copy was abandoned)
-    stops instead of writing into a folder nobody will rename.
+    A ``process_file`` with a ``run_many(pairs)`` method first gets the whole batch: it
+    returns a complete record for each file it wrote itself, None for the others (which
+    then go through ``process_file`` one by one). A batch whose output folder is gone
+    (another batch failed and the copy was abandoned) stops instead of writing into a
+    folder nobody will rename.
     """
     from iqx.kernels.scratch import scratch_buffers
 
     out = []
     with scratch_buffers():
-        for pair in pairs:
-            if not os.path.isdir(os.path.dirname(pair[1])):
-                raise DatasetLayoutError(f"{pair[1]}: the copy being built was abandoned")
-            out.append(_run_one(pair, process_file))
+        if pairs and not os.path.isdir(os.path.dirname(pairs[0][1])):
+            raise DatasetLayoutError(f"{pairs[0][1]}: the copy being built was abandoned")
+        run_many = getattr(process_file, "run_many", None)
+        done = run_many(pairs) if run_many is not None else [None] * len(pairs)
+        for pair, record in zip(pairs, done, strict=True):
+            if record is None:
+                if not os.path.isdir(os.path.dirname(pair[1])):
+                    raise DatasetLayoutError(f"{pair[1]}: the copy being built was abandoned")
+                record = _run_one(pair, process_file)
+            out.append(record)
     return out
 
 
@@ -297,8 +270,9 @@ def derive_dataset(
         idempotency; its items except ``id`` are merged into ``params``.
     process_file : callable
         ``process_file(src, dst) -> dict``: writes image ``dst`` from ``src`` (any way it
-        likes, e.g. :func:`iqx.io.write_image`) and returns JSON-able per-file info (or a
-        :class:`FileRecord` when it wrote ``dst`` from bytes it holds).
+        likes, e.g. :func:`iqx.io.write_image`) and returns JSON-able per-file info. It may
+        also have ``run_many(pairs)`` (see :func:`_run_batch`) and ``process_safe = True``
+        (many small images may then run in worker processes).
     transform_annotations : callable, optional
         ``f(src, dst)`` for every top-level ``*.json``/``*.geojson``; default: copy.
     transform_masks : callable, optional

@@ -35,7 +35,7 @@ import xarray as xr
 
 from iqx.bitdepth import check_bit_depth
 from iqx.datasets._png_codec import PngCodecPath
-from iqx.datasets.derive import FileRecord, check_name_length, derive_dataset
+from iqx.datasets.derive import check_name_length, derive_dataset
 from iqx.datasets.layout import Dataset, open_dataset
 from iqx.datasets.manifest import manifest_bit_depth, volume_file_info
 from iqx.errors import AnnotationError, InvalidParameterError, IqxError
@@ -212,10 +212,12 @@ class _FileModifier:
         self.bit_depth = bit_depth
         self.png_codec = PngCodecPath(modifier, bit_depth)
 
-    def __call__(self, src: Path, dst: Path) -> dict[str, Any] | FileRecord:
-        record = self.png_codec(src, dst)
-        if record is not None:
-            return record
+    def run_many(self, pairs: Sequence[tuple[str, str]]) -> list[dict[str, Any] | None]:
+        """Records of the files the lean path wrote, None for the others (see
+        :func:`iqx.datasets.derive_dataset`)."""
+        return self.png_codec.run_many(pairs)
+
+    def __call__(self, src: Path, dst: Path) -> dict[str, Any]:
         return _process_file(src, dst, self.modifier, self.bit_depth)
 
 

@@ -13,8 +13,11 @@ steps aside (returns ``None`` / ``False``) everywhere else, so the caller falls 
   world files, MapInfo ``.tab``). Such a file has the identity transform, no CRS, no nodata
   and no declared bit depth in either library, and the same pixel values (tested against
   GDAL on every case, ``tests/test_io/test_png_fast_path.py``);
-- writing: uint8 with 1-4 bands and no creation option, the same zlib level GDAL uses (6).
-  Files differ in bytes from GDAL's (filter choices), never in decoded pixels.
+- writing: uint8 with 1-4 bands and no creation option, the zlib level GDAL uses (6) with
+  zlib's run-length strategy: on real 0.3-0.7 Mpx images 4.7x faster to encode than the
+  default strategy (14.5 against 67.7 ms per image) for files 0.1 % larger; no change on
+  28×28 images, where libpng's set-up dominates. Files differ in bytes from GDAL's (filter
+  and strategy choices), never in decoded pixels.
 """
 
 from __future__ import annotations
@@ -45,10 +48,13 @@ _COLOUR_TYPES = {0: 1, 2: 3, 4: 2, 6: 4}
 _SIDECAR_SUFFIXES = (".pgw", ".PGW", ".pngw", ".PNGW", ".wld", ".WLD", ".tab", ".TAB")
 #: GDAL's default PNG ZLEVEL
 _ZLEVEL = 6
+#: zlib's Z_RLE strategy (matches of distance one only: no hash-chain search)
+_Z_RLE = 3
 
 
-#: folder -> (its mtime, the names in it): one ``stat`` per file instead of nine ``lstat``
-_LISTINGS: dict[str, tuple[int, frozenset[str]]] = {}
+#: folder -> (its mtime, names with a ``.aux.xml``, stems with a world or MapInfo file):
+#: one ``stat`` per file instead of nine ``lstat``
+_LISTINGS: dict[str, tuple[int, frozenset[str], frozenset[str]]] = {}
 _MAX_LISTINGS = 8
 
 
@@ -57,39 +63,47 @@ _MAX_LISTINGS = 8
 _SETTLED_NS = 2_000_000_000
 
 
-def _names_in(folder: str) -> frozenset[str]:
-    """The entries of ``folder``, listed again whenever its modification time changes."""
+def _sidecars_in(folder: str) -> tuple[frozenset[str], frozenset[str]]:
+    """Files of ``folder`` with an ``.aux.xml``, and stems with a world/``.tab`` file.
+
+    Listed again whenever the folder's modification time changes.
+    """
     mtime = os.stat(folder).st_mtime_ns
     cached = _LISTINGS.get(folder)
     if cached is not None and cached[0] == mtime:
-        return cached[1]
-    names = frozenset(os.listdir(folder))
+        return cached[1], cached[2]
+    names = os.listdir(folder)
+    aux = frozenset(n[: -len(".aux.xml")] for n in names if n.endswith(".aux.xml"))
+    stems = frozenset(
+        n[: -len(s)] for n in names for s in _SIDECAR_SUFFIXES if n.endswith(s)
+    )
     if time.time_ns() - mtime > _SETTLED_NS:
         if len(_LISTINGS) >= _MAX_LISTINGS:
             _LISTINGS.clear()
-        _LISTINGS[folder] = (mtime, names)
-    return names
+        _LISTINGS[folder] = (mtime, aux, stems)
+    return aux, stems
 
 
-def _has_sidecar(path: Path) -> bool:
-    names = _names_in(os.path.dirname(os.path.abspath(path)) or ".")
-    stem = path.stem
-    return f"{path.name}.aux.xml" in names or any(stem + s in names for s in _SIDECAR_SUFFIXES)
+def _has_sidecar(path: str | os.PathLike[str]) -> bool:
+    folder, name = os.path.split(os.path.abspath(path))
+    aux, stems = _sidecars_in(folder or ".")
+    return name in aux or os.path.splitext(name)[0] in stems
 
 
 #: chunks of a plain PNG: pixels, and display hints GDAL reports nothing from
 _PLAIN_CHUNKS = {b"IHDR", b"IDAT", b"IEND", b"pHYs", b"gAMA", b"sRGB", b"cHRM", b"iCCP", b"tIME"}
 
 
-def plain_png_bytes(path: Path) -> tuple[bytes, int, int, int] | None:
+def plain_png_bytes(path: str | os.PathLike[str]) -> tuple[bytes, int, int, int] | None:
     """``(file bytes, height, width, bands)`` of a plain PNG, None when GDAL must read it.
 
     Walks the chunk headers (no pixel decoded): only the chunks of ``_PLAIN_CHUNKS`` may
     appear, the last one must be ``IEND``.
     """
-    if path.suffix.lower() != ".png" or _has_sidecar(path):
+    if not os.fspath(path).lower().endswith(".png") or _has_sidecar(path):
         return None
-    data = path.read_bytes()
+    with open(path, "rb", buffering=0) as fh:  # one read, no buffer object
+        data = fh.readall()
     if len(data) < 33 or not data.startswith(_SIGNATURE) or data[12:16] != b"IHDR":
         return None  # not a PNG GDAL would take as one: let GDAL say what it is
     depth, colour = data[24], data[25]
@@ -128,7 +142,7 @@ def read_plain_png(path: Path) -> np.ndarray | None:
 
 
 def decode_plain_png(
-    data: bytes, height: int, width: int, bands: int, path: Path
+    data: bytes, height: int, width: int, bands: int, path: str | os.PathLike[str]
 ) -> np.ndarray | None:
     """The ``(y, x, band)`` uint8 pixels of :func:`plain_png_bytes`' result, or None.
 
@@ -160,7 +174,7 @@ def encode_plain_png(arr: np.ndarray) -> bytes:
     import imagecodecs
 
     pixels = arr[0] if arr.shape[0] == 1 else np.moveaxis(arr, 0, -1)
-    return imagecodecs.png_encode(np.ascontiguousarray(pixels), level=_ZLEVEL)
+    return imagecodecs.png_encode(np.ascontiguousarray(pixels), level=_ZLEVEL, strategy=_Z_RLE)
 
 
 def write_plain_png(arr: np.ndarray, path: Path) -> int:

@@ -18,7 +18,7 @@ from PIL import Image, PngImagePlugin
 import iqx
 from iqx import modify
 from iqx.datasets import _png_codec
-from iqx.datasets.manifest import MANIFEST_NAME
+from iqx.datasets.manifest import DIGEST_KEY, MANIFEST_NAME
 from iqx.datasets.modify import _FileModifier
 from iqx.io import write_image
 
@@ -41,19 +41,19 @@ def _pngs(root, mode="L", n=4, side=(24, 36), **save):
 def lean_calls(monkeypatch):
     """Records per call of the lean path: True when it wrote the file, False when it declined."""
     calls = []
-    original = _png_codec.PngCodecPath.__call__
+    original = _png_codec.PngCodecPath._one
 
-    def spy(self, src, dst):
-        record = original(self, src, dst)
+    def spy(self, src, dst, log):
+        record = original(self, src, dst, log)
         calls.append(record is not None)
         return record
 
-    monkeypatch.setattr(_png_codec.PngCodecPath, "__call__", spy)
+    monkeypatch.setattr(_png_codec.PngCodecPath, "_one", spy)
     return calls
 
 
 def _general_only(monkeypatch):
-    monkeypatch.setattr(_png_codec.PngCodecPath, "__call__", lambda self, src, dst: None)
+    monkeypatch.setattr(_png_codec.PngCodecPath, "_one", lambda self, src, dst, log: None)
 
 
 def _files_and_manifest(ds):
@@ -135,7 +135,7 @@ def test_other_modifiers_and_files_take_the_general_path(tmp_path, lean_calls):
     assert sorted(lean_calls) == [False, True, True]  # the GeoTIFF goes through GDAL
     lean_calls.clear()
     modify(iqx.open_dataset(root), "gaussian_blur:sigma=1")
-    assert lean_calls == [False, False, False]
+    assert lean_calls == []  # not a block codec: the lean path is not even tried
 
 
 def test_a_corrupt_png_is_named(tmp_path, lean_calls):
@@ -162,9 +162,28 @@ def test_pickled_for_a_worker_it_rebuilds_its_kernels(tmp_path):
     fm = _FileModifier(iqx.modifiers.as_modifier("jpeg:quality=70"), None)
     out = tmp_path / "out"
     out.mkdir()
-    assert fm(files[0], out / files[0].name).digest
+    pairs = [(str(p), str(out / p.name)) for p in files]
+    assert fm.run_many(pairs[:1])[0][DIGEST_KEY]
     assert fm.png_codec._kernels  # built for grey images
     clone = pickle.loads(pickle.dumps(fm))
     assert clone.png_codec._kernels == {}
-    record = clone(files[1], out / files[1].name)
-    assert record.output_bytes == (out / files[1].name).stat().st_size
+    record = clone.run_many(pairs[1:])[0]
+    assert record["output_bytes"] == (out / files[1].name).stat().st_size
+    assert record["file"] == files[1].name
+
+
+def test_a_failed_write_leaves_no_file(tmp_path, monkeypatch):
+    root = _pngs(tmp_path / "ds", "L", n=1)
+    src = next((root / "images").iterdir())
+    out = tmp_path / "out"
+    out.mkdir()
+
+    def full_disk(fd, data):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(_png_codec.os, "write", full_disk)
+    fm = _FileModifier(iqx.modifiers.as_modifier("jpeg:quality=70"), None)
+    with pytest.raises(OSError, match="No space") as info:
+        fm.run_many([(str(src), str(out / src.name))])
+    assert any(src.name in note for note in info.value.__notes__)
+    assert list(out.iterdir()) == []
