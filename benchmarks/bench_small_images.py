@@ -285,9 +285,7 @@ def main(argv: list[str] | None = None) -> None:  # pragma: no cover - manual me
             s.add("iqx_cube_s", cube_seconds(store))
             s.add("raw_codec_s", raw_codec_seconds(store))
             s.ratio("threads_speedup_vs_iquaflow", "iquaflow_modify_s", "iqx_modify_threads_s")
-            s.ratio(
-                "processes_speedup_vs_iquaflow", "iquaflow_modify_s", "iqx_modify_processes_s"
-            )
+            s.ratio("processes_speedup_vs_iquaflow", "iquaflow_modify_s", "iqx_modify_processes_s")
             s.ratio("cli_speedup_vs_iquaflow_process", "iquaflow_process_s", "iqx_cli_process_s")
             s.ratio(
                 "cluster_speedup_vs_iquaflow", "iquaflow_modify_s", "iqx_modify_cluster_2proc_s"

@@ -74,9 +74,7 @@ def _sidecars_in(folder: str) -> tuple[frozenset[str], frozenset[str]]:
         return cached[1], cached[2]
     names = os.listdir(folder)
     aux = frozenset(n[: -len(".aux.xml")] for n in names if n.endswith(".aux.xml"))
-    stems = frozenset(
-        n[: -len(s)] for n in names for s in _SIDECAR_SUFFIXES if n.endswith(s)
-    )
+    stems = frozenset(n[: -len(s)] for n in names for s in _SIDECAR_SUFFIXES if n.endswith(s))
     if time.time_ns() - mtime > _SETTLED_NS:
         if len(_LISTINGS) >= _MAX_LISTINGS:
             _LISTINGS.clear()
