@@ -192,9 +192,11 @@ def _compute(bag: Any, progress: Any, kwargs: dict[str, Any]) -> list[dict[str, 
         drop_process_pool()  # the next call starts a fresh pool
         raise IqxError(f"a worker process died while modifying the images ({exc})") from exc
     except Exception as exc:
-        original = getattr(exc, "exception", None)  # dask's RemoteException without tblib
-        if type(exc).__name__.startswith("Remote") and isinstance(original, BaseException):
-            raise original from None
+        from dask.multiprocessing import RemoteException
+
+        # without tblib, dask wraps a worker's error with its traceback text in the message
+        if isinstance(exc, RemoteException) and isinstance(exc.exception, BaseException):
+            raise exc.exception from None
         raise
 
 

@@ -45,8 +45,9 @@ FILE_BYTES_SMALL = 64 * 1024
 #: wall time processes save per small image over threads on 2 cores (measured ~0.3 ms;
 #: rounded down, so a pool is started only when it clearly pays)
 SAVED_PER_IMAGE_S = 1e-4
-#: start-up of a pool: fork (single-threaded caller) and forkserver (measured 0.02 / 1.1 s)
-_START_FORK_S, _START_FORKSERVER_S = 0.05, 1.5
+#: start-up of a pool: fork (single-threaded caller) and forkserver (measured 0.02 / 1.1 s),
+#: and the cost of one computation on a running pool (graph, pickling, ~100 images' worth)
+_START_FORK_S, _START_FORKSERVER_S, _DISPATCH_S = 0.05, 1.5, 0.01
 #: what a forkserver imports once before forking the workers
 _PRELOAD = ["iqx.datasets.modify", "iqx.datasets.derive"]
 
@@ -83,7 +84,7 @@ def processes_pay_off(n_small_files: int, workers: int) -> bool:
         return False
     with _LOCK:
         if _usable(workers):
-            start = 0.0
+            start = _DISPATCH_S
         elif _can_fork():
             start = _START_FORK_S
         elif not _main_is_script():

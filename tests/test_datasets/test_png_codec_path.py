@@ -64,6 +64,7 @@ def _files_and_manifest(ds):
 
 
 def _both_paths(tmp_path, monkeypatch, spec, make, **kwargs):
+    kwargs.setdefault("scheduler", "threads")  # the spies see this process only
     lean = modify(iqx.open_dataset(make(tmp_path / "a" / "ds")), spec, **kwargs)
     got = _files_and_manifest(lean)
     with monkeypatch.context() as m:
@@ -103,7 +104,7 @@ def test_a_declared_depth_counts_in_the_data_volume(tmp_path, monkeypatch, lean_
 def test_the_pixels_are_the_modifier_applied_to_each_image(tmp_path, lean_calls):
     """Against the modifier on each image's own scene (no dataset machinery at all)."""
     root = _pngs(tmp_path / "ds", "RGB")
-    out = modify(iqx.open_dataset(root), "jpeg:quality=60")
+    out = modify(iqx.open_dataset(root), "jpeg:quality=60", scheduler="threads")
     assert lean_calls == [True] * 4
     mod = iqx.modifiers.as_modifier("jpeg:quality=60")
     for p in sorted((root / "images").iterdir()):
@@ -131,10 +132,10 @@ def test_pngs_gdal_must_read_take_the_general_path(tmp_path, monkeypatch, lean_c
 def test_other_modifiers_and_files_take_the_general_path(tmp_path, lean_calls):
     root = _pngs(tmp_path / "ds", "L", n=2)
     write_image(np.zeros((1, 16, 16), np.uint8), root / "images" / "z.tif")
-    modify(iqx.open_dataset(root), "jpeg:quality=70")
+    modify(iqx.open_dataset(root), "jpeg:quality=70", scheduler="threads")
     assert sorted(lean_calls) == [False, True, True]  # the GeoTIFF goes through GDAL
     lean_calls.clear()
-    modify(iqx.open_dataset(root), "gaussian_blur:sigma=1")
+    modify(iqx.open_dataset(root), "gaussian_blur:sigma=1", scheduler="threads")
     assert lean_calls == []  # not a block codec: the lean path is not even tried
 
 

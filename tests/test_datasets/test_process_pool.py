@@ -56,6 +56,10 @@ def test_the_pool_is_kept_between_calls(tmp_path):
     pool = _process_pool._POOL
     iqx.modify(iqx.open_dataset(root), "jpeg:quality=50", scheduler="processes")
     assert _process_pool._POOL is pool
+    # a running pool costs only its dispatch: worth it from ~100 small images on
+    workers = _process_pool._POOL_WORKERS
+    assert not _process_pool.processes_pay_off(50, workers)
+    assert _process_pool.processes_pay_off(5_000, workers)
 
 
 def test_a_worker_error_is_the_error_itself_naming_the_file(tmp_path):
@@ -131,3 +135,17 @@ def test_many_small_images_go_to_processes_in_a_fresh_script(tmp_path):
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "1000"
+
+
+def test_a_wrapped_remote_error_is_unwrapped(monkeypatch):
+    """Without tblib, dask wraps a worker's error with its traceback text in the message."""
+    from dask.multiprocessing import RemoteException
+
+    from iqx.datasets import derive
+
+    def fail(*args, **kwargs):
+        raise RemoteException(IqxError("im1.png: bad pixels"), "Traceback ... line 3")
+
+    monkeypatch.setattr(derive, "compute_batches", fail)
+    with pytest.raises(IqxError, match=r"^im1\.png: bad pixels$"):
+        derive._compute(None, None, {})
