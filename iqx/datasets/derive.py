@@ -36,6 +36,7 @@ from iqx.datasets.manifest import (
     build_manifest,
     canonical_config,
     file_digest,
+    jsonable_manifest,
     read_manifest,
     verify_manifest_files,
     write_manifest,
@@ -180,24 +181,32 @@ def _small_files(paths: list[Path], process_file: ProcessFile) -> int:
     return len(paths) if sizes[len(sizes) // 2] <= FILE_BYTES_SMALL else 0
 
 
-def _compute(bag: Any, progress: Any, kwargs: dict[str, Any]) -> list[dict[str, Any]]:
-    """The bag's per-file records; a worker process's error is raised as itself."""
-    from concurrent.futures import BrokenExecutor
+def _on_pool(
+    pool: Any, batches: list[list[tuple[str, str]]], process_file: ProcessFile, progress: Any
+) -> list[dict[str, Any]]:
+    """:func:`_run_batch` of every batch on this machine's worker processes, in order.
 
+    Straight on the pool, not through dask's processes scheduler: for 10 000 tiny images its
+    graph, tokenization and task wrapping cost ~0.3 s of the ~2 s (measured). A worker's
+    error is raised as itself; the batches not started are cancelled.
+    """
+    from concurrent.futures import BrokenExecutor, as_completed
+
+    futures = [pool.submit(_run_batch, batch, process_file) for batch in batches]
     try:
-        return list(compute_batches(bag, progress, **kwargs))
+        for future in as_completed(futures):
+            records = future.result()
+            if progress is not None:
+                progress(len(records))
     except BrokenExecutor as exc:
         from iqx.io._process_pool import drop_process_pool
 
         drop_process_pool()  # the next call starts a fresh pool
         raise IqxError(f"a worker process died while modifying the images ({exc})") from exc
-    except Exception as exc:
-        from dask.multiprocessing import RemoteException
-
-        # without tblib, dask wraps a worker's error with its traceback text in the message
-        if isinstance(exc, RemoteException) and isinstance(exc.exception, BaseException):
-            raise exc.exception from None
-        raise
+    finally:
+        for future in futures:
+            future.cancel()
+    return [record for future in futures for record in future.result()]
 
 
 def _abandon(tmp: Path) -> None:
@@ -345,11 +354,16 @@ def derive_dataset(
         files: list[dict[str, Any]] = []
         if pairs:
             size = auto_batch_size(len(pairs), batch_size)
-            bag = db.from_sequence(pairs, partition_size=size).map_partitions(
-                _run_batch, process_file
-            )
             small = _small_files(source.image_files, process_file)
-            files = _compute(bag, progress, compute_kwargs(small_files=small))
+            kwargs = compute_kwargs(small_files=small)
+            if kwargs.get("scheduler") == "processes":
+                batches = [pairs[k : k + size] for k in range(0, len(pairs), size)]
+                files = _on_pool(kwargs["pool"], batches, process_file, progress)
+            else:
+                bag = db.from_sequence(pairs, partition_size=size).map_partitions(
+                    _run_batch, process_file
+                )
+                files = list(compute_batches(bag, progress, **kwargs))
         copied = []
         for p in source.other_files:
             shutil.copyfile(p, images_out / p.name)
@@ -405,7 +419,8 @@ def derive_dataset(
     except BaseException:
         _abandon(tmp)
         raise
-    return open_dataset(out, images="." if source.flat else source.data_input.name)
+    images = "." if source.flat else source.data_input.name
+    return Dataset(out, images=images, manifest=jsonable_manifest(manifest, canonical_files=True))
 
 
 def copy_dataset(

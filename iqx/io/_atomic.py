@@ -36,6 +36,7 @@ __all__ = [
     "check_overwrite",
     "clean_stale",
     "is_temporary",
+    "is_temporary_name",
     "replace_dir",
     "tmp_sibling",
     "write_error",
@@ -72,7 +73,12 @@ def tmp_sibling(path: Path) -> Path:
 
 def is_temporary(path: Path) -> bool:
     """True if ``path`` is an unfinished iqx write (a temporary sibling)."""
-    return TMP_MARKER in path.name or OLD_MARKER in path.name
+    return is_temporary_name(path.name)
+
+
+def is_temporary_name(name: str) -> bool:
+    """:func:`is_temporary` of a file name."""
+    return TMP_MARKER in name or OLD_MARKER in name
 
 
 def _pid_alive(pid: int) -> bool:

@@ -77,6 +77,9 @@ def test_derive_params_manifest_and_geo(copy_ds, iqf_datasets):
     assert on_disk["config"] == {"amount": 1, "id": "plus1"}
     assert on_disk["files"][0]["bytes"] == on_disk["files"][0]["output_bytes"]
     assert on_disk["totals"]["bytes"] == sum(f["bytes"] for f in on_disk["files"])
+    # the returned dataset holds the manifest it wrote, not read back: the same document
+    assert out.manifest == on_disk
+    assert out.image_files == open_dataset(out.data_path).image_files
 
 
 def test_chain_params_accumulate(copy_ds, iqf_datasets):

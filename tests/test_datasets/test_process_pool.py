@@ -136,16 +136,3 @@ def test_many_small_images_go_to_processes_in_a_fresh_script(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "1000"
 
-
-def test_a_wrapped_remote_error_is_unwrapped(monkeypatch):
-    """Without tblib, dask wraps a worker's error with its traceback text in the message."""
-    from dask.multiprocessing import RemoteException
-
-    from iqx.datasets import derive
-
-    def fail(*args, **kwargs):
-        raise RemoteException(IqxError("im1.png: bad pixels"), "Traceback ... line 3")
-
-    monkeypatch.setattr(derive, "compute_batches", fail)
-    with pytest.raises(IqxError, match=r"^im1\.png: bad pixels$"):
-        derive._compute(None, None, {})
