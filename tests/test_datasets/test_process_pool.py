@@ -135,4 +135,3 @@ def test_many_small_images_go_to_processes_in_a_fresh_script(tmp_path):
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "1000"
-
