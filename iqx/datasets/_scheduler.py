@@ -10,9 +10,11 @@ the CLI's ``--scheduler`` take the values of :class:`iqx.experiment.ExperimentSe
     ``client.as_current()``), else this machine's cores.
 ``"threads"`` or ``"processes"``
     This machine's cores, in threads or in worker processes (a pool kept for the life of
-    the interpreter, :mod:`iqx.io._process_pool`). By default dataset work runs in threads,
-    except :func:`iqx.modify` on many small images (files of at most 64 KiB), where the
-    Python around each image holds the GIL and processes are several times faster.
+    the interpreter, :mod:`iqx.io._process_pool`), for :func:`iqx.modify` and the cube
+    functions (``measure_images`` always measures in its own local processes and
+    ``compare_datasets`` in threads; either value keeps them on this machine). By default :func:`iqx.modify` runs in
+    threads, except on many small images (files of at most 64 KiB), where the Python around
+    each image holds the GIL and processes are faster, when starting them pays.
 ``"tcp://host:8786"`` (any scheduler address)
     A client connected to that scheduler for the duration of the call, closed afterwards.
 a ``distributed.Client`` (or a ``LocalCluster``)

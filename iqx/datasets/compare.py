@@ -143,6 +143,15 @@ def _value(v: Any) -> Any:
     return v if isinstance(v, str) else float(v)
 
 
+def _compute_kwargs() -> dict[str, Any]:
+    """``dask.compute`` keywords: the active client, else this machine's threads, also for
+    ``scheduler="processes"`` (the reference metrics are numba kernels that release the GIL)."""
+    from iqx.io._sched import compute_kwargs
+
+    kwargs = compute_kwargs()
+    return {"scheduler": "threads"} if kwargs.get("scheduler") == "processes" else kwargs
+
+
 def _measure_depths(pairs: list[tuple[xr.DataArray, xr.DataArray]]) -> None:
     """Measure, in one parallel pass, the maxima the bit-depth rule will need (cached)."""
     from iqx.bitdepth import pair_bit_depth, pending_max, remember_max
@@ -153,7 +162,7 @@ def _measure_depths(pairs: list[tuple[xr.DataArray, xr.DataArray]]) -> None:
             scenes += [r, t]
     todo = pending_max(scenes)
     if todo:
-        values = dask.compute(*[expr for _, expr in todo])
+        values = dask.compute(*[expr for _, expr in todo], **_compute_kwargs())
         for (scene, _), value in zip(todo, values, strict=True):
             remember_max(scene, value)
 
@@ -298,7 +307,7 @@ def compare_datasets(
                 compare_images(r, t, metrics=metrics, per_band=per_band, compute=False, **options)
                 for r, t in scenes
             ]
-            for row in dask.compute(*lazy):
+            for row in dask.compute(*lazy, **_compute_kwargs()):
                 rows.append({k: _value(v) for k, v in row.items()})
             if progress is not None:
                 progress(len(scenes))

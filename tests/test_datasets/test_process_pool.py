@@ -135,3 +135,15 @@ def test_many_small_images_go_to_processes_in_a_fresh_script(tmp_path):
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "1000"
+
+
+@pytest.mark.parametrize("mode", ["threads", "processes"])
+def test_compare_stays_on_this_machine_in_threads(mode, dask_client):
+    """An active client is bypassed by either local value; compare runs its numba metrics
+    in threads even for "processes"."""
+    from iqx.datasets.compare import _compute_kwargs
+    from iqx.io._sched import local_mode
+
+    assert _compute_kwargs() == {}  # the active client
+    with local_mode(mode):
+        assert _compute_kwargs() == {"scheduler": "threads"}
