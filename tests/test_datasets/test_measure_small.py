@@ -1,0 +1,62 @@
+"""``measure_image`` reads a small image whole and measures it as NumPy (no dask graph).
+
+The reference is the lazy path it replaces for such images: ``blind_record`` on
+``open_scene(path)`` under dask's synchronous scheduler. Values must be identical, on
+synthetic 28×28 PNGs and on real rasters (11-bit WorldView-2 in uint16 without NBITS).
+"""
+
+from __future__ import annotations
+
+import math
+
+import dask
+import numpy as np
+import pytest
+from PIL import Image
+
+from iqx.datasets import measure as measure_module
+from iqx.datasets.measure import blind_record, measure_image
+from iqx.io import open_scene
+
+NAMES = ("snr", "sharpness", "niirs")
+
+
+def _lazy_reference(path):
+    with dask.config.set(scheduler="sync"):
+        return blind_record(open_scene(path), NAMES)
+
+
+def _same(a, b):
+    assert a.keys() == b.keys()
+    for key, value in a.items():
+        if isinstance(value, float) and math.isnan(value):
+            assert isinstance(b[key], float) and math.isnan(b[key]), key
+        else:
+            assert b[key] == value, key
+
+
+def _digit(path, seed):
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:28, 0:28]
+    img = 200.0 * (np.hypot(yy - 14, xx - 14) < 8) + rng.normal(20, 6, (28, 28))
+    Image.fromarray(np.clip(img, 0, 255).astype(np.uint8)).save(path)
+    return path
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_small_png_equals_the_lazy_path(tmp_path, seed):
+    path = _digit(tmp_path / f"d{seed}.png", seed)
+    assert isinstance(measure_module._scene(path, None, None).data, np.ndarray)
+    _same(_lazy_reference(path), measure_image(path, NAMES))
+
+
+def test_real_uint16_chip_equals_the_lazy_path(pan):
+    assert isinstance(measure_module._scene(pan, None, None).data, np.ndarray)
+    _same(_lazy_reference(pan), measure_image(pan, NAMES))
+
+
+def test_large_images_and_explicit_chunks_stay_lazy(tmp_path, monkeypatch):
+    path = _digit(tmp_path / "d.png", 0)
+    assert hasattr(measure_module._scene(path, 16, None).data, "dask")
+    monkeypatch.setattr(measure_module, "EAGER_SAMPLES", 100)  # 28×28 is "large" now
+    assert hasattr(measure_module._scene(path, None, None).data, "dask")
