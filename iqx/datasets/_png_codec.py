@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from iqx.datasets.manifest import DIGEST_KEY, volume_file_info
+from iqx.datasets.manifest import DIGEST_KEY, canonical_config, volume_file_info
 from iqx.io._png import decode_plain_png, encode_plain_png, plain_png_bytes
 from iqx.modifiers import Modifier
 from iqx.modifiers._block_codec import record_streams
@@ -36,11 +36,6 @@ __all__ = ["PngCodecPath"]
 _SUFFIX = ".png"
 #: flags of the one write of a file (no buffered file object around a single write)
 _WRITE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_CLOEXEC", 0)
-
-
-def _sorted(value: dict[str, Any]) -> dict[str, Any]:
-    """``value`` with its keys sorted at every level (the canonical record's order)."""
-    return {k: _sorted(v) if isinstance(v, dict) else v for k, v in sorted(value.items())}
 
 
 class PngCodecPath:
@@ -152,7 +147,8 @@ class PngCodecPath:
         fixed = self._fixed.get(key)
         if fixed is None:  # what does not depend on the stream, once per shape
             vol = volume_dict(1, 1, bits, shape, codec=self.modifier.id, modifier="")
-            fixed = self._fixed[key] = _sorted({**volume_file_info(vol), "shape": list(shape)})
+            info = {**volume_file_info(vol), "shape": list(shape)}
+            fixed = self._fixed[key] = canonical_config(info, what="per-file info")
         # the fields that do, computed as volume_dict computes them (same float operations)
         nb, ny, nx = shape
         raw, coded = fixed["raw_bits"], 8 * nbytes

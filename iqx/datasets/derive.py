@@ -195,7 +195,7 @@ def _on_pool(
         from iqx.io._process_pool import drop_process_pool
 
         drop_process_pool()  # the next call starts a fresh pool
-        raise IqxError(f"a worker process died while modifying the images ({exc})") from exc
+        raise IqxError(f"a worker process died while processing the images ({exc})") from exc
     finally:
         for future in futures:
             future.cancel()
