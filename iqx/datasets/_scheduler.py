@@ -24,13 +24,20 @@ a ``distributed.Client`` (or a ``LocalCluster``)
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
-from typing import Any
+import os
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, TypeVar
 
 from iqx.errors import InvalidParameterError, IqxError
-from iqx.io._sched import LOCAL_MODES, active_client, local_mode
+from iqx.io._sched import LOCAL_MODES, active_client, auto_batch_size, compute_kwargs, local_mode
 
-__all__ = ["SchedulerError", "use_scheduler"]
+__all__ = ["SchedulerError", "map_batches", "small_file_count", "use_scheduler"]
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+#: files whose sizes decide whether a dataset's images are small (spread over the list)
+_SIZE_SAMPLE = 64
 
 #: seconds to wait for a scheduler address to answer
 CONNECT_TIMEOUT = 10
@@ -108,3 +115,109 @@ def use_scheduler(scheduler: Any = None) -> Iterator[Any]:
         "scheduler must be None, 'threads', 'processes', a scheduler address "
         f"('tcp://host:8786'), a distributed.Client or a cluster, got {type(scheduler).__name__}"
     )
+
+
+def small_file_count(paths: Sequence[str | os.PathLike[str]]) -> int:
+    """``len(paths)`` when the images are small, else 0 (the ``small_files`` of
+    :func:`map_batches`).
+
+    The images are small when the median size of a sample of their files (64, spread over
+    the list) is at most :data:`iqx.io._process_pool.FILE_BYTES_SMALL`: their per-image
+    Python then outweighs their C work.
+    """
+    if len(paths) < 2:
+        return 0
+    from iqx.io._process_pool import FILE_BYTES_SMALL
+
+    step = max(1, len(paths) // _SIZE_SAMPLE)
+    sizes = sorted(_size(p) for p in paths[::step])
+    return len(paths) if sizes[len(sizes) // 2] <= FILE_BYTES_SMALL else 0
+
+
+def _size(path: str | os.PathLike[str]) -> int:
+    try:
+        return os.stat(path).st_size
+    except OSError:  # the worker that reads it names the problem
+        return 0
+
+
+def map_batches(
+    func: Callable[..., list[R]],
+    items: Sequence[T],
+    *args: Any,
+    batch_size: int | None = None,
+    small_files: int = 0,
+    progress: Callable[[int], Any] | None = None,
+) -> list[R]:
+    """``func(batch, *args)`` (one result per item) over batches of ``items``, in order.
+
+    The batches run where :func:`iqx.io._sched.compute_kwargs` says: the active client,
+    this machine's worker processes (:func:`~iqx.io._sched.local_mode` ``"processes"``, or
+    ``small_files`` images that repay the pool), else local threads. ``func`` and ``args``
+    must pickle for the first two.
+
+    Parameters
+    ----------
+    func : callable
+        ``func(batch, *args) -> list``, one result per item of the batch.
+    items : sequence
+        The work items (e.g. pairs of paths).
+    *args
+        Passed to every call after the batch.
+    batch_size : int, optional
+        Items per batch (default :func:`~iqx.io._sched.auto_batch_size`).
+    small_files : int
+        Items that are small images (:func:`small_file_count`).
+    progress : callable, optional
+        ``progress(n)`` as each batch of ``n`` items is done.
+
+    Returns
+    -------
+    list
+        The results of every item, in the order of ``items``.
+    """
+    if not items:
+        return []
+    size = auto_batch_size(len(items), batch_size)
+    kwargs = compute_kwargs(small_files=small_files)
+    if kwargs.get("scheduler") == "processes":
+        batches = [list(items[k : k + size]) for k in range(0, len(items), size)]
+        return _on_pool(kwargs["pool"], func, batches, args, progress)
+    import dask.bag as db
+
+    from iqx._progress import compute_batches
+
+    bag = db.from_sequence(items, partition_size=size).map_partitions(func, *args)
+    return list(compute_batches(bag, progress, **kwargs))
+
+
+def _on_pool(
+    pool: Any,
+    func: Callable[..., list[R]],
+    batches: list[list[T]],
+    args: tuple[Any, ...],
+    progress: Callable[[int], Any] | None,
+) -> list[R]:
+    """``func(batch, *args)`` of every batch on this machine's worker processes, in order.
+
+    Straight on the pool, not through dask's processes scheduler: for 10 000 tiny images its
+    graph, tokenization and task wrapping cost 0.3-0.5 s of ~1.5 s (measured on tmpfs). A
+    worker's error is raised as itself; the batches not started are cancelled.
+    """
+    from concurrent.futures import BrokenExecutor, as_completed
+
+    futures = [pool.submit(func, batch, *args) for batch in batches]
+    try:
+        for future in as_completed(futures):
+            done = future.result()
+            if progress is not None:
+                progress(len(done))
+    except BrokenExecutor as exc:
+        from iqx.io._process_pool import drop_process_pool
+
+        drop_process_pool()  # the next call starts a fresh pool
+        raise IqxError(f"a worker process died while processing the images ({exc})") from exc
+    finally:
+        for future in futures:
+            future.cancel()
+    return [result for future in futures for result in future.result()]

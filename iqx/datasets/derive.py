@@ -29,7 +29,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from iqx._progress import compute_batches
+from iqx.datasets._scheduler import map_batches, small_file_count
 from iqx.datasets.layout import Dataset, open_dataset
 from iqx.datasets.manifest import (
     DIGEST_KEY,
@@ -56,7 +56,6 @@ from iqx.io._atomic import (
     tmp_sibling,
     write_error,
 )
-from iqx.io._sched import auto_batch_size, compute_kwargs
 
 __all__ = ["check_name_length", "copy_dataset", "copy_file", "derive_dataset", "derived_name"]
 
@@ -154,52 +153,15 @@ def _run_batch(pairs: list[tuple[str, str]], process_file: ProcessFile) -> list[
     return out
 
 
-#: files whose sizes decide whether a dataset's images are small (spread over the list)
-_SIZE_SAMPLE = 64
-
-
 def _small_files(paths: list[Path], process_file: ProcessFile) -> int:
     """How many small images ``process_file`` would handle in worker processes (0: none).
 
     Only a ``process_file`` that says it may run in another process (``process_safe``,
-    e.g. :func:`iqx.modify`'s) is sent there; the images are small when the median size of
-    a sample of their files is at most :data:`iqx.io._process_pool.FILE_BYTES_SMALL`.
+    e.g. :func:`iqx.modify`'s) is sent there (:func:`small_file_count`).
     """
-    if not getattr(process_file, "process_safe", False) or len(paths) < 2:
+    if not getattr(process_file, "process_safe", False):
         return 0
-    from iqx.io._process_pool import FILE_BYTES_SMALL
-
-    step = max(1, len(paths) // _SIZE_SAMPLE)
-    sizes = sorted(os.stat(p).st_size for p in paths[::step])
-    return len(paths) if sizes[len(sizes) // 2] <= FILE_BYTES_SMALL else 0
-
-
-def _on_pool(
-    pool: Any, batches: list[list[tuple[str, str]]], process_file: ProcessFile, progress: Any
-) -> list[dict[str, Any]]:
-    """:func:`_run_batch` of every batch on this machine's worker processes, in order.
-
-    Straight on the pool, not through dask's processes scheduler: for 10 000 tiny images its
-    graph, tokenization and task wrapping cost 0.3-0.5 s of ~1.5 s (measured on tmpfs). A worker's
-    error is raised as itself; the batches not started are cancelled.
-    """
-    from concurrent.futures import BrokenExecutor, as_completed
-
-    futures = [pool.submit(_run_batch, batch, process_file) for batch in batches]
-    try:
-        for future in as_completed(futures):
-            records = future.result()
-            if progress is not None:
-                progress(len(records))
-    except BrokenExecutor as exc:
-        from iqx.io._process_pool import drop_process_pool
-
-        drop_process_pool()  # the next call starts a fresh pool
-        raise IqxError(f"a worker process died while processing the images ({exc})") from exc
-    finally:
-        for future in futures:
-            future.cancel()
-    return [record for future in futures for record in future.result()]
+    return small_file_count(paths)
 
 
 def _abandon(tmp: Path) -> None:
@@ -304,7 +266,6 @@ def derive_dataset(
     ManifestConflictError
         The target exists with another config and ``overwrite`` is false.
     """
-    import dask.bag as db
 
     if not isinstance(step, str) or not step or "/" in step or step.startswith("."):
         raise InvalidParameterError(f"invalid step name {step!r}")
@@ -346,17 +307,14 @@ def derive_dataset(
         pairs = [(str(p), os.path.join(out_dir, p.name)) for p in source.image_files]
         files: list[dict[str, Any]] = []
         if pairs:
-            size = auto_batch_size(len(pairs), batch_size)
-            small = _small_files(source.image_files, process_file)
-            kwargs = compute_kwargs(small_files=small)
-            if kwargs.get("scheduler") == "processes":
-                batches = [pairs[k : k + size] for k in range(0, len(pairs), size)]
-                files = _on_pool(kwargs["pool"], batches, process_file, progress)
-            else:
-                bag = db.from_sequence(pairs, partition_size=size).map_partitions(
-                    _run_batch, process_file
-                )
-                files = list(compute_batches(bag, progress, **kwargs))
+            files = map_batches(
+                _run_batch,
+                pairs,
+                process_file,
+                batch_size=batch_size,
+                small_files=_small_files(source.image_files, process_file),
+                progress=progress,
+            )
         copied = []
         for p in source.other_files:
             shutil.copyfile(p, images_out / p.name)

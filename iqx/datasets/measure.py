@@ -2,7 +2,8 @@
 
 Each image is one unit of work, measured whole inside a worker with dask's synchronous
 scheduler (NumPy in, NumPy out: no graph per chunk crosses processes); an image of at most
-:data:`EAGER_SAMPLES` samples is read whole and measured as a NumPy scene (no graph at all). The per-image work
+:data:`~iqx.io.scene.SMALL_SCENE_SAMPLES` samples is read whole and measured as a NumPy scene
+(:func:`~iqx.io.scene.open_or_read_scene`: no graph at all). The per-image work
 (edge search, per-edge fits, SNR statistics) holds the GIL for part of its time, so the local
 pool uses *processes*, forked from the caller where the platform allows it (modules already
 imported, numba code already loaded), spawned otherwise. On a ``dask.distributed`` cluster
@@ -14,7 +15,6 @@ one is done; ``progress`` counts them in completion order.
 from __future__ import annotations
 
 import importlib
-import math
 import multiprocessing
 import os
 from collections.abc import Callable, Iterator, Sequence
@@ -49,32 +49,11 @@ def measure_image(
     """
     import dask
 
-    scene = _scene(path, chunks, bit_depth)
+    from iqx.io.scene import open_or_read_scene
+
+    scene = open_or_read_scene(path, chunks=chunks, bit_depth=bit_depth)
     with dask.config.set(scheduler="sync"):
         return blind_record(scene, names)
-
-
-#: images of at most this many samples are read whole and measured as NumPy: a dask graph
-#: per metric cost ~20 of the ~38 ms a 28×28 image took (measured); 4 M samples are 8 MB
-#: of uint16, far below a worker's memory
-EAGER_SAMPLES = 1 << 22
-
-
-def _scene(path: str | os.PathLike[str], chunks: Any, bit_depth: int | None) -> Any:
-    """The scene to measure: NumPy for a small image when no chunks are asked for (the same
-    coords, attrs and values as the lazy scene), else the lazy scene."""
-    from iqx.io import open_scene
-    from iqx.io._png import plain_png_shape
-    from iqx.io.images import read_image_scene
-
-    if chunks is None:
-        shape = plain_png_shape(Path(path))  # a plain PNG's header: no GDAL open
-        if shape is not None and math.prod(shape) <= EAGER_SAMPLES:
-            return read_image_scene(path, bit_depth=bit_depth)[0]
-    scene = open_scene(path, chunks=chunks, bit_depth=bit_depth)
-    if chunks is None and scene.size <= EAGER_SAMPLES:
-        return read_image_scene(path, bit_depth=bit_depth)[0]
-    return scene
 
 
 def blind_record(scene: Any, names: Sequence[str]) -> dict[str, Any]:

@@ -23,7 +23,7 @@ from iqx.kernels.error_sums import spectral_angle_sums, squared_error_sums
 from iqx.metrics._reference_options import ErgasOptions, PSNROptions, SAMOptions
 from iqx.metrics._reference_pair import (
     _band_coords,
-    _dask_pair,
+    _block_pair,
     _finish,
     _label,
     _pair,
@@ -104,15 +104,21 @@ class _ErrorSums:
         :mod:`iqx.kernels.error_sums`; ``finish`` (NumPy, run once on the summed partials)
         returns arrays of ``shapes``. Everything after the kernels is NumPy in the final
         task, so the graph has one layer per output, whatever the metric's arithmetic.
-        NumPy input is split into :data:`DEFAULT_CHUNK` views to run on every core.
+        NumPy input is split into :data:`DEFAULT_CHUNK` views to run on every core; NumPy
+        input of one such block is reduced in place and gives NumPy arrays.
         """
-        a, b = _dask_pair(ref, tst)
-        extra = [xr.DataArray(b, dims=("band", "y", "x"))]
         v = self.validity
+        a, b = _block_pair(ref, tst, v.mask)
+        eager = not is_dask(a)
+        extra = [xr.DataArray(b, dims=("band", "y", "x"))]
         if v.mask is not None:
             # views for eager NumPy input (like the images), a dask copy in a lazy graph
-            lazy_mask = is_dask(v.mask) or self.lazy
-            m = rechunk_like(v.mask, a) if lazy_mask else to_dask_blocks(v.mask, a.chunks)
+            if eager:
+                m = np.asarray(v.mask)
+            elif is_dask(v.mask) or self.lazy:
+                m = rechunk_like(v.mask, a)
+            else:
+                m = to_dask_blocks(v.mask, a.chunks)
             extra.append(xr.DataArray(m, dims=("band", "y", "x")))
         chunk = functools.partial(
             _error_sums_chunk,
@@ -129,9 +135,9 @@ class _ErrorSums:
             functools.partial(_pack, finish=finish),
             xr.DataArray(a, dims=("band", "y", "x")),
             extra=tuple(extra),
-            compute=False,
+            compute=eager,
         )
-        packed = lazy_array(delayed, shape=(sum(sizes),), dtype=np.float64)
+        packed = delayed if eager else lazy_array(delayed, shape=(sum(sizes),), dtype=np.float64)
         offsets = np.cumsum([0, *sizes])
         return [
             packed[o : o + n].reshape(s) for o, n, s in zip(offsets, sizes, shapes, strict=False)

@@ -27,6 +27,7 @@ from iqx.metrics._reference_options import (
 )
 from iqx.metrics._reference_pair import (
     _band_coords,
+    _block_pair,
     _call_options,
     _dask_pair,
     _finish,
@@ -110,7 +111,8 @@ def _ssim_sums(
     cs_only: bool,
     validity: _Validity | None = None,
 ) -> Any:
-    """Lazy ``(band, 2)`` array of (sum, count) of SSIM (or CS) over the validity region."""
+    """``(band, 2)`` array of (sum, count) of SSIM (or CS) over the validity region: lazy
+    for dask ``a``, computed now for NumPy ``a`` (one block, see :func:`_block_pair`)."""
     active = validity is not None and validity.active
     chunk = functools.partial(
         _ssim_chunk,
@@ -123,21 +125,22 @@ def _ssim_sums(
     )
     ref = xr.DataArray(a, dims=("band", "y", "x"))
     extra = [xr.DataArray(b, dims=("band", "y", "x"))]
+    eager = not is_dask(a)
     if active and validity.mask is not None:
-        mask = rechunk_like(validity.mask, a)
+        mask = np.asarray(validity.mask) if eager else rechunk_like(validity.mask, a)
         extra.append(xr.DataArray(mask, dims=("band", "y", "x")))
     # chunks thinner than the window radius are merged into a neighbour (explicitly)
-    delayed = reduce_blocks(
+    sums = reduce_blocks(
         chunk,
         _sum_parts,
         _identity,
         ref,
         halo=opts.halo,
         extra=tuple(extra),
-        compute=False,
+        compute=eager,
         rechunk=True,
     )
-    return lazy_array(delayed, shape=(a.shape[0], 2), dtype=np.float64)
+    return sums if eager else lazy_array(sums, shape=(a.shape[0], 2), dtype=np.float64)
 
 
 def _mean_of(sums: Any) -> Any:
@@ -288,8 +291,8 @@ def ssim(
     """
     opts = _call_options(SSIMOptions, locals())
     s = _prepare(reference, test, opts)
-    a, b = _dask_pair(s.ref, s.tst)
     validity = _validity(s.ref, s.tst, mask)
+    a, b = _block_pair(s.ref, s.tst, validity.mask)
     sums = _ssim_sums(a, b, opts, s.c1, s.c2, cs_only=False, validity=validity)
     per_band = _mean_of(sums)
     ds = xr.Dataset(

@@ -14,9 +14,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from iqx.datasets import measure as measure_module
 from iqx.datasets.measure import blind_record, measure_image
 from iqx.io import open_scene
+from iqx.io import scene as scene_module
+from iqx.io.scene import open_or_read_scene
 
 NAMES = ("snr", "sharpness", "niirs")
 
@@ -46,17 +47,17 @@ def _digit(path, seed):
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_small_png_equals_the_lazy_path(tmp_path, seed):
     path = _digit(tmp_path / f"d{seed}.png", seed)
-    assert isinstance(measure_module._scene(path, None, None).data, np.ndarray)
+    assert isinstance(open_or_read_scene(path).data, np.ndarray)
     _same(_lazy_reference(path), measure_image(path, NAMES))
 
 
 def test_real_uint16_chip_equals_the_lazy_path(pan):
-    assert isinstance(measure_module._scene(pan, None, None).data, np.ndarray)
+    assert isinstance(open_or_read_scene(pan).data, np.ndarray)
     _same(_lazy_reference(pan), measure_image(pan, NAMES))
 
 
 def test_large_images_and_explicit_chunks_stay_lazy(tmp_path, monkeypatch):
     path = _digit(tmp_path / "d.png", 0)
-    assert hasattr(measure_module._scene(path, 16, None).data, "dask")
-    monkeypatch.setattr(measure_module, "EAGER_SAMPLES", 100)  # 28×28 is "large" now
-    assert hasattr(measure_module._scene(path, None, None).data, "dask")
+    assert hasattr(open_or_read_scene(path, chunks=16).data, "dask")
+    monkeypatch.setattr(scene_module, "SMALL_SCENE_SAMPLES", 100)  # 28×28 is "large" now
+    assert hasattr(open_or_read_scene(path).data, "dask")
