@@ -149,5 +149,5 @@ def test_a_corrupt_small_file_is_named(tmp_path):
     test = _noisy_copy(ref, 5)
     bad = test.data_input / "002.png"
     bad.write_bytes(bad.read_bytes()[:40])
-    with pytest.raises(iqx.errors.IqxError, match="002.png"):
+    with pytest.raises(iqx.errors.IqxError, match=r"002\.png"):
         compare_datasets(ref, test, scheduler="processes")
