@@ -1,12 +1,15 @@
 """Blind metrics over every image of a dataset, on every core (``iqx measure <dataset>``).
 
-Each image is one unit of work, measured whole inside a worker with dask's synchronous
+Each image is one unit of work (small files go in batches of images: one task per image
+would cost its round trip), measured whole inside a worker with dask's synchronous
 scheduler (NumPy in, NumPy out: no graph per chunk crosses processes); an image of at most
 :data:`~iqx.io.scene.SMALL_SCENE_SAMPLES` samples is read whole and measured as a NumPy scene
 (:func:`~iqx.io.scene.open_or_read_scene`: no graph at all). The per-image work
 (edge search, per-edge fits, SNR statistics) holds the GIL for part of its time, so the local
-pool uses *processes*, forked from the caller where the platform allows it (modules already
-imported, numba code already loaded), spawned otherwise. On a ``dask.distributed`` cluster
+pool uses *processes*: the interpreter's pool of :mod:`iqx.io._process_pool` (kept between
+calls, forked from a single-threaded caller, else started by a forkserver), or, where that
+pool cannot start without running a script's main module again, a pool of this call forked
+from the caller (spawned where the platform cannot fork). On a ``dask.distributed`` cluster
 (``scheduler=`` an address or client, or an active client) the images go to its workers
 instead. Results come back in ``image_files`` order, each as soon as it and every earlier
 one is done; ``progress`` counts them in completion order.
@@ -14,6 +17,7 @@ one is done; ``progress`` counts them in completion order.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import multiprocessing
 import os
@@ -23,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from iqx.datasets._scheduler import use_scheduler
-from iqx.errors import InvalidParameterError
+from iqx.errors import InvalidParameterError, IqxError
 
 __all__ = ["BLIND_METRICS", "blind_record", "measure_image", "measure_images"]
 
@@ -86,6 +90,10 @@ def _one(args: tuple[str, tuple[str, ...], Any, int | None]) -> dict[str, Any]:
     return measure_image(path, names, chunks=chunks, bit_depth=bit_depth)
 
 
+def _batch(jobs: list[tuple[str, tuple[str, ...], Any, int | None]]) -> list[dict[str, Any]]:
+    return [_one(job) for job in jobs]
+
+
 def _size(path: str) -> int:
     """Bytes of a file (0 if it cannot be read: the worker reports the error)."""
     try:
@@ -102,8 +110,38 @@ def _context() -> Any:
     return multiprocessing.get_context("spawn")
 
 
-def _counting(progress: Callable[[int], Any] | None) -> Callable[[Any], None] | None:
-    """A future's done-callback that reports one image to ``progress`` when it succeeded."""
+@contextlib.contextmanager
+def _local_pool(workers: int) -> Iterator[Any]:
+    """The interpreter's shared pool when it can start safely, else a pool of this call."""
+    from iqx.io._process_pool import local_process_pool, pool_starts_safely
+
+    if pool_starts_safely(workers):
+        yield local_process_pool(workers)
+        return
+    with ProcessPoolExecutor(workers, mp_context=_context()) as pool:
+        yield pool
+
+
+def _plan(jobs: list[Any]) -> tuple[list[list[Any]], list[int]]:
+    """Tasks for the local pool and the order to submit them.
+
+    Small files go in batches (one task per tiny image would cost its round trip), in
+    order; other images one per task, largest files first (longest-processing-time order:
+    the last to start are the smallest, so the workers finish together).
+    """
+    from iqx.datasets._scheduler import small_file_count
+    from iqx.io._sched import auto_batch_size
+
+    if small_file_count([job[0] for job in jobs]):
+        size = auto_batch_size(len(jobs))
+        batches = [jobs[k : k + size] for k in range(0, len(jobs), size)]
+        return batches, list(range(len(batches)))
+    order = sorted(range(len(jobs)), key=lambda i: -_size(jobs[i][0]))
+    return [[job] for job in jobs], order
+
+
+def _counting(progress: Callable[[int], Any] | None, n: int = 1) -> Callable[[Any], None] | None:
+    """A future's done-callback that reports ``n`` images to ``progress`` when it succeeded."""
     if progress is None:
         return None
 
@@ -112,7 +150,7 @@ def _counting(progress: Callable[[int], Any] | None) -> Callable[[Any], None] | 
         if status == "finished" or (
             status is None and not future.cancelled() and future.exception() is None
         ):
-            progress(1)
+            progress(n)
 
     return done
 
@@ -145,8 +183,9 @@ def measure_images(
         Where to measure (:func:`iqx.datasets._scheduler.use_scheduler`): default the
         active client if any, else local processes.
     progress : callable, optional
-        ``progress(1)`` as each image is measured (in completion order, from a helper
-        thread), e.g. an :class:`iqx._progress.Progress` bar's ``advance``.
+        ``progress(n)`` as ``n`` images are measured (one, or a batch of small files; in
+        completion order, from a helper thread), e.g. an :class:`iqx._progress.Progress`
+        bar's ``advance``.
 
     Yields
     ------
@@ -176,26 +215,39 @@ def measure_images(
             finally:
                 client.cancel(futures)
             return
+        from iqx.io._process_pool import in_worker
+
         n = min(len(jobs), workers or os.cpu_count() or 1)
-        if n == 1:
+        if n == 1 or in_worker():  # work started inside a worker process stays in it
             for job in jobs:
                 row = _one(job)
                 if progress is not None:
                     progress(1)
                 yield row
             return
-        with ProcessPoolExecutor(n, mp_context=_context()) as pool:
-            # largest files first (longest-processing-time order): the last images to start
-            # are the smallest, so the workers finish together; results keep ``paths`` order
-            by_size = sorted(range(len(jobs)), key=lambda i: -_size(jobs[i][0]))
-            submitted = {i: pool.submit(_one, jobs[i]) for i in by_size}
-            local = [submitted[i] for i in range(len(jobs))]
-            if done is not None:
-                for fut in local:
-                    fut.add_done_callback(done)
+        batches, order = _plan(jobs)
+        with _local_pool(n) as pool:
+            submitted = {i: pool.submit(_batch, batches[i]) for i in order}
+            local = [submitted[i] for i in range(len(batches))]
+            if progress is not None:
+                for batch, fut in zip(batches, local, strict=True):
+                    fut.add_done_callback(_counting(progress, len(batch)))
             try:
                 for fut in local:
-                    yield fut.result()
+                    yield from _result(fut)
             finally:
                 for fut in local:
                     fut.cancel()
+
+
+def _result(future: Any) -> list[dict[str, Any]]:
+    """A local batch's records; a dead worker becomes one :class:`~iqx.errors.IqxError`."""
+    from concurrent.futures import BrokenExecutor
+
+    try:
+        return future.result()
+    except BrokenExecutor as exc:
+        from iqx.io._process_pool import drop_process_pool
+
+        drop_process_pool()  # the next call starts a fresh pool
+        raise IqxError(f"a worker process died while measuring the images ({exc})") from exc

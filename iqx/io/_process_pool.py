@@ -37,6 +37,7 @@ __all__ = [
     "drop_process_pool",
     "in_worker",
     "local_process_pool",
+    "pool_starts_safely",
     "processes_pay_off",
 ]
 
@@ -49,7 +50,7 @@ SAVED_PER_IMAGE_S = 1e-4
 #: and the cost of one computation on a running pool (graph, pickling, ~100 images' worth)
 _START_FORK_S, _START_FORKSERVER_S, _DISPATCH_S = 0.05, 1.5, 0.01
 #: what a forkserver imports once before forking the workers
-_PRELOAD = ["iqx.datasets.modify", "iqx.datasets.derive"]
+_PRELOAD = ["iqx.datasets.modify", "iqx.datasets.derive", "iqx.datasets.measure"]
 
 _POOL: ProcessPoolExecutor | None = None
 _POOL_PID: int | None = None
@@ -92,6 +93,16 @@ def processes_pay_off(n_small_files: int, workers: int) -> bool:
         else:
             return False
     return n_small_files * SAVED_PER_IMAGE_S > start
+
+
+def pool_starts_safely(workers: int) -> bool:
+    """True when :func:`local_process_pool` of ``workers`` is running or can start here
+    without running the main script again: a running pool, a ``fork`` start, or a
+    ``forkserver`` where ``__main__`` is not a script file."""
+    if _IN_WORKER:
+        return False
+    with _LOCK:
+        return _usable(workers) or _can_fork() or not _main_is_script()
 
 
 def in_worker() -> bool:
