@@ -20,6 +20,7 @@ mean of every column.
 
 from __future__ import annotations
 
+import functools
 import inspect
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -109,20 +110,47 @@ def evaluate_reference_metric(
     target = check_reference_metric(metric_id)
     if inspect.isclass(target):
         return target()(test, reference=reference)
-    func = target
-    params = inspect.signature(func).parameters
-    missing = [
-        n
-        for n, p in params.items()
-        if p.kind == p.KEYWORD_ONLY and p.default is p.empty and options.get(n) is None
-    ]
+    return target(reference, test, **_call_kwargs(metric_id, target, options))
+
+
+def _call_kwargs(metric_id: str, func: Callable[..., Any], options: Any) -> dict[str, Any]:
+    """The ``options`` ``func`` accepts (None values dropped); raise for a missing required one."""
+    params, required = _keywords(func)
+    missing = [n for n in required if options.get(n) is None]
     if missing:
         raise InvalidParameterError(
             f"metric {metric_id!r} needs {', '.join(missing)} (e.g. ergas needs the h/l "
             "pixel-size ratio: --ratio 0.25)"
         )
-    kwargs = {k: v for k, v in options.items() if k in params and v is not None}
-    return func(reference, test, **kwargs)
+    return {k: v for k, v in options.items() if k in params and v is not None}
+
+
+@functools.lru_cache(maxsize=256)
+def _keywords(func: Callable[..., Any]) -> tuple[frozenset[str], tuple[str, ...]]:
+    """``func``'s parameter names and its required keyword-only ones (signatures are slow)."""
+    params = inspect.signature(func).parameters
+    required = tuple(
+        n for n, p in params.items() if p.kind == p.KEYWORD_ONLY and p.default is p.empty
+    )
+    return frozenset(params), required
+
+
+def _metric_scalars(
+    metric_id: str, reference: xr.DataArray, test: xr.DataArray, per_band: bool, options: Any
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``(scalars, data-range info)`` of one metric on one pair.
+
+    A function metric with a ``parts`` attribute (PSNR, SSIM, MSE, RMSE:
+    :class:`iqx.metrics._reference_pair.MetricParts`) gives them without building its
+    Dataset; any other metric is run and its Dataset read.
+    """
+    target = check_reference_metric(metric_id)
+    parts = None if inspect.isclass(target) else getattr(target, "parts", None)
+    if parts is None:
+        ds = evaluate_reference_metric(metric_id, reference, test, **options)
+        return _scalars(ds, per_band), _range_info(ds.attrs)
+    result = parts(reference, test, **_call_kwargs(metric_id, target, options))
+    return result.scalars(per_band), _range_info(result.attrs)
 
 
 def _scalars(ds: xr.Dataset, per_band: bool) -> dict[str, Any]:
@@ -136,13 +164,13 @@ def _scalars(ds: xr.Dataset, per_band: bool) -> dict[str, Any]:
     return out
 
 
-def _range_info(ds: xr.Dataset) -> dict[str, Any]:
+def _range_info(attrs: Mapping[str, Any]) -> dict[str, Any]:
     """``data_range`` and ``data_range_source`` of a PSNR/SSIM result (empty otherwise)."""
-    if "data_range" not in ds.attrs:
+    if "data_range" not in attrs:
         return {}
     return {
-        "data_range": float(ds.attrs["data_range"]),
-        "data_range_source": str(ds.attrs.get("data_range_source", "user")),
+        "data_range": float(attrs["data_range"]),
+        "data_range_source": str(attrs.get("data_range_source", "user")),
     }
 
 
@@ -231,12 +259,13 @@ def compare_images(
     row: dict[str, Any] = {}
     info: dict[str, Any] = {}
     for metric_id in metrics:
-        ds = evaluate_reference_metric(metric_id, reference, test, **options)
-        row.update(_scalars(ds, per_band))
-        info = info or _range_info(ds)
+        scalars, range_info = _metric_scalars(metric_id, reference, test, per_band, options)
+        row.update(scalars)
+        info = info or range_info
     row.update(info)
     if compute:
-        (row,) = dask.compute(row)
+        if any(dask.is_dask_collection(v) for v in row.values()):
+            (row,) = dask.compute(row)
         row = {k: _value(v) for k, v in row.items()}
     return row
 

@@ -22,6 +22,7 @@ from iqx.errors import InvalidParameterError
 from iqx.kernels.error_sums import spectral_angle_sums, squared_error_sums
 from iqx.metrics._reference_options import ErgasOptions, PSNROptions, SAMOptions
 from iqx.metrics._reference_pair import (
+    MetricParts,
     _band_coords,
     _block_pair,
     _finish,
@@ -182,18 +183,14 @@ def _sq_err_stats(
     return es.lazy, band, pooled, count.astype(np.int64)
 
 
-def _sq_err_result(
+def _sq_err_parts(
     name: str, ref: xr.DataArray, tst: xr.DataArray, mask: Any, attrs: dict, transform: Any = None
-) -> xr.Dataset:
-    """The Dataset of ``mse``, ``rmse`` or ``psnr``: ``name`` (pooled over bands),
+) -> MetricParts:
+    """The outputs of ``mse``, ``rmse`` or ``psnr``: ``name`` (pooled over bands),
     ``{name}_band`` and ``count``, from one pass (:func:`_sq_err_stats` with ``transform``)."""
     lazy, band, pooled, count = _sq_err_stats(ref, tst, mask, transform=transform)
-    ds = xr.Dataset(
-        {name: ((), pooled), f"{name}_band": (("band",), band), "count": (("band",), count)},
-        coords=_band_coords(ref),
-        attrs=attrs,
-    )
-    return _finish(ds, lazy)
+    variables = {name: ((), pooled), f"{name}_band": (("band",), band), "count": (("band",), count)}
+    return MetricParts(variables, ref, attrs, lazy)
 
 
 def _finish_mse(
@@ -258,8 +255,15 @@ def mse(reference: Any, test: Any, *, mask: Any = None) -> xr.Dataset:
         ``mse_band``, ``mse`` (pooled over the valid elements of every band) and ``count``
         (valid pixels per band). A band without a valid pixel gives NaN.
     """
+    return _mse_parts(reference, test, mask=mask).dataset()
+
+
+def _mse_parts(reference: Any, test: Any, *, mask: Any = None) -> MetricParts:
     ref, tst = _pair(reference, test)
-    return _sq_err_result("mse", ref, tst, mask, result_attrs("mse"))
+    return _sq_err_parts("mse", ref, tst, mask, result_attrs("mse"))
+
+
+mse.parts = _mse_parts  # type: ignore[attr-defined]
 
 
 @register_metric(
@@ -273,8 +277,15 @@ def rmse(reference: Any, test: Any, *, mask: Any = None) -> xr.Dataset:
 
     ``mask`` and the nodata rule as in :func:`mse`; ``count`` is the valid pixels per band.
     """
+    return _rmse_parts(reference, test, mask=mask).dataset()
+
+
+def _rmse_parts(reference: Any, test: Any, *, mask: Any = None) -> MetricParts:
     ref, tst = _pair(reference, test)
-    return _sq_err_result("rmse", ref, tst, mask, result_attrs("rmse"), transform=np.sqrt)
+    return _sq_err_parts("rmse", ref, tst, mask, result_attrs("rmse"), transform=np.sqrt)
+
+
+rmse.parts = _rmse_parts  # type: ignore[attr-defined]
 
 
 @register_metric(
@@ -308,6 +319,12 @@ def psnr(
         its valid pixels; it is not the mean of the per-band dB values), ``count`` (valid
         pixels per band). Identical images give ``inf``.
     """
+    return _psnr_parts(reference, test, data_range=data_range, mask=mask).dataset()
+
+
+def _psnr_parts(
+    reference: Any, test: Any, *, data_range: float | None = None, mask: Any = None
+) -> MetricParts:
     opts = PSNROptions(data_range=data_range)
     ref, tst = _pair(reference, test)
     L, L_src = data_range_and_source(ref, tst, opts.data_range)
@@ -315,7 +332,10 @@ def psnr(
         "psnr", dataclasses.replace(opts, data_range=L), data_range=L, data_range_source=L_src
     )
     db = functools.partial(_db_block, data_range=L)
-    return _sq_err_result("psnr", ref, tst, mask, attrs, transform=db)
+    return _sq_err_parts("psnr", ref, tst, mask, attrs, transform=db)
+
+
+psnr.parts = _psnr_parts  # type: ignore[attr-defined]
 
 
 @register_metric(

@@ -11,12 +11,16 @@
   parallelism to win, and its dask graph would cost more than the kernels (a 28×28 pair:
   ~10 ms of graph per metric against ~0.1 ms of kernel).
 * :func:`_call_options` builds a metric's typed options from its call's arguments.
+* :class:`MetricParts` holds a metric's outputs before they become an
+  :class:`xarray.Dataset`: the Dataset for the public function, the flat scalars for
+  dataset comparison (one Dataset per metric per pair cost ~0.3 ms of a 28×28 pair's
+  ~1.8 ms; a function metric offers them as its ``parts`` attribute).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import numpy as np
@@ -162,3 +166,51 @@ def _sum_parts(parts: list[np.ndarray]) -> np.ndarray:
 
 def _identity(x: np.ndarray) -> np.ndarray:
     return x
+
+
+@dataclass(frozen=True)
+class MetricParts:
+    """A full-reference metric's outputs, computed, before they are packed as a Dataset.
+
+    Attributes
+    ----------
+    variables : dict
+        ``name -> (dims, data)``: 0-d values, ``("band",)`` per-band arrays (NumPy, or dask
+        for lazy input), as the Dataset's data variables.
+    band : xarray.DataArray
+        The reference scene (its ``band`` coordinate labels the per-band values).
+    attrs : dict
+        The Dataset's attrs.
+    lazy : bool
+        An input was dask-backed: the Dataset stays lazy.
+    """
+
+    variables: dict[str, tuple[tuple[str, ...], Any]]
+    band: xr.DataArray
+    attrs: dict[str, Any] = field(default_factory=dict)
+    lazy: bool = False
+
+    def dataset(self) -> xr.Dataset:
+        """The metric's result: computed for NumPy input, lazy for dask input."""
+        ds = xr.Dataset(self.variables, coords=_band_coords(self.band), attrs=self.attrs)
+        return _finish(ds, self.lazy)
+
+    def scalars(self, per_band: bool = False) -> dict[str, Any]:
+        """The 0-d outputs (``count`` excluded) and, with ``per_band``, ``<name>_<band>``
+        entries of every ``<name>_band`` output: what
+        :func:`iqx.datasets.compare.compare_images` reports of the Dataset."""
+        out: dict[str, Any] = {}
+        labels = None
+        for name, (dims, data) in self.variables.items():
+            if dims == () and name != "count":
+                out[name] = data
+            elif per_band and dims == ("band",) and name.endswith("_band"):
+                if labels is None:
+                    labels = _band_labels(self.band)
+                for b, value in zip(labels, data, strict=True):
+                    out[f"{name}_{b}"] = value
+        return out
+
+
+def _band_labels(ref: xr.DataArray) -> Any:
+    return ref.coords["band"].values if "band" in ref.coords else np.arange(ref.shape[0])

@@ -26,6 +26,7 @@ from iqx.metrics._reference_options import (
     SSIMOptions,
 )
 from iqx.metrics._reference_pair import (
+    MetricParts,
     _band_coords,
     _block_pair,
     _call_options,
@@ -290,21 +291,30 @@ def ssim(
     the result is exactly the unmasked one.
     """
     opts = _call_options(SSIMOptions, locals())
+    return _ssim_parts(reference, test, opts, mask).dataset()
+
+
+def _ssim_parts(reference: Any, test: Any, opts: SSIMOptions, mask: Any = None) -> MetricParts:
     s = _prepare(reference, test, opts)
     validity = _validity(s.ref, s.tst, mask)
     a, b = _block_pair(s.ref, s.tst, validity.mask)
     sums = _ssim_sums(a, b, opts, s.c1, s.c2, cs_only=False, validity=validity)
     per_band = _mean_of(sums)
-    ds = xr.Dataset(
-        {
-            "ssim": ((), per_band.mean()),
-            "ssim_band": (("band",), per_band),
-            "count": (("band",), sums[:, 1].astype(np.int64)),
-        },
-        coords=_band_coords(s.ref),
-        attrs=s.attrs(opts),
-    )
-    return _finish(ds, s.lazy)
+    variables = {
+        "ssim": ((), per_band.mean()),
+        "ssim_band": (("band",), per_band),
+        "count": (("band",), sums[:, 1].astype(np.int64)),
+    }
+    return MetricParts(variables, s.ref, s.attrs(opts), s.lazy)
+
+
+def _ssim_call_parts(reference: Any, test: Any, *, mask: Any = None, **options: Any) -> MetricParts:
+    """:func:`ssim`'s :class:`MetricParts` from its keyword arguments (the defaults of
+    :class:`SSIMOptions` are the function's)."""
+    return _ssim_parts(reference, test, SSIMOptions.from_kwargs(**options), mask)
+
+
+ssim.parts = _ssim_call_parts  # type: ignore[attr-defined]
 
 
 # -- MS-SSIM -------------------------------------------------------------------------------

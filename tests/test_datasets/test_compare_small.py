@@ -151,3 +151,37 @@ def test_a_corrupt_small_file_is_named(tmp_path):
     bad.write_bytes(bad.read_bytes()[:40])
     with pytest.raises(iqx.errors.IqxError, match=r"002\.png"):
         compare_datasets(ref, test, scheduler="processes")
+
+
+@pytest.mark.parametrize("lazy", [False, True])
+@pytest.mark.parametrize("metric", ["psnr", "ssim", "mse", "rmse"])
+def test_parts_give_what_the_dataset_gives(metric, lazy):
+    """``compare_images`` reads PSNR/SSIM/MSE/RMSE from their parts, without a Dataset:
+    the same per-band and pooled values, data range and source as the public function's
+    Dataset (NumPy and dask input, a nodata value included)."""
+    import xarray as xr
+
+    from iqx.datasets.compare import compare_images
+    from iqx.metrics import reference
+
+    rng = np.random.default_rng(5)
+    ref = rng.integers(0, 2048, (3, 40, 36)).astype(np.uint16)
+    test = np.clip(ref + rng.integers(-30, 31, ref.shape), 0, 2047).astype(np.uint16)
+    ref[:, 4, 4:9] = 0
+    scenes = []
+    for data in (ref, test):
+        scene = xr.DataArray(data, dims=("band", "y", "x"), coords={"band": ["r", "g", "b"]})
+        scene.attrs["nodata"] = 0
+        scenes.append(scene.chunk({"y": 16, "x": 16}) if lazy else scene)
+    row = compare_images(*scenes, metrics=[metric], per_band=True, bit_depth=None)
+    ds = getattr(reference, metric)(*scenes).compute()
+    expected = {metric: float(ds[metric])}
+    expected.update(
+        {f"{metric}_band_{b}": float(v) for b, v in zip("rgb", ds[f"{metric}_band"].values)}
+    )
+    if "data_range" in ds.attrs:
+        expected.update(
+            data_range=ds.attrs["data_range"], data_range_source=ds.attrs["data_range_source"]
+        )
+    assert row == expected
+    assert hasattr(getattr(reference, metric), "parts")
