@@ -10,11 +10,12 @@ the CLI's ``--scheduler`` take the values of :class:`iqx.experiment.ExperimentSe
     ``client.as_current()``), else this machine's cores.
 ``"threads"`` or ``"processes"``
     This machine's cores, in threads or in worker processes (a pool kept for the life of
-    the interpreter, :mod:`iqx.io._process_pool`), for :func:`iqx.modify` and the cube
-    functions (``measure_images`` always measures in its own local processes and
-    ``compare_datasets`` in threads; either value keeps them on this machine). By default :func:`iqx.modify` runs in
-    threads, except on many small images (files of at most 64 KiB), where the Python around
-    each image holds the GIL and processes are faster, when starting them pays.
+    the interpreter, :mod:`iqx.io._process_pool`), for :func:`iqx.modify`,
+    ``compare_datasets`` on small files and the cube functions (``measure_images`` always
+    measures in local processes, and ``compare_datasets`` compares larger images in threads;
+    either value keeps them on this machine). By default they run in threads, except on many
+    small images (files of at most 64 KiB), where the Python around each image holds the GIL
+    and processes are faster, when starting them pays (:func:`map_batches`).
 ``"tcp://host:8786"`` (any scheduler address)
     A client connected to that scheduler for the duration of the call, closed afterwards.
 a ``distributed.Client`` (or a ``LocalCluster``)

@@ -83,18 +83,24 @@ def check_reference_metric(metric_id: str) -> Any:
         if issubclass(target, ArrayMetric) and not target.requires_reference:
             raise InvalidParameterError(blind)
         return target
+    if not _takes_two_images(target):
+        raise InvalidParameterError(blind)
+    return target
+
+
+@functools.lru_cache(maxsize=256)
+def _takes_two_images(func: Callable[..., Any]) -> bool:
+    """True when ``func``'s first two parameters are required positional ones."""
     try:
-        params = list(inspect.signature(target).parameters.values())
+        params = list(inspect.signature(func).parameters.values())
     except (TypeError, ValueError):  # pragma: no cover - builtins without a signature
-        return target
+        return True
     positional = [
         p
         for p in params[:2]
         if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.default is p.empty
     ]
-    if len(positional) < 2:
-        raise InvalidParameterError(blind)
-    return target
+    return len(positional) == 2
 
 
 def evaluate_reference_metric(
