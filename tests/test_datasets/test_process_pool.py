@@ -139,11 +139,47 @@ def test_many_small_images_go_to_processes_in_a_fresh_script(tmp_path):
 
 @pytest.mark.parametrize("mode", ["threads", "processes"])
 def test_compare_stays_on_this_machine_in_threads(mode, dask_client):
-    """An active client is bypassed by either local value; compare runs its numba metrics
-    in threads even for "processes"."""
+    """An active client is bypassed by either local value; compare runs the graphs of larger
+    images (numba metrics) in threads even for "processes"."""
     from iqx.datasets.compare import _compute_kwargs
     from iqx.io._sched import local_mode
 
     assert _compute_kwargs() == {}  # the active client
     with local_mode(mode):
         assert _compute_kwargs() == {"scheduler": "threads"}
+
+
+def test_measure_uses_the_shared_pool_in_batches(tmp_path):
+    """Small files are measured on the interpreter's pool, several images per task, with the
+    records of the one-process path, in order; progress counts every image once."""
+    from iqx.datasets.measure import measure_images
+
+    files = sorted((_pngs(tmp_path / "ds", n=40) / "images").iterdir())
+    one = list(measure_images(files, ["snr", "sharpness"], workers=1))
+    _process_pool.local_process_pool(2)
+    pool = _process_pool._POOL
+    seen = []
+    two = list(measure_images(files, ["snr", "sharpness"], workers=2, progress=seen.append))
+    assert two == one
+    assert _process_pool._POOL is pool  # the same pool, still running
+    assert sum(seen) == 40 and len(seen) < 40  # batches of several images
+
+
+def test_measure_falls_back_to_a_pool_of_its_own(tmp_path, monkeypatch):
+    """Where the shared pool cannot start safely (a script's main module, threads running),
+    the images go to a pool of this call, as before."""
+    from iqx.datasets import measure as measure_module
+
+    files = sorted((_pngs(tmp_path / "ds", n=4, side=64) / "images").iterdir())
+    one = list(measure_module.measure_images(files, ["snr"], workers=1))
+    monkeypatch.setattr(_process_pool, "pool_starts_safely", lambda workers: False)
+    pools = []
+    real = measure_module.ProcessPoolExecutor
+
+    def spy(*args, **kwargs):
+        pools.append(real(*args, **kwargs))
+        return pools[-1]
+
+    monkeypatch.setattr(measure_module, "ProcessPoolExecutor", spy)
+    assert list(measure_module.measure_images(files, ["snr"], workers=2)) == one
+    assert len(pools) == 1
