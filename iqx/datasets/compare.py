@@ -31,7 +31,7 @@ import dask
 import pandas as pd
 import xarray as xr
 
-from iqx.datasets._scheduler import map_batches, small_file_count, use_scheduler
+from iqx.datasets._scheduler import map_batches, small_file_count, tiny_files, use_scheduler
 from iqx.errors import InvalidParameterError, ShapeMismatchError
 from iqx.metrics._base import ArrayMetric, RunMetric
 from iqx.registry import metrics as metric_registry
@@ -375,7 +375,8 @@ def compare_datasets(
         bit_depth = getattr(ref_ds, "bit_depth", None) or getattr(test_ds, "bit_depth", None)
     settings = _PairSettings(tuple(metrics), per_band, chunks, bit_depth, options)
     paths = [(str(r), str(t)) for _, r, t in pairs]
-    small = small_file_count([r for r, _ in paths])
+    # a worker (process or cluster) finds metrics by id: only iqx's own are registered there
+    small = small_file_count([r for r, _ in paths]) if _all_builtin(metrics) else 0
     with use_scheduler(scheduler):
         if small:
             rows = map_batches(
@@ -384,6 +385,7 @@ def compare_datasets(
                 settings,
                 batch_size=batch_size,
                 small_files=small,
+                tiny=tiny_files([r for r, _ in paths]),
                 progress=progress,
             )
         else:
@@ -393,6 +395,15 @@ def compare_datasets(
         {"reference": str(ref_ds.data_path), "test": str(test_ds.data_path), "metrics": metrics}
     )
     return frame
+
+
+def _all_builtin(metrics: Sequence[str]) -> bool:
+    """True when every metric is registered by iqx itself (so in every worker process):
+    a user's metric, registered in a notebook or in a module a worker never imports, is
+    compared through graphs, whose tasks carry the functions themselves."""
+    return all(
+        getattr(metric_registry.get(m).target, "__module__", "").startswith("iqx.") for m in metrics
+    )
 
 
 def _compare_in_graphs(

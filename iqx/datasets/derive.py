@@ -29,7 +29,12 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from iqx.datasets._scheduler import map_batches, small_file_count
+from iqx.datasets._scheduler import (
+    map_batches,
+    references_main,
+    small_file_count,
+    tiny_files,
+)
 from iqx.datasets.layout import Dataset, open_dataset
 from iqx.datasets.manifest import (
     DIGEST_KEY,
@@ -307,12 +312,15 @@ def derive_dataset(
         pairs = [(str(p), os.path.join(out_dir, p.name)) for p in source.image_files]
         files: list[dict[str, Any]] = []
         if pairs:
+            small = _small_files(source.image_files, process_file)
             files = map_batches(
                 _run_batch,
                 pairs,
                 process_file,
                 batch_size=batch_size,
-                small_files=_small_files(source.image_files, process_file),
+                small_files=small,
+                tiny=small > 0 and tiny_files(source.image_files),
+                portable=not references_main(process_file),
                 progress=progress,
             )
         copied = []

@@ -183,3 +183,79 @@ def test_measure_falls_back_to_a_pool_of_its_own(tmp_path, monkeypatch):
     monkeypatch.setattr(measure_module, "ProcessPoolExecutor", spy)
     assert list(measure_module.measure_images(files, ["snr"], workers=2)) == one
     assert len(pools) == 1
+
+
+def test_tiny_files_in_threads_run_in_the_calling_thread():
+    """On tiny files two threads are slower than one: map_batches runs them here."""
+    import threading
+
+    from iqx.datasets._scheduler import map_batches
+    from iqx.io._sched import local_mode
+
+    def where(batch):
+        return [threading.get_ident() for _ in batch]
+
+    with local_mode("threads"):
+        here = map_batches(where, list(range(40)), batch_size=5, tiny=True)
+        pool = map_batches(where, list(range(40)), batch_size=5, tiny=False)
+    assert set(here) == {threading.get_ident()}
+    assert threading.get_ident() not in set(pool)
+
+
+def test_work_defined_in_main_never_goes_to_the_pool(tmp_path):
+    """A modifier class defined in ``__main__`` after the pool started cannot be rebuilt in
+    a worker: the copy is made in threads instead, whatever ``scheduler`` asks."""
+    _pngs(tmp_path / "ds", n=300)
+    script = textwrap.dedent(
+        f"""
+        import iqx
+        from iqx.datasets import derive_dataset, open_dataset
+        from iqx.io import read_image, write_image
+        from iqx.io._sched import local_mode
+        iqx.modify({str(tmp_path / "ds")!r}, "jpeg:quality=70", scheduler="processes")
+
+        class Invert:
+            process_safe = True
+            def __call__(self, src, dst):
+                write_image(255 - read_image(src), dst)
+                return {{}}
+
+        with local_mode("processes"):
+            out = derive_dataset(
+                open_dataset({str(tmp_path / "ds")!r}), "inv", {{"id": "inv"}}, Invert()
+            )
+        print(len(out.image_files))
+        """
+    )
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "300"
+    img = np.asarray(Image.open(tmp_path / "ds#inv" / "images" / "im000.png"))
+    src = np.asarray(Image.open(tmp_path / "ds" / "images" / "im000.png"))
+    assert (img == 255 - src).all()
+
+
+def test_a_users_reference_metric_is_compared_through_graphs(tmp_path):
+    """Workers find metrics by id, and only iqx's own are registered in every worker: a
+    user's metric keeps the graph path (its tasks carry the function), also on processes."""
+    from iqx.datasets import compare as compare_module
+    from iqx.registry import register_metric
+
+    @register_metric("test_pool_mean_abs_diff", summary="Mean absolute difference (test).")
+    def mean_abs_diff(reference, test):
+        import xarray as xr
+
+        r = np.asarray(reference, dtype=float)
+        t = np.asarray(test, dtype=float)
+        return xr.Dataset({"test_pool_mean_abs_diff": ((), float(np.abs(r - t).mean()))})
+
+    assert compare_module._all_builtin(["psnr", "ssim"])
+    assert not compare_module._all_builtin(["psnr", "test_pool_mean_abs_diff"])
+    ref = iqx.open_dataset(_pngs(tmp_path / "ds", n=8))
+    test = iqx.modify(ref, "jpeg:quality=40", scheduler="threads")
+    frame = compare_module.compare_datasets(
+        ref, test, metrics=["test_pool_mean_abs_diff"], scheduler="processes"
+    )
+    a = np.asarray(Image.open(ref.data_input / "im003.png"), dtype=float)
+    b = np.asarray(Image.open(test.data_input / "im003.png"), dtype=float)
+    assert frame.loc["im003.png", "test_pool_mean_abs_diff"] == np.abs(a - b).mean()
