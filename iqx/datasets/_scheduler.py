@@ -227,11 +227,7 @@ def map_batches(
     if not items:
         return []
     size = auto_batch_size(len(items), batch_size)
-    if portable:
-        kwargs = compute_kwargs(small_files=small_files)
-    else:
-        kwargs = compute_kwargs()
-        kwargs = {"scheduler": "threads"} if kwargs.get("scheduler") == "processes" else kwargs
+    kwargs = compute_kwargs(small_files=small_files, allow_processes=portable)
     if tiny and kwargs.get("scheduler") == "threads":
         kwargs = {"scheduler": "sync"}
     if kwargs.get("scheduler") == "processes":

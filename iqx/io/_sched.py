@@ -50,7 +50,7 @@ def active_client() -> Any:
         return None
 
 
-def compute_kwargs(*, small_files: int = 0) -> dict[str, Any]:
+def compute_kwargs(*, small_files: int = 0, allow_processes: bool = True) -> dict[str, Any]:
     """Keyword arguments for ``compute``: the active client, or this machine's threads or
     processes.
 
@@ -64,11 +64,14 @@ def compute_kwargs(*, small_files: int = 0) -> dict[str, Any]:
     ----------
     small_files : int
         Number of small images in work that may run in processes (0: threads only).
+    allow_processes : bool
+        False for work a worker process could not rebuild: threads even for
+        :func:`local_mode` ``"processes"`` (and the pool is not started).
     """
     mode = _LOCAL_MODE.get()
     if mode is None and active_client() is not None:
         return {}
-    if mode == "threads" or (mode is None and not small_files):
+    if mode == "threads" or (mode is None and not small_files) or not allow_processes:
         return {"scheduler": "threads"}
     from iqx.io._process_pool import in_worker, local_process_pool, processes_pay_off
 
