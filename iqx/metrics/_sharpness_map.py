@@ -45,15 +45,15 @@ def _tile_values(
     )
     part = _chunk(block, ring, *mask, p=p, nodata=nodata)
     meta = {"nbands": nbands, "band_labels": np.arange(nbands), "transform": None}
-    edges, _, band, _ = _select(part, p, meta)
+    columns, _, band, _ = _select(part, p, meta)
     ny, nx = block.shape[1:]
     y1 = info.y0 + ny - info.halo_top - info.halo_bottom
     x1 = info.x0 + nx - info.halo_left - info.halo_right
     # an edge belongs to the tile holding its centre (clipped into the scene)
-    cy = np.clip(np.floor(edges["y"].to_numpy()), 0, info.shape[0] - 1)
-    cx = np.clip(np.floor(edges["x"].to_numpy()), 0, info.shape[1] - 1)
+    cy = np.clip(np.floor(columns["y"]), 0, info.shape[0] - 1)
+    cx = np.clip(np.floor(columns["x"]), 0, info.shape[1] - 1)
     own = (cy >= info.y0) & (cy < y1) & (cx >= info.x0) & (cx < x1)
-    edges, band = edges[own].reset_index(drop=True), band[own]
+    edges, band = {name: col[own] for name, col in columns.items()}, band[own]
     rng = np.random.default_rng(0)
     for b in range(nbands):
         sel = band == b
@@ -61,6 +61,6 @@ def _tile_values(
         if not sel.any():
             continue
         for o in OUTPUTS:
-            out[o][b] = float(np.nanmedian(edges[o].to_numpy()[sel]))
+            out[o][b] = float(np.nanmedian(edges[o][sel]))
         out["mtf_nyquist_pooled"][b] = _pooled_nyquist(edges, sel, rng, 0)[0]
     return out

@@ -1,7 +1,11 @@
-"""What a user reads from a sharpness measurement: the flat summary and the text repr.
+"""What a user reads from a sharpness measurement: the result, its flat summary, its repr.
 
-Both work on the summary :class:`xarray.Dataset` of :func:`iqx.metrics.sharpness` (dims
-``band`` x ``direction``), so they need nothing from the measuring code.
+The flat summary and the text repr work on the summary variables of
+:func:`iqx.metrics.sharpness` (dims ``band`` x ``direction``), so they need nothing from the
+measuring code. :class:`SharpnessResult` keeps its values as NumPy arrays and builds its
+``dataset`` and ``edges`` (an :class:`xarray.Dataset` and a :class:`pandas.DataFrame`) when
+they are first read: ``iqx measure`` reads only the flat summary, and on a small image those
+two objects cost more than the measurement (docs/design.md, "Tiny images").
 
 **Low confidence.** A value measured from fewer than :data:`MIN_CONFIDENT_EDGES` (6) edges
 of a band and direction is flagged ``low_confidence``. Six is the smallest number of edges
@@ -16,7 +20,9 @@ MTF at Nyquist (mean OTF of the edges, noise averaged as ``1/n``) is the headlin
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +33,8 @@ import xarray as xr
 __all__ = [
     "MIN_CONFIDENT_EDGES",
     "SharpnessResult",
+    "SharpnessSummary",
+    "edge_frame",
     "flat_summary_from_dataset",
     "format_sharpness",
 ]
@@ -80,12 +88,19 @@ def flat_summary_from_dataset(ds: xr.Dataset) -> dict[str, Any]:
     dict
         Floats, ints, bools, ``None`` and reason strings only.
     """
-    out: dict[str, Any] = {}
     # every variable read once as NumPy: ``.sel`` per key and direction cost ~20 ms a scene
-    counts = _by_direction(ds, "n_edges")
-    reasons = _by_direction(ds, "reason") if "reason" in ds else None
-    tables = {var: _by_direction(ds, var) for var in _FLAT_KEYS.values() if var in ds}
-    for j, d in enumerate(ds["direction"].values.tolist()):
+    names = ("n_edges", "reason", *_FLAT_KEYS.values())
+    tables = {name: _by_direction(ds, name) for name in names if name in ds}
+    return _flat_summary(ds["direction"].values.tolist(), tables)
+
+
+def _flat_summary(directions: list[str], tables: Mapping[str, np.ndarray]) -> dict[str, Any]:
+    """:func:`flat_summary_from_dataset` from the variables as NumPy arrays, ``direction``
+    last (``n_edges``, ``reason`` if present, and the :data:`_FLAT_KEYS` variables present)."""
+    out: dict[str, Any] = {}
+    counts = tables["n_edges"]
+    reasons = tables.get("reason")
+    for j, d in enumerate(directions):
         n = counts[..., j]
         ok = n > 0
         for key, var in _FLAT_KEYS.items():
@@ -157,9 +172,61 @@ def format_sharpness(ds: xr.Dataset, rejected: dict, method: str = "iso") -> str
     return "\n".join(lines)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
+class SharpnessSummary:
+    """The summary of a sharpness measurement as NumPy arrays, before any xarray object.
+
+    Attributes
+    ----------
+    variables : dict
+        ``name -> (dims, values, attrs)`` of every variable of
+        :attr:`SharpnessResult.dataset` (``values`` NumPy, dims ``band``, ``direction`` and
+        ``frequency`` or ``reason_code``).
+    coords : dict
+        Its coordinates, as :class:`xarray.Dataset` takes them.
+    attrs : dict
+        Its attributes.
+    """
+
+    variables: dict[str, tuple]
+    coords: dict[str, Any]
+    attrs: dict[str, Any]
+
+    def to_dataset(self) -> xr.Dataset:
+        """The summary as the :class:`xarray.Dataset` :attr:`SharpnessResult.dataset`."""
+        return xr.Dataset(self.variables, coords=self.coords, attrs=self.attrs)
+
+    def flat_summary(self) -> dict[str, Any]:
+        """:func:`flat_summary_from_dataset` of :meth:`to_dataset`, without building it."""
+        tables = {
+            name: values
+            for name, (dims, values, *_) in self.variables.items()
+            if dims == ("band", "direction")
+        }
+        return _flat_summary(list(self.coords["direction"]), tables)
+
+
+def edge_frame(
+    columns: Mapping[str, np.ndarray], transform: tuple[float, ...] | None
+) -> pd.DataFrame:
+    """The edge table of :attr:`SharpnessResult.edges`: ``columns`` with the map position
+    of each edge centre (``map_x``, ``map_y``) inserted after ``x``."""
+    edges = pd.DataFrame(dict(columns))
+    # the dtype pandas gives a non-empty column of strings, for any number of rows (an
+    # empty object array would stay ``object``)
+    edges["direction"] = edges["direction"].astype(str)
+    mx, my = _to_map(transform, edges["y"].to_numpy(), edges["x"].to_numpy())
+    edges.insert(3, "map_x", np.asarray(mx, dtype=np.float64))
+    edges.insert(4, "map_y", np.asarray(my, dtype=np.float64))
+    return edges
+
+
+@dataclass(frozen=True, eq=False)
 class SharpnessResult:
     """What :func:`sharpness` measured on one scene (immutable: fields cannot be reassigned).
+
+    The values are kept as NumPy arrays (``summary``, ``edge_columns``); ``dataset`` and
+    ``edges`` are built from them when first read, then kept.
 
     Attributes
     ----------
@@ -173,27 +240,43 @@ class SharpnessResult:
     edges : pandas.DataFrame
         One row per accepted edge: band, pixel and map position, angle, direction, length,
         contrast, noise, edge SNR, bin width and the values.
+    summary : SharpnessSummary
+        The arrays ``dataset`` is built from.
+    edge_columns : dict
+        The columns of ``edges`` (all but the map position) as NumPy arrays.
     rejected : dict
         ``{band: {reason: count}}`` for candidates that failed a gate.
     crs, transform : optional
-        Georeferencing of the scene (for the GeoJSON export).
+        Georeferencing of the scene (for the map position and the GeoJSON export).
+    params : dict
+        The parameters of the measurement.
     """
 
-    dataset: xr.Dataset
-    edges: pd.DataFrame
+    summary: SharpnessSummary
+    edge_columns: Mapping[str, np.ndarray]
     rejected: dict[int, dict[str, int]]
     crs: str | None = None
     transform: tuple[float, ...] | None = None
     params: dict[str, Any] = field(default_factory=dict)
 
+    @cached_property
+    def dataset(self) -> xr.Dataset:
+        """The summary per band and direction (see the class docstring)."""
+        return self.summary.to_dataset()
+
+    @cached_property
+    def edges(self) -> pd.DataFrame:
+        """The table of accepted edges (see the class docstring)."""
+        return edge_frame(self.edge_columns, self.transform)
+
     @property
     def measurable(self) -> bool:
         """True if at least one edge was measured."""
-        return len(self.edges) > 0
+        return len(self.edge_columns["y"]) > 0
 
     def flat_summary(self) -> dict[str, Any]:
-        """JSON-able medians (see :func:`flat_summary`)."""
-        return flat_summary_from_dataset(self.dataset)
+        """JSON-able medians (see :func:`flat_summary`), read from :attr:`summary`."""
+        return self.summary.flat_summary()
 
     def edges_geodataframe(self) -> Any:
         """The edge table as a GeoDataFrame of line segments in the scene's CRS."""

@@ -1,20 +1,21 @@
 """Selection and statistics of :func:`iqx.metrics.sharpness`: edge table, per-direction summary.
 
-The finalize step: the last pending candidates are settled, the accepted edges become a
-table (pixel and map position, direction class, values), and each band and direction is
-summarised (median, mean, std, IQR, seeded bootstrap CI of the median, pooled MTF at
-Nyquist) into the summary :class:`xarray.Dataset`.
+The finalize step: the last pending candidates are settled, the accepted edges become the
+columns of a table (pixel position, direction class, values), and each band and direction
+is summarised (median, mean, std, IQR, seeded bootstrap CI of the median, pooled MTF at
+Nyquist) into NumPy arrays (:class:`~iqx.metrics._sharpness_result.SharpnessSummary`).
+:class:`~iqx.metrics._sharpness_result.SharpnessResult` packs them into its DataFrame and
+Dataset when they are first read.
 """
 
 from __future__ import annotations
 
 import json
 import math
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
-import pandas as pd
-import xarray as xr
 
 from iqx.kernels.bootstrap import resample_medians as _resample_medians
 from iqx.kernels.esf import RES_FIELDS, STATUS
@@ -22,7 +23,7 @@ from iqx.metrics._result import result_attrs
 from iqx.metrics._sharpness_blocks import _R
 from iqx.metrics._sharpness_nms import _settle
 from iqx.metrics._sharpness_params import DIRECTIONS, FREQS, OUTPUTS, UNITS, SharpnessOptions
-from iqx.metrics._sharpness_result import SharpnessResult, _to_map
+from iqx.metrics._sharpness_result import SharpnessResult, SharpnessSummary
 
 __all__: list[str] = []
 
@@ -102,9 +103,14 @@ def _stats(values: np.ndarray, rng: np.random.Generator, n_boot: int) -> dict[st
     }
 
 
-def _select(part: dict, p: SharpnessOptions, scene_meta: dict) -> tuple:
-    """Settle the last pending candidates and build the edge table: ``(edges, signed
-    curves, band index per edge, rejected counts per band)``."""
+def _select(
+    part: dict, p: SharpnessOptions, scene_meta: dict
+) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray, dict[int, dict[str, int]]]:
+    """Settle the last pending candidates and build the edge table: ``(columns, signed
+    curves, band index per edge, rejected counts per band)``.
+
+    ``columns`` maps each column of :attr:`SharpnessResult.edges` but the map position
+    (added by :func:`edge_frame`) to a NumPy array, in the table's order."""
     part = _settle(part, p, None)
     nbands = scene_meta["nbands"]
     rejected: dict[int, dict[str, int]] = {b: {} for b in range(nbands)}
@@ -159,13 +165,9 @@ def _select(part: dict, p: SharpnessOptions, scene_meta: dict) -> tuple:
     table["mtf_nyquist_signed"] = r[:, _R["mtf_nyquist_signed"]]
     for name in ("otf_nyquist_re", "otf_nyquist_im", "noise_power_nyquist"):
         table[name] = r[:, _R[name]]
-    edges = pd.DataFrame(table)
-    mx, my = _to_map(scene_meta["transform"], edges["y"].to_numpy(), edges["x"].to_numpy())
-    edges.insert(3, "map_x", np.asarray(mx, dtype=np.float64))
-    edges.insert(4, "map_y", np.asarray(my, dtype=np.float64))
     curves = all_curves[keep]
     esfs = all_esfs[keep]
-    if p.method == "logistic" and len(edges):
+    if p.method == "logistic" and len(keep):
         from iqx.metrics._sharpness_logistic import logistic_values
 
         vals, reasons = logistic_values(esfs, r[:, _R["delta"]], p.halfwidth)
@@ -175,15 +177,15 @@ def _select(part: dict, p: SharpnessOptions, scene_meta: dict) -> tuple:
             b = int(bkeep[i])
             rejected[b][reasons[i]] = rejected[b].get(reasons[i], 0) + 1
         for name in ("rer", "fwhm", "mtf_nyquist", "mtf_half_nyquist", "mtf50"):
-            edges[name] = vals[name]
-        edges["mtf_nyquist_signed"] = vals["mtf_nyquist"]
-        edges["mtf_nyquist_se"] = np.nan
-        edges = edges[ok].reset_index(drop=True)
+            table[name] = np.asarray(vals[name], dtype=np.float64)
+        table["mtf_nyquist_signed"] = np.asarray(vals["mtf_nyquist"], dtype=np.float64)
+        table["mtf_nyquist_se"] = np.full(len(keep), np.nan)
+        table = {name: col[ok] for name, col in table.items()}
         curves = vals["curves"][ok]
         band_kept = bkeep[ok]
     else:
         band_kept = band[keep]
-    return edges, curves, band_kept, rejected
+    return table, curves, band_kept, rejected
 
 
 def _band_key(label: Any) -> Any:
@@ -192,11 +194,10 @@ def _band_key(label: Any) -> Any:
 
 
 def _finalize(part: dict, p: SharpnessOptions, scene_meta: dict) -> SharpnessResult:
-    edges, curves, band_kept, rejected = _select(part, p, scene_meta)
-    ds = _summary_dataset(edges, curves, band_kept, rejected, p, scene_meta)
+    columns, curves, band_kept, rejected = _select(part, p, scene_meta)
     return SharpnessResult(
-        dataset=ds,
-        edges=edges,
+        summary=_summary(columns, curves, band_kept, rejected, p, scene_meta),
+        edge_columns=columns,
         rejected={_band_key(scene_meta["band_labels"][b]): v for b, v in rejected.items()},
         crs=scene_meta["crs"],
         transform=scene_meta["transform"],
@@ -205,7 +206,7 @@ def _finalize(part: dict, p: SharpnessOptions, scene_meta: dict) -> SharpnessRes
 
 
 def _pooled_nyquist(
-    edges: pd.DataFrame, sel: np.ndarray, rng: np.random.Generator, n_boot: int
+    columns: Mapping[str, np.ndarray], sel: np.ndarray, rng: np.random.Generator, n_boot: int
 ) -> np.ndarray:
     """Pooled MTF at Nyquist of a set of edges, with a bootstrap 95 % CI over the edges.
 
@@ -216,12 +217,13 @@ def _pooled_nyquist(
     without any noise-power subtraction, and it is not clipped (a value below 0 says
     "0 within the CI"). Returns ``[value, ci_low, ci_high]``.
     """
-    if "otf_nyquist_re" not in edges:
+    if "otf_nyquist_re" not in columns:
         return np.full(3, np.nan)
-    ok = sel & np.isfinite(edges["otf_nyquist_re"].to_numpy())
+    otf_re = np.asarray(columns["otf_nyquist_re"])
+    ok = sel & np.isfinite(otf_re)
     if not ok.any():
         return np.full(3, np.nan)
-    zr = edges["otf_nyquist_re"].to_numpy()[ok]
+    zr = otf_re[ok]
     n = len(zr)
     value = float(zr.mean())
     if n > 1 and n_boot > 0:
@@ -232,14 +234,15 @@ def _pooled_nyquist(
     return np.array([value, lo, hi])
 
 
-def _summary_dataset(
-    edges: pd.DataFrame,
+def _summary(
+    columns: Mapping[str, np.ndarray],
     curves: np.ndarray,
     band_idx: np.ndarray,
     rejected: dict[int, dict[str, int]],
     p: SharpnessOptions,
     meta: dict,
-) -> xr.Dataset:
+) -> SharpnessSummary:
+    """The per-(band, direction) statistics of the accepted edges, as NumPy arrays."""
     nb = meta["nbands"]
     nd = len(DIRECTIONS)
     stats = ("median", "mean", "std", "iqr", "ci_low", "ci_high")
@@ -248,8 +251,8 @@ def _summary_dataset(
     mtf = np.full((nb, nd, len(FREQS)), np.nan)
     nyq_pooled = np.full((nb, nd, 3), np.nan)  # value, ci_low, ci_high
     reason = np.full((nb, nd), "", dtype=object)
-    direction = edges["direction"].to_numpy() if len(edges) else np.zeros(0, object)
-    cols = {o: edges[o].to_numpy() for o in OUTPUTS}  # pandas column access is slow
+    direction = columns["direction"]
+    cols = {o: np.asarray(columns[o]) for o in OUTPUTS}
     for b in range(nb):
         for k, dname in enumerate(DIRECTIONS):
             sel = band_idx == b
@@ -272,7 +275,7 @@ def _summary_dataset(
                     data[(o, s)][b, k] = st[s]
             mtf[b, k] = _column_median(np.maximum(curves[sel], 0.0))
             rng_p = np.random.default_rng(np.random.SeedSequence([p.seed, b, k, 1]))
-            nyq_pooled[b, k] = _pooled_nyquist(edges, sel, rng_p, p.n_boot)
+            nyq_pooled[b, k] = _pooled_nyquist(columns, sel, rng_p, p.n_boot)
     dims = ("band", "direction")
     dv: dict[str, Any] = {}
     for o in OUTPUTS:
@@ -292,8 +295,8 @@ def _summary_dataset(
     reasons = sorted(set(STATUS.values()) - {"ok"} | {k for v in rejected.values() for k in v})
     nrej = np.array([[rejected.get(b, {}).get(r, 0) for r in reasons] for b in range(nb)])
     dv["n_rejected"] = (("band", "reason_code"), nrej.reshape(nb, len(reasons)))
-    return xr.Dataset(
-        dv,
+    return SharpnessSummary(
+        variables=dv,
         coords={
             "band": meta["band_labels"],
             "direction": list(DIRECTIONS),

@@ -54,7 +54,6 @@ from iqx.metrics._sharpness_params import (
 from iqx.metrics._sharpness_result import (
     MIN_CONFIDENT_EDGES,
     SharpnessResult,
-    flat_summary_from_dataset,
 )
 from iqx.metrics._sharpness_stats import _finalize
 from iqx.parallel import BlockInfo, as_scene, lazy_call, map_tiles_xr, reduce_blocks
@@ -84,7 +83,7 @@ def _meta(scene: xr.DataArray) -> dict:
 
 def _flat(result: SharpnessResult) -> dict[str, Any]:
     """The registered flat summary of a result (see :func:`flat_summary`)."""
-    return flat_summary_from_dataset(result.dataset)
+    return result.flat_summary()
 
 
 @register_metric(
