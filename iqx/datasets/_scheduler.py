@@ -27,6 +27,7 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from iqx.errors import InvalidParameterError, IqxError
@@ -36,8 +37,9 @@ __all__ = [
     "SchedulerError",
     "map_batches",
     "references_main",
+    "FileSizes",
+    "file_sizes",
     "small_file_count",
-    "tiny_files",
     "use_scheduler",
 ]
 
@@ -125,19 +127,21 @@ def use_scheduler(scheduler: Any = None) -> Iterator[Any]:
     )
 
 
-def small_file_count(paths: Sequence[str | os.PathLike[str]]) -> int:
-    """``len(paths)`` when the images are small, else 0 (the ``small_files`` of
-    :func:`map_batches`).
+@dataclass(frozen=True)
+class FileSizes:
+    """How small a list of image files is (:func:`file_sizes`).
 
-    The images are small when the median size of a sample of their files (64, spread over
-    the list) is at most :data:`iqx.io._process_pool.FILE_BYTES_SMALL`: their per-image
-    Python then outweighs their C work.
+    Attributes
+    ----------
+    small_files : int
+        ``len(paths)`` when the images are small, else 0 (the ``small_files`` of
+        :func:`map_batches`).
+    tiny : bool
+        The files are tiny (the ``tiny`` of :func:`map_batches`).
     """
-    from iqx.io._process_pool import FILE_BYTES_SMALL
 
-    if len(paths) < 2:
-        return 0
-    return len(paths) if _median_size(paths) <= FILE_BYTES_SMALL else 0
+    small_files: int = 0
+    tiny: bool = False
 
 
 #: files at most this large are "tiny": one thread is faster than two on them (measured on
@@ -147,10 +151,25 @@ def small_file_count(paths: Sequence[str | os.PathLike[str]]) -> int:
 FILE_BYTES_TINY = 1024
 
 
-def tiny_files(paths: Sequence[str | os.PathLike[str]]) -> bool:
-    """True when the median size of a sample of ``paths`` is at most :data:`FILE_BYTES_TINY`
-    (the ``tiny`` of :func:`map_batches`)."""
-    return len(paths) >= 2 and _median_size(paths) <= FILE_BYTES_TINY
+def file_sizes(paths: Sequence[str | os.PathLike[str]]) -> FileSizes:
+    """Whether ``paths`` are small (and tiny) files, from the median size of a sample of
+    them (64, spread over the list; one ``stat`` each).
+
+    Small: at most :data:`iqx.io._process_pool.FILE_BYTES_SMALL`, where the per-image
+    Python outweighs the C work. Tiny: at most :data:`FILE_BYTES_TINY`. Fewer than two
+    files are neither.
+    """
+    from iqx.io._process_pool import FILE_BYTES_SMALL
+
+    if len(paths) < 2:
+        return FileSizes()
+    median = _median_size(paths)
+    return FileSizes(len(paths) if median <= FILE_BYTES_SMALL else 0, median <= FILE_BYTES_TINY)
+
+
+def small_file_count(paths: Sequence[str | os.PathLike[str]]) -> int:
+    """``len(paths)`` when the images are small, else 0 (``file_sizes(paths).small_files``)."""
+    return file_sizes(paths).small_files
 
 
 def references_main(obj: Any) -> bool:
@@ -207,9 +226,9 @@ def map_batches(
     batch_size : int, optional
         Items per batch (default :func:`~iqx.io._sched.auto_batch_size`).
     small_files : int
-        Items that are small images (:func:`small_file_count`).
+        Items that are small images (:func:`file_sizes`).
     tiny : bool
-        The items are tiny files (:func:`tiny_files`): where they would run in local
+        The items are tiny files (:func:`file_sizes`): where they would run in local
         threads, they run in the calling thread instead (the GIL makes two threads slower
         than one on them).
     portable : bool

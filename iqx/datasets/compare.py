@@ -31,7 +31,7 @@ import dask
 import pandas as pd
 import xarray as xr
 
-from iqx.datasets._scheduler import map_batches, small_file_count, tiny_files, use_scheduler
+from iqx.datasets._scheduler import FileSizes, file_sizes, map_batches, use_scheduler
 from iqx.errors import InvalidParameterError, ShapeMismatchError
 from iqx.metrics._base import ArrayMetric, RunMetric
 from iqx.registry import metrics as metric_registry
@@ -376,16 +376,16 @@ def compare_datasets(
     settings = _PairSettings(tuple(metrics), per_band, chunks, bit_depth, options)
     paths = [(str(r), str(t)) for _, r, t in pairs]
     # a worker (process or cluster) finds metrics by id: only iqx's own are registered there
-    small = small_file_count([r for r, _ in paths]) if _all_builtin(metrics) else 0
+    sizes = file_sizes([r for r, _ in paths]) if _all_builtin(metrics) else FileSizes()
     with use_scheduler(scheduler):
-        if small:
+        if sizes.small_files:
             rows = map_batches(
                 _compare_batch,
                 paths,
                 settings,
                 batch_size=batch_size,
-                small_files=small,
-                tiny=tiny_files([r for r, _ in paths]),
+                small_files=sizes.small_files,
+                tiny=sizes.tiny,
                 progress=progress,
             )
         else:

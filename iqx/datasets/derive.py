@@ -30,10 +30,10 @@ from pathlib import Path
 from typing import Any
 
 from iqx.datasets._scheduler import (
+    FileSizes,
+    file_sizes,
     map_batches,
     references_main,
-    small_file_count,
-    tiny_files,
 )
 from iqx.datasets.layout import Dataset, open_dataset
 from iqx.datasets.manifest import (
@@ -158,15 +158,17 @@ def _run_batch(pairs: list[tuple[str, str]], process_file: ProcessFile) -> list[
     return out
 
 
-def _small_files(paths: list[Path], process_file: ProcessFile) -> int:
-    """How many small images ``process_file`` would handle in worker processes (0: none).
+def _small_files(paths: list[Path], process_file: ProcessFile) -> FileSizes:
+    """How small the images are, for ``process_file`` (none small: :class:`FileSizes`'s
+    defaults).
 
     Only a ``process_file`` that says it may run in another process (``process_safe``,
-    e.g. :func:`iqx.modify`'s) is sent there (:func:`small_file_count`).
+    e.g. :func:`iqx.modify`'s) is sent to worker processes or run in the calling thread
+    (:func:`file_sizes`).
     """
     if not getattr(process_file, "process_safe", False):
-        return 0
-    return small_file_count(paths)
+        return FileSizes()
+    return file_sizes(paths)
 
 
 def _abandon(tmp: Path) -> None:
@@ -312,14 +314,14 @@ def derive_dataset(
         pairs = [(str(p), os.path.join(out_dir, p.name)) for p in source.image_files]
         files: list[dict[str, Any]] = []
         if pairs:
-            small = _small_files(source.image_files, process_file)
+            sizes = _small_files(source.image_files, process_file)
             files = map_batches(
                 _run_batch,
                 pairs,
                 process_file,
                 batch_size=batch_size,
-                small_files=small,
-                tiny=small > 0 and tiny_files(source.image_files),
+                small_files=sizes.small_files,
+                tiny=sizes.tiny,
                 portable=not references_main(process_file),
                 progress=progress,
             )

@@ -29,7 +29,7 @@ METRICS = ["psnr", "ssim", "mse", "rmse", "sam"]
 
 def _graph_path(monkeypatch):
     """Make ``compare_datasets`` take the lazy-graph path, whatever the file sizes."""
-    monkeypatch.setattr(compare_module, "small_file_count", lambda paths: 0)
+    monkeypatch.setattr(compare_module, "file_sizes", lambda paths: compare_module.FileSizes())
 
 
 def _tiny_rgb(tmp_path, n=12):
@@ -85,7 +85,7 @@ def test_real_worldview2_crops_equal_the_graph_path(tmp_path, monkeypatch, pan):
         y, x = 64 * (k // 4), 64 * (k % 4)
         write_image(chip[:, y : y + 64, x : x + 64], root / "images" / f"c{k:02d}.tif")
     ref = open_dataset(root)
-    assert compare_module.small_file_count(ref.image_files) == 16
+    assert compare_module.file_sizes(ref.image_files).small_files == 16
     test = _noisy_copy(ref, 25)
     small, graph = _both_paths(ref, test, monkeypatch, metrics=["psnr", "ssim", "ergas"], ratio=1)
     pd.testing.assert_frame_equal(small, graph, check_exact=True)
