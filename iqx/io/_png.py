@@ -100,8 +100,11 @@ def plain_png_bytes(path: str | os.PathLike[str]) -> tuple[bytes, int, int, int]
     """
     if not os.fspath(path).lower().endswith(".png") or _has_sidecar(path):
         return None
-    with open(path, "rb", buffering=0) as fh:  # one read, no buffer object
-        data = fh.readall()
+    try:
+        with open(path, "rb", buffering=0) as fh:  # one read, no buffer object
+            data = fh.readall()
+    except OSError:  # missing, a folder, unreadable: GDAL's path names the problem
+        return None
     if len(data) < 33 or not data.startswith(_SIGNATURE) or data[12:16] != b"IHDR":
         return None  # not a PNG GDAL would take as one: let GDAL say what it is
     depth, colour = data[24], data[25]

@@ -19,7 +19,7 @@ import xarray as xr
 from iqx.errors import InvalidParameterError, RasterReadError, UnsupportedDtypeError
 from iqx.io._atomic import atomic_file
 from iqx.io._common import check_dtype, check_exists, pixel_coords, scene_attrs
-from iqx.io._png import plain_png_writable, read_plain_png, write_plain_png
+from iqx.io._png import decode_plain_png, plain_png_bytes, plain_png_writable, write_plain_png
 from iqx.io._rio import expand_palette, georef_profile, palette_table, raster_meta, rio_open
 from iqx.kernels.scratch import scratch
 from iqx.parallel.backend import replace_data
@@ -294,22 +294,43 @@ def read_image_scene(
         from iqx.bitdepth import check_bit_depth
 
         bit_depth = check_bit_depth(bit_depth)
-    plain = read_plain_png(p)
-    if plain is not None:
-        # libpng decodes into a fresh (writeable) array: interleaved, as GDAL would read it
-        # with ``interleaved=True``; band-sequential otherwise (one copy, none for 1 band)
-        arr = plain.transpose(2, 0, 1)
-        if not interleaved and plain.shape[2] > 1:
-            arr = _copy_to(scratch("read", arr.shape, arr.dtype), arr)
-        attrs = plain_png_attrs(p, bit_depth)
-        driver, options = "PNG", {}
-    else:
-        arr, driver, options, attrs = _read_gdal(p, bit_depth, interleaved)
+    plain = plain_png_bytes(p)
+    scene = None if plain is None else plain_png_scene(p, plain, bit_depth, interleaved)
+    if scene is not None:
+        return scene, "PNG", {}
+    arr, driver, options, attrs = _read_gdal(p, bit_depth, interleaved)
     if bit_depth is not None:
         from iqx.bitdepth import check_bit_depth
 
         check_bit_depth(bit_depth, arr.dtype)
     return eager_scene(arr, attrs, p.stem), driver, options
+
+
+def plain_png_scene(
+    path: Path,
+    plain: tuple[bytes, int, int, int],
+    bit_depth: int | None = None,
+    interleaved: bool = False,
+) -> xr.DataArray | None:
+    """The scene of :func:`read_image_scene` for a plain PNG whose bytes are read already.
+
+    ``plain`` is :func:`iqx.io._png.plain_png_bytes`' result for ``path`` and ``bit_depth`` a
+    checked declared depth. None when libpng does not decode it as GDAL would (GDAL reads
+    it then).
+    """
+    pixels = decode_plain_png(*plain, path)
+    if pixels is None:
+        return None
+    # libpng decodes into a fresh (writeable) array: interleaved, as GDAL would read it
+    # with ``interleaved=True``; band-sequential otherwise (one copy, none for 1 band)
+    arr = pixels.transpose(2, 0, 1)
+    if not interleaved and pixels.shape[2] > 1:
+        arr = _copy_to(scratch("read", arr.shape, arr.dtype), arr)
+    if bit_depth is not None:
+        from iqx.bitdepth import check_bit_depth
+
+        check_bit_depth(bit_depth, arr.dtype)
+    return eager_scene(arr, plain_png_attrs(path, bit_depth), path.stem)
 
 
 def plain_png_attrs(path: Path, bit_depth: int | None) -> dict[str, Any]:

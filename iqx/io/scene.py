@@ -93,13 +93,19 @@ def open_or_read_scene(
 
     Parameters and errors are those of :func:`open_scene`.
     """
-    from iqx.io._png import plain_png_shape
-    from iqx.io.images import read_image_scene
+    from iqx.io._png import plain_png_bytes
+    from iqx.io.images import plain_png_scene, read_image_scene
 
     if chunks is None:
-        shape = plain_png_shape(Path(path))
-        if shape is not None and math.prod(shape) <= SMALL_SCENE_SAMPLES:
-            return read_image_scene(path, bit_depth=bit_depth)[0]
+        plain = plain_png_bytes(path)
+        if plain is not None and math.prod(plain[1:]) <= SMALL_SCENE_SAMPLES:
+            if bit_depth is not None:
+                from iqx.bitdepth import check_bit_depth
+
+                bit_depth = check_bit_depth(bit_depth)
+            scene = plain_png_scene(Path(path), plain, bit_depth)
+            if scene is not None:
+                return scene
     scene = open_scene(path, chunks=chunks, bit_depth=bit_depth)
     if chunks is None and scene.size <= SMALL_SCENE_SAMPLES:
         if is_zarr_store(Path(path)):

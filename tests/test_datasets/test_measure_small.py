@@ -61,3 +61,31 @@ def test_large_images_and_explicit_chunks_stay_lazy(tmp_path, monkeypatch):
     assert hasattr(open_or_read_scene(path, chunks=16).data, "dask")
     monkeypatch.setattr(scene_module, "SMALL_SCENE_SAMPLES", 100)  # 28×28 is "large" now
     assert hasattr(open_or_read_scene(path).data, "dask")
+
+
+def test_missing_png_or_a_folder_gets_iqx_errors_naming_it(tmp_path):
+    """The PNG fast path steps aside for what it cannot open: the error is iqx's, not a bare
+    ``OSError`` from ``open``."""
+    from iqx.errors import IqxError, PathNotFoundError
+
+    with pytest.raises(PathNotFoundError, match=r"gone\.png: no such file"):
+        open_or_read_scene(tmp_path / "gone.png")
+    with pytest.raises(PathNotFoundError, match=r"gone\.png"):
+        measure_image(tmp_path / "gone.png", ("sharpness",))
+    (tmp_path / "folder.png").mkdir()
+    with pytest.raises(IqxError, match=r"folder\.png"):
+        open_or_read_scene(tmp_path / "folder.png")
+
+
+def test_small_png_is_read_once(tmp_path, monkeypatch):
+    """A small plain PNG's bytes are read from disk once (header walk and decode share them)."""
+    from iqx.io import _png
+
+    path = tmp_path / "d.png"
+    Image.fromarray(np.arange(28 * 28, dtype=np.uint8).reshape(28, 28)).save(path)
+    calls = []
+    real = _png.plain_png_bytes
+    monkeypatch.setattr(_png, "plain_png_bytes", lambda p: calls.append(p) or real(p))
+    scene = open_or_read_scene(path)
+    assert len(calls) == 1
+    np.testing.assert_array_equal(scene.values[0], np.asarray(Image.open(path)))

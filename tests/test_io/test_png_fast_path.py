@@ -184,7 +184,7 @@ def test_modified_png_dataset_equals_the_gdal_path(tmp_path, monkeypatch):
     fast = iqx.modify(tmp_path / "mnist", "jpeg:quality=60")
     fast_copy = tmp_path / "fast"
     shutil.copytree(fast.data_path, fast_copy)
-    monkeypatch.setattr(images, "read_plain_png", lambda path: None)
+    monkeypatch.setattr(images, "plain_png_bytes", lambda path: None)
     monkeypatch.setattr(images, "plain_png_writable", lambda arr: False)
     slow = iqx.modify(tmp_path / "mnist", "jpeg:quality=60", overwrite=True)
     for k in range(12):
