@@ -142,7 +142,11 @@ def combine_channels(results: list[tuple]) -> tuple[float, float]:
     return float(value), float(spread)
 
 
-def _iquaflow_dataset(scene: xr.DataArray, method: str, p: SNROptions) -> xr.Dataset:
+def _iquaflow_results(
+    scene: xr.DataArray, method: str, p: SNROptions
+) -> tuple[list[dict], tuple[float, float]]:
+    """IQUAFLOW's ``hb``/``ha`` of every band: the per-band result rows and the combined
+    ``(snr, err)`` of :func:`combine_channels` (what :func:`_iquaflow_dataset` packs)."""
     arr = np.asarray(scene.data)
     chans = [arr[i] for i in range(arr.shape[0])]
     per = []
@@ -175,8 +179,20 @@ def _iquaflow_dataset(scene: xr.DataArray, method: str, p: SNROptions) -> xr.Dat
                 "reason": "",
             }
         results.append(r)
+    return results, combine_channels(per)
+
+
+def _iquaflow_dataset(
+    results: list[dict],
+    combined: tuple[float, float],
+    scene: xr.DataArray,
+    method: str,
+    p: SNROptions,
+) -> xr.Dataset:
+    """The :func:`iqx.metrics.snr` Dataset of :func:`_iquaflow_results`: the per-band rows
+    plus the combined value in ``iquaflow_snr``/``iquaflow_snr_std``."""
     ds = _to_dataset(results, scene, method, p)
-    value, spread = combine_channels(per)
+    value, spread = combined
     ds["iquaflow_snr"] = value
     ds["iquaflow_snr_std"] = spread
     ds.attrs["iquaflow_compat"] = 1

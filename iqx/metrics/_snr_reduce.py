@@ -176,20 +176,28 @@ def _maybe_delayed(ds: xr.Dataset, compute: bool) -> Any:
     return ds if compute else lazy_call(_identity, ds)
 
 
-def _snr_hb(scene, extra, nodata, p, ctx, halo, compute):
+def _snr_hb(
+    scene: xr.DataArray,
+    extra: tuple,
+    nodata: Any,
+    p: SNROptions,
+    ctx: dict,
+    halo: int,
+    compute: bool,
+) -> list[dict] | Any:
+    """The per-band result rows of ``hb`` (a delayed list for dask input and
+    ``compute=False``): two passes, the median DN then the stds of the blocks whose
+    rounded mean equals it."""
     if ctx["is_float"]:
-        results = [
+        return [
             _nan_result(
                 "hb matches rounded block means to the median DN exactly: it needs integer "
                 "pixels (use method='blocks' for float data)"
             )
         ] * scene.sizes["band"]
-        return _maybe_delayed(_to_dataset(results, scene, "hb", p), compute)
+    if not is_dask(scene):
+        return _hb_numpy(scene, extra, nodata, p)
     chunk1 = functools.partial(_chunk, method="hb", params=p, nodata=nodata)
-    lazy = is_dask(scene)
-    if not lazy:
-        return _maybe_delayed(_hb_numpy(scene, extra, nodata, p), compute)
-    tmpl = _template(scene)
     medians = reduce_blocks_leading(
         chunk1,
         _combine,
@@ -215,12 +223,12 @@ def _snr_hb(scene, extra, nodata, p, ctx, halo, compute):
         rechunk=True,
         reuse_blocks=True,
     )
-    out = lazy_call(_hb_build, res, medians, tmpl, p)
+    out = lazy_call(_hb_results, res, medians)
     return out.compute() if compute else out
 
 
-def _hb_numpy(scene: xr.DataArray, extra: tuple, nodata: Any, p: SNROptions) -> xr.Dataset:
-    """``hb`` of an in-memory scene: the two passes of :func:`_snr_hb` on the whole bands.
+def _hb_numpy(scene: xr.DataArray, extra: tuple, nodata: Any, p: SNROptions) -> list[dict]:
+    """``hb`` of an in-memory scene: the two passes of :func:`_snr_hb` on the whole bands, as result rows.
 
     Integer bands of <= 16 bits are read once, for the value histogram and every block's
     exact sum together (:func:`iqx.kernels.hb_blocks.hb_histogram_sums`); the median then
@@ -250,20 +258,19 @@ def _hb_numpy(scene: xr.DataArray, extra: tuple, nodata: Any, p: SNROptions) -> 
         else:
             stds = hk.hb_block_stds(band, vmask, use_valid, oys, oxs, size, med)
         results.append(_finalize_hb(stds, med))
-    return _to_dataset(results, scene, "hb", p)
+    return results
 
 
 def _identity(parts: Any) -> Any:
     return parts
 
 
-def _hb_build(
-    parts: list[dict], medians: list[float], tmpl: xr.DataArray, p: SNROptions
-) -> xr.Dataset:
+def _hb_results(parts: list[dict], medians: list[float]) -> list[dict]:
+    """The ``hb`` rows from the pass-2 partials and the per-band medians."""
     results = []
     for part, med in zip(parts, medians, strict=True):
         if not np.isfinite(med):
             results.append(_nan_result("no valid pixels (all nodata or NaN)"))
         else:
             results.append(_finalize_hb(part["hb"], med))
-    return _to_dataset(results, tmpl, "hb", p)
+    return results

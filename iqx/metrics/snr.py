@@ -45,14 +45,16 @@ from iqx.errors import InvalidParameterError
 from iqx.metrics._result import result_attrs
 from iqx.metrics._snr_common import (
     _check_dtype,
+    _column,
     _nan_result,
+    _reason_text,
     _scene,
-    _to_dataset,
 )
-from iqx.metrics._snr_iquaflow import _iquaflow_dataset
+from iqx.metrics._snr_iquaflow import _iquaflow_dataset, _iquaflow_results
 from iqx.metrics._snr_options import (
     DEFAULT_METHOD,
     METHODS,
+    SNROptions,
     _options,
     method_parameters,
     snr_halo,
@@ -80,10 +82,13 @@ def _result_summary(ds: xr.Dataset) -> dict[str, Any]:
     ``"snr_<method>"`` otherwise (:func:`combine_bands`); :func:`flat_summary` is the
     union of those of ``hb``, ``ha`` and the default method.
     """
-    method = ds.attrs.get("method", DEFAULT_METHOD)
+    return _keyed(ds.attrs.get("method", DEFAULT_METHOD), *combine_bands(ds))
+
+
+def _keyed(method: str, value: float | None, err: float | None, reason: str) -> dict[str, Any]:
+    """``{key: value, key_std: err, key_reason: reason}`` with the key of ``method``."""
     key = "snr" if method == DEFAULT_METHOD else f"snr_{method}"
-    v, e, reason = combine_bands(ds)
-    return {key: v, f"{key}_std": e, f"{key}_reason": reason}
+    return {key: value, f"{key}_std": err, f"{key}_reason": reason}
 
 
 @register_metric(
@@ -168,14 +173,65 @@ def snr(
         For unknown methods or parameters, or a mask of the wrong shape.
     """
     scene = _scene(image)
+    p = _checked(scene, method, iquaflow_compat, curve, params)
+    rows, combined = _band_rows(scene, method, p, mask, iquaflow_compat, compute)
+    if combined is not None:
+        return _maybe_delayed(_iquaflow_dataset(rows, combined, scene, method, p), compute)
+    if isinstance(rows, list):  # measured already (always when compute=True)
+        return _maybe_delayed(_build(rows, scene, method, p, curve), compute)
+    build = functools.partial(_build, scene=_template(scene), method=method, p=p, curve=curve)
+    return lazy_call(build, rows)
+
+
+def _checked(
+    scene: xr.DataArray, method: str, iquaflow_compat: bool, curve: bool, params: dict
+) -> SNROptions:
+    """The options of ``method`` after the checks of :func:`snr` (dtype, mode, curve)."""
     _check_dtype(scene.dtype)
     p = _options(method, params)
     if iquaflow_compat and method not in ("hb", "ha"):
         raise InvalidParameterError("iquaflow_compat applies to method 'hb' or 'ha' only")
     if curve and method != "blocks":
         raise InvalidParameterError("curve=True is available for method='blocks' only")
+    return p
+
+
+def _band_rows(
+    scene: xr.DataArray,
+    method: str,
+    p: SNROptions,
+    mask: Any,
+    iquaflow_compat: bool,
+    compute: bool,
+) -> tuple[list[dict] | Any, tuple[float, float] | None]:
+    """The measurement behind :func:`snr`: one result row (dict) per band.
+
+    Parameters
+    ----------
+    scene : xarray.DataArray
+        ``(band, y, x)`` scene (:func:`iqx.metrics._snr_common._scene`).
+    method : str
+        Estimator.
+    p : SNROptions
+        Its options (:func:`_checked`).
+    mask : bool array-like or None
+        Validity mask, as for :func:`snr`.
+    iquaflow_compat : bool
+        IQUAFLOW 1.0.1 parity mode (``hb``/``ha`` only, computed eagerly).
+    compute : bool
+        If False, dask input gives a delayed list of rows (the reduction is not run).
+
+    Returns
+    -------
+    rows : list of dict or dask.delayed.Delayed
+        ``snr``, ``snr_std``, ``signal``, ``noise``, ``noise_std``, ``n_blocks``,
+        ``reason`` (and ``curve`` for ``blocks``) per band: what :func:`snr` packs into its
+        Dataset and :func:`flat_summary` combines directly.
+    combined : (float, float) or None
+        IQUAFLOW's channel combination in parity mode, else None.
+    """
     if iquaflow_compat:
-        return _maybe_delayed(_iquaflow_dataset(scene, method, p), compute)
+        return _iquaflow_results(scene, method, p)
     extra: tuple = ()
     if mask is not None:  # the shared rule: boolean, (y, x) or (1 | band, y, x)
         extra = (xr.DataArray(check_mask(mask, tuple(scene.shape)), dims=scene.dims),)
@@ -183,18 +239,16 @@ def snr(
     ctx = {"is_float": scene.dtype.kind == "f"}
     ny, nx = scene.sizes["y"], scene.sizes["x"]
     if min(ny, nx) < getattr(p, "block_size", 3):
-        results = [
-            _nan_result(
-                f"image {ny}x{nx} is smaller than one {getattr(p, 'block_size', 3)}-pixel block"
-            )
-        ] * scene.sizes["band"]
-        return _maybe_delayed(_to_dataset(results, scene, method, p), compute)
+        row = _nan_result(
+            f"image {ny}x{nx} is smaller than one {getattr(p, 'block_size', 3)}-pixel block"
+        )
+        return [row] * scene.sizes["band"], None
     halo = p.lead_halo
     if method == "hb":
-        return _snr_hb(scene, extra, nodata, p, ctx, halo, compute)
+        return _snr_hb(scene, extra, nodata, p, ctx, halo, compute), None
     chunk = functools.partial(_chunk, method=method, params=p, nodata=nodata)
     fin = functools.partial(_finalize_all, method=method, p=p, ctx=ctx)
-    res = reduce_blocks_leading(
+    rows = reduce_blocks_leading(
         chunk,
         _combine,
         fin,
@@ -205,8 +259,7 @@ def snr(
         rechunk=True,
         reuse_blocks=True,
     )
-    build = functools.partial(_build, scene=_template(scene), method=method, p=p, curve=curve)
-    return build(res) if compute else lazy_call(build, res)
+    return rows, None
 
 
 def combine_bands(ds: xr.Dataset) -> tuple[float | None, float | None, str]:
@@ -216,16 +269,28 @@ def combine_bands(ds: xr.Dataset) -> tuple[float | None, float | None, str]:
     several -> mean, with uncertainty ``max(sqrt(sum err^2) / n, std of the band values)``.
     ``(None, None, reason)`` when no band is measurable.
     """
+    combined = None
     if "iquaflow_snr" in ds:
-        v, e = float(ds["iquaflow_snr"]), float(ds["iquaflow_snr_std"])
+        combined = (float(ds["iquaflow_snr"]), float(ds["iquaflow_snr_std"]))
+    return _combine_values(ds["snr"].values, ds["snr_std"].values, ds.attrs.get("reason"), combined)
+
+
+def _combine_values(
+    snr: np.ndarray, snr_std: np.ndarray, reason: str | None, combined: tuple | None
+) -> tuple[float | None, float | None, str]:
+    """:func:`combine_bands` on the band values: ``snr``/``snr_std`` per band, the result's
+    ``reason`` attribute, and IQUAFLOW's combined ``(snr, err)`` in parity mode (it then
+    replaces the rule)."""
+    if combined is not None:
+        v, e = combined
         if np.isfinite(v):
             return v, e, ""
-        return None, None, ds.attrs.get("reason") or "no band measurable"
-    s = np.asarray(ds["snr"].values, dtype=float)
-    e = np.asarray(ds["snr_std"].values, dtype=float)
+        return None, None, reason or "no band measurable"
+    s = np.asarray(snr, dtype=float)
+    e = np.asarray(snr_std, dtype=float)
     ok = np.isfinite(s)
     if not ok.any():
-        return None, None, ds.attrs.get("reason") or "no band measurable"
+        return None, None, reason or "no band measurable"
     if ok.sum() == 1:
         return float(s[ok][0]), float(e[ok][0]), ""
     quad = float(np.sqrt(np.nansum(e[ok] ** 2)) / ok.sum())
@@ -238,11 +303,22 @@ def flat_summary(image: Any, *, iquaflow_compat: bool = False, **kw: Any) -> dic
     ``snr_hb``/``snr_ha`` use IQUAFLOW's definitions and band combination; ``snr`` is the
     default method combined with :func:`combine_bands`. Each key is a float or ``None``
     together with ``<key>_reason``; ``<key>_std`` holds the uncertainty.
+
+    Equals the union of ``_result_summary(snr(image, method, ...))`` for the three methods,
+    without building their Datasets: the same measurement (:func:`_band_rows`) is combined
+    straight from its per-band rows (:func:`_combine_values`, the rule of
+    :func:`combine_bands`). On tiny images (28x28) building the Datasets was most of the
+    time; dask input is measured as by :func:`snr` with ``compute=True``.
     """
+    scene = _scene(image)
     out: dict[str, Any] = {}
     for method in ("hb", "ha", DEFAULT_METHOD):
         compat = iquaflow_compat and method in ("hb", "ha")
-        out.update(_result_summary(snr(image, method, mask=kw.get("mask"), iquaflow_compat=compat)))
+        p = _checked(scene, method, compat, False, {})
+        rows, combined = _band_rows(scene, method, p, kw.get("mask"), compat, True)
+        snr_, err = _column(rows, "snr"), _column(rows, "snr_std")
+        value = _combine_values(snr_, err, _reason_text(rows, scene), combined)
+        out.update(_keyed(method, *value))
     return out
 
 
