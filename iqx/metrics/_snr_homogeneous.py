@@ -15,6 +15,7 @@ import numpy as np
 
 from iqx.kernels import hb_blocks as hb
 from iqx.kernels import homogeneous as hk
+from iqx.kernels.lbp import lbp_flat
 from iqx.metrics._snr_common import _median, _nan_result, _origins, _ratio_result
 from iqx.metrics._snr_options import SNROptions
 
@@ -22,16 +23,14 @@ __all__: list[str] = []
 
 
 def _ha_chunk(band: np.ndarray, valid: np.ndarray, info: Any, p: SNROptions) -> dict:
-    from skimage.feature import local_binary_pattern
-
     size, radius = p.block_size, p.radius
-    npts = 8 * radius
     oys, oxs = _origins(info, band.shape, size, p.stride, size - 1 + radius)
     empty = {"n_good": 0, "keys": np.empty(0, np.int64), "sums": np.zeros((0, 4))}
     if oys.size == 0 or oxs.size == 0:
         return empty
-    lbp = local_binary_pattern(band, npts, radius, method="uniform")
-    flat = ((lbp >= npts - radius + 1) | (lbp <= radius - 1)).astype(np.float64)
+    # IQUAFLOW's flat pixels: scikit-image's uniform LBP of 8 R points at most R - 1 or at
+    # least 7 R + 1, the same mask bit for bit in one GIL-free pass (iqx.kernels.lbp)
+    flat = lbp_flat(band, radius)
     ratio = hk.block_sums(flat, oys, oxs, size) / size**2
     mean, var, _, ok = hk.block_moments(band, valid, oys, oxs, size)
     good = ok & (ratio >= p.lbp_threshold) & (ratio < 1)
