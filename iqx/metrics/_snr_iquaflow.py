@@ -9,7 +9,8 @@ from IQUAFLOW's code. Every quirk that changes a number is kept on purpose:
   ``scipy.stats.sigmaclip(low=4, high=2)``, noise = median of the clipped stds,
   ``err = M / noise**2 * std(clipped)``;
 * HA: ``skimage.feature.local_binary_pattern(..., "uniform")`` on the original band, flat
-  set ``{lbp <= R - 1} | {lbp >= P - R + 1}``, good windows ``thr <= ratio < 1``, fewer than
+  set ``{lbp <= R - 1} | {lbp >= P - R + 1}`` (computed by :func:`iqx.kernels.lbp.lbp_flat`,
+  the same mask bit for bit, ~15x faster), good windows ``thr <= ratio < 1``, fewer than
   10 good windows -> ``None`` (channel dropped), ``int()`` truncation of the window mean,
   zero stds -> NaN, fewer than 3 matches -> NaN, result ``(nanmean, nanstd)``;
 * channel combination: a channel is kept when its SNR is truthy (None and 0 dropped, NaN
@@ -29,9 +30,9 @@ import warnings
 import numpy as np
 import xarray as xr
 from scipy.stats import sigmaclip
-from skimage.feature import local_binary_pattern
 from skimage.util import view_as_windows
 
+from iqx.kernels.lbp import lbp_flat
 from iqx.metrics._snr_common import _nan_result, _to_dataset
 from iqx.metrics._snr_options import SNROptions
 
@@ -100,9 +101,7 @@ def ha_one_channel(
     """IQUAFLOW HA on one channel: ``(snr, err)``, ``(None, None)`` if < 10 good windows."""
     stride = stride or patch_size
     band = np.asarray(img)
-    npoints = 8 * radius
-    lbp = local_binary_pattern(band, npoints, radius, method="uniform")
-    flat = ((lbp >= npoints - radius + 1) | (lbp <= radius - 1)).astype(float)
+    flat = lbp_flat(band, radius)
     ratio = _windows(flat, patch_size, stride).sum(axis=1) / patch_size**2
     good = (ratio >= lbp_threshold) & (ratio < 1)
     if good.sum() < 10:
