@@ -334,3 +334,37 @@ class HBRealBand:
         return float(np.median(iquaflow_seconds("hb", 5)))
 
     track_iquaflow_hb_seconds.unit = "seconds"
+
+
+class HARealBand:
+    """IQUAFLOW-definition HA on the real 1024² Inria band: iqx (flat mask by
+    :func:`iqx.kernels.lbp.lbp_flat`) against the mask alone from scikit-image's
+    ``local_binary_pattern`` (what iqx used before, and what IQUAFLOW calls) and against
+    IQUAFLOW 1.0.1's whole HA (side venv; NaN when absent)."""
+
+    def setup(self):
+        from benchmarks.iquaflow_anchor import read_band
+        from iqx.metrics.snr import snr
+
+        self.band = read_band()
+        if self.band is None:
+            raise NotImplementedError("Inria fixture absent")
+        snr(self.band, "ha")
+
+    def time_ha_inria_band(self):
+        from iqx.metrics.snr import snr
+
+        snr(self.band, "ha")
+
+    def time_skimage_lbp_flat_mask(self):
+        from skimage.feature import local_binary_pattern
+
+        lbp = local_binary_pattern(self.band, 8, 1, method="uniform")
+        ((lbp >= 8) | (lbp <= 0)).astype(np.float64)
+
+    def track_iquaflow_ha_seconds(self):
+        from benchmarks.iquaflow_anchor import iquaflow_seconds
+
+        return float(np.median(iquaflow_seconds("ha", 5)))
+
+    track_iquaflow_ha_seconds.unit = "seconds"

@@ -40,7 +40,7 @@ for _ in range(reps):
     if what == "sharpness":
         sharpness_function_from_array(band[None])
     else:
-        snr_function_from_array(band[None], method="HB")
+        snr_function_from_array(band[None], method=what.upper())
     ts.append(time.perf_counter() - t)
 print(json.dumps(ts))
 """
@@ -57,7 +57,7 @@ def read_band(path: Path = INRIA) -> np.ndarray | None:
 
 
 def iquaflow_seconds(what: str, reps: int = 1) -> list[float]:
-    """Wall times (s) of IQUAFLOW's ``sharpness`` or ``hb`` on the band; [NaN] if absent
+    """Wall times (s) of IQUAFLOW's ``sharpness``, ``hb`` or ``ha`` on the band; [NaN] if absent
     (and in the smoke run, ``IQX_BENCH_SMALL=1``)."""
     from benchmarks.common import SMALL
 
