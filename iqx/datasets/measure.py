@@ -21,6 +21,7 @@ import contextlib
 import importlib
 import multiprocessing
 import os
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -140,19 +141,40 @@ def _plan(jobs: list[Any]) -> tuple[list[list[Any]], list[int]]:
     return [[job] for job in jobs], order
 
 
-def _counting(progress: Callable[[int], Any] | None, n: int = 1) -> Callable[[Any], None] | None:
-    """A future's done-callback that reports ``n`` images to ``progress`` when it succeeded."""
-    if progress is None:
-        return None
+class _Counter:
+    """Reports each future's images to ``progress`` exactly once.
 
-    def done(future: Any) -> None:
-        status = getattr(future, "status", None)  # distributed futures: no blocking call
-        if status == "finished" or (
-            status is None and not future.cancelled() and future.exception() is None
-        ):
-            progress(n)
+    Live, from the future's done-callback (completion order); or, when the caller already
+    has the result and the callback has not run yet, from the caller. A done-callback may
+    run after ``result()`` returns (``concurrent.futures`` wakes the waiters first, and
+    ``distributed`` runs callbacks on its event loop, which may not get to it before the
+    client closes): counting only in callbacks lost the last images now and then.
+    """
 
-    return done
+    def __init__(self, progress: Callable[[int], Any]) -> None:
+        self._progress = progress
+        self._lock = threading.Lock()
+        self._counted: set[int] = set()
+
+    def watch(self, future: Any, n: int = 1) -> None:
+        """Count ``n`` images when ``future`` succeeds."""
+
+        def done(fut: Any) -> None:
+            status = getattr(fut, "status", None)  # distributed futures: no blocking call
+            if status == "finished" or (
+                status is None and not fut.cancelled() and fut.exception() is None
+            ):
+                self.settle(fut, n)
+
+        future.add_done_callback(done)
+
+    def settle(self, future: Any, n: int = 1) -> None:
+        """Count ``future``'s ``n`` images unless they were counted already."""
+        with self._lock:
+            if id(future) in self._counted:
+                return
+            self._counted.add(id(future))
+        self._progress(n)
 
 
 def measure_images(
@@ -202,16 +224,19 @@ def measure_images(
     jobs = [(str(Path(p)), tuple(names), chunks, bit_depth) for p in paths]
     if not jobs:
         return
-    done = _counting(progress)
+    counter = _Counter(progress) if progress is not None else None
     with use_scheduler(scheduler) as client:
         if client is not None:
             futures = client.map(_one, jobs, pure=False)
-            if done is not None:
+            if counter is not None:
                 for fut in futures:
-                    fut.add_done_callback(done)
+                    counter.watch(fut)
             try:
                 for fut in futures:
-                    yield fut.result()
+                    row = fut.result()
+                    if counter is not None:
+                        counter.settle(fut)
+                    yield row
             finally:
                 client.cancel(futures)
             return
@@ -229,12 +254,15 @@ def measure_images(
         with _local_pool(n) as pool:
             submitted = {i: pool.submit(_batch, batches[i]) for i in order}
             local = [submitted[i] for i in range(len(batches))]
-            if progress is not None:
+            if counter is not None:
                 for batch, fut in zip(batches, local, strict=True):
-                    fut.add_done_callback(_counting(progress, len(batch)))
+                    counter.watch(fut, len(batch))
             try:
-                for fut in local:
-                    yield from _result(fut)
+                for batch, fut in zip(batches, local, strict=True):
+                    rows = _result(fut)
+                    if counter is not None:
+                        counter.settle(fut, len(batch))
+                    yield from rows
             finally:
                 for fut in local:
                     fut.cancel()

@@ -259,3 +259,36 @@ def test_a_users_reference_metric_is_compared_through_graphs(tmp_path):
     a = np.asarray(Image.open(ref.data_input / "im003.png"), dtype=float)
     b = np.asarray(Image.open(test.data_input / "im003.png"), dtype=float)
     assert frame.loc["im003.png", "test_pool_mean_abs_diff"] == np.abs(a - b).mean()
+
+
+def test_measure_progress_counts_every_image_even_when_callbacks_come_late(tmp_path, monkeypatch):
+    """A future's done-callback may run after its result is read (``concurrent.futures``
+    wakes waiters first; ``distributed`` runs callbacks on its event loop): the images are
+    then counted by the caller, once. Here the callbacks never run at all."""
+    from iqx.datasets import measure as measure_module
+
+    files = sorted((_pngs(tmp_path / "ds", n=12) / "images").iterdir())
+    monkeypatch.setattr(measure_module._Counter, "watch", lambda self, future, n=1: None)
+    seen = []
+    list(measure_module.measure_images(files, ["snr"], workers=2, progress=seen.append))
+    assert sum(seen) == 12
+
+
+def test_measure_progress_counter_counts_a_future_once_in_either_order():
+    from concurrent.futures import Future
+
+    from iqx.datasets.measure import _Counter
+
+    seen = []
+    counter = _Counter(seen.append)
+    early, late = Future(), Future()
+    counter.watch(early, 3)
+    counter.watch(late, 5)
+    early.set_result([])  # callback first, then the caller
+    counter.settle(early, 3)
+    counter.settle(late, 5)  # the caller first, then the callback
+    late.set_result([])
+    failed = Future()
+    counter.watch(failed, 7)
+    failed.set_exception(ValueError("bad image"))  # a failed batch is not progress
+    assert seen == [3, 5]
