@@ -5,7 +5,7 @@ The flat summary and the text repr work on the summary variables of
 measuring code. :class:`SharpnessResult` keeps its values as NumPy arrays and builds its
 ``dataset`` and ``edges`` (an :class:`xarray.Dataset` and a :class:`pandas.DataFrame`) when
 they are first read: ``iqx measure`` reads only the flat summary, and on a small image those
-two objects cost more than the measurement (docs/design.md, "Tiny images").
+two objects cost more than the measurement (docs/design.md, "Blind results").
 
 **Low confidence.** A value measured from fewer than :data:`MIN_CONFIDENT_EDGES` (6) edges
 of a band and direction is flagged ``low_confidence``. Six is the smallest number of edges
