@@ -42,6 +42,7 @@ from iqx.parallel import (
     reduce_blocks,
     to_dask_blocks,
 )
+from iqx.parallel.reduction import reduce_block
 from iqx.registry import register_metric
 
 _WALD2000 = "Wald (2000), Quality of high resolution synthesised images, SEE/URISCA"
@@ -111,7 +112,7 @@ class _ErrorSums:
         v = self.validity
         a, b = _block_pair(ref, tst, v.mask)
         eager = not is_dask(a)
-        extra = [xr.DataArray(b, dims=("band", "y", "x"))]
+        blocks = [b]
         if v.mask is not None:
             # views for eager NumPy input (like the images), a dask copy in a lazy graph
             if eager:
@@ -120,7 +121,7 @@ class _ErrorSums:
                 m = rechunk_like(v.mask, a)
             else:
                 m = to_dask_blocks(v.mask, a.chunks)
-            extra.append(xr.DataArray(m, dims=("band", "y", "x")))
+            blocks.append(m)
         chunk = functools.partial(
             _error_sums_chunk,
             kernel=kernel,
@@ -130,15 +131,20 @@ class _ErrorSums:
             **kw,
         )
         sizes = [math.prod(s) for s in shapes]
-        delayed = reduce_blocks(
-            chunk,
-            _sum_parts,
-            functools.partial(_pack, finish=finish),
-            xr.DataArray(a, dims=("band", "y", "x")),
-            extra=tuple(extra),
-            compute=eager,
-        )
-        packed = delayed if eager else lazy_array(delayed, shape=(sum(sizes),), dtype=np.float64)
+        pack = functools.partial(_pack, finish=finish)
+        if eager:  # one NumPy block: the reduction's calls, without DataArrays around them
+            arrays = [np.asarray(x) for x in (a, *blocks)]
+            packed = reduce_block(chunk, _sum_parts, pack, *arrays)
+        else:
+            delayed = reduce_blocks(
+                chunk,
+                _sum_parts,
+                pack,
+                xr.DataArray(a, dims=("band", "y", "x")),
+                extra=tuple(xr.DataArray(x, dims=("band", "y", "x")) for x in blocks),
+                compute=False,
+            )
+            packed = lazy_array(delayed, shape=(sum(sizes),), dtype=np.float64)
         offsets = np.cumsum([0, *sizes])
         return [
             packed[o : o + n].reshape(s) for o, n, s in zip(offsets, sizes, shapes, strict=False)

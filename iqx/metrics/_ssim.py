@@ -49,6 +49,7 @@ from iqx.parallel import (
     rechunk_like,
     reduce_blocks,
 )
+from iqx.parallel.reduction import reduce_block
 from iqx.registry import register_metric
 
 Window = Literal["gaussian", "uniform"]
@@ -124,24 +125,25 @@ def _ssim_sums(
         cs_only=cs_only,
         validity=(validity.nodata_ref, validity.nodata_test) if active else None,
     )
-    ref = xr.DataArray(a, dims=("band", "y", "x"))
-    extra = [xr.DataArray(b, dims=("band", "y", "x"))]
     eager = not is_dask(a)
+    blocks = [b]
     if active and validity.mask is not None:
-        mask = np.asarray(validity.mask) if eager else rechunk_like(validity.mask, a)
-        extra.append(xr.DataArray(mask, dims=("band", "y", "x")))
+        blocks.append(np.asarray(validity.mask) if eager else rechunk_like(validity.mask, a))
+    if eager:  # one NumPy block: the reduction's calls, without DataArrays around them
+        arrays = [np.asarray(x) for x in (a, *blocks)]
+        return reduce_block(chunk, _sum_parts, _identity, *arrays)
     # chunks thinner than the window radius are merged into a neighbour (explicitly)
     sums = reduce_blocks(
         chunk,
         _sum_parts,
         _identity,
-        ref,
+        xr.DataArray(a, dims=("band", "y", "x")),
         halo=opts.halo,
-        extra=tuple(extra),
-        compute=eager,
+        extra=tuple(xr.DataArray(x, dims=("band", "y", "x")) for x in blocks),
+        compute=False,
         rechunk=True,
     )
-    return sums if eager else lazy_array(sums, shape=(a.shape[0], 2), dtype=np.float64)
+    return lazy_array(sums, shape=(a.shape[0], 2), dtype=np.float64)
 
 
 def _mean_of(sums: Any) -> Any:

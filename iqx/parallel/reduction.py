@@ -197,6 +197,23 @@ def reduce_blocks_leading(
     )
 
 
+def reduce_block(
+    chunk: Callable[..., T],
+    combine: Callable[[list[T]], T],
+    finalize: Callable[[T], R],
+    block: np.ndarray,
+    *extra: np.ndarray,
+) -> R:
+    """What :func:`reduce_blocks` computes for a NumPy-backed scene (one block, no halo),
+    straight from the arrays: ``finalize(combine([chunk(block, info, *extra)]))``.
+
+    For callers that already hold the ``(band, y, x)`` arrays of a small image: the same
+    calls on the same arrays as :func:`reduce_blocks`, without wrapping them in DataArrays.
+    """
+    info = BlockInfo((0, 0), 0, 0, 0, 0, 0, 0, (block.shape[-2], block.shape[-1]))
+    return finalize(combine([chunk(block, info, *extra)]))
+
+
 def _reduce(
     chunk: Callable,
     combine: Callable,
@@ -214,10 +231,8 @@ def _reduce(
     halo = Halo.of(halo)
     ny, nx = image.sizes["y"], image.sizes["x"]
     if not is_dask(image):
-        info = BlockInfo((0, 0), 0, 0, 0, 0, 0, 0, (ny, nx))
         blocks = [np.asarray(e.data) for e in extra]
-        part = chunk(np.asarray(image.data), info, *blocks)
-        result = finalize(combine([part]))
+        result = reduce_block(chunk, combine, finalize, np.asarray(image.data), *blocks)
         return result if compute else dask.delayed(lambda r: r)(result)
 
     data = image.data.rechunk({0: -1})
